@@ -1,0 +1,160 @@
+"""The records that travel between stages.
+
+These pydantic models are the code side of the contracts in ``schemas/``; ``tests/unit/test_contracts.py``
+checks every model against its JSON Schema and every indexed document against its index template.
+Bump ``SCHEMA_VERSION`` (and the schemas) on any incompatible change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(exclude_none=False).encode("utf-8")
+
+
+class RawArticle(Record):
+    """One extracted article as the collector publishes it to ``articles.raw`` (key: ``article_id``)."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    article_id: str = Field(description="Stable id derived from the canonical URL")
+    revision: int = Field(1, ge=1, description="Incremented when the same URL's text changes")
+    url: str
+    canonical_url: str
+    title: str = ""
+    text: str
+    authors: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    language: str | None = None
+    site_name: str | None = None
+    feed_url: str | None = None
+    content_hash: str = ""
+    fetched_at: datetime = Field(default_factory=utc_now)
+
+
+class Lineage(Record):
+    """What produced a record, so re-enrichment with a newer model can be compared and replayed."""
+
+    pipeline_version: str
+    model_name: str
+    model_version: str
+    taxonomy_version: str
+
+
+class Mention(Record):
+    start: int
+    end: int
+    text: str
+
+
+class Entity(Record):
+    """One canonical entity of an article, all its mentions merged."""
+
+    name: str = Field(description="Canonical name, e.g. 'Antony Blinken', 'North Korea'")
+    label: str = Field(description="PERSON, ORG, GPE, LOC, NORP, FAC, ... decided across all mentions")
+    country_code: str | None = Field(None, description="ISO 3166-1 alpha-3 of the country it is or acts for")
+    geonames_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    mention_count: int = Field(ge=1)
+    mentions: list[Mention] = Field(default_factory=list)
+
+
+class Actor(Record):
+    name: str
+    country_code: str | None = None
+    label: str | None = None
+
+
+class Location(Record):
+    place: str | None = None
+    country_code: str | None = None
+    geonames_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+
+
+class Evidence(Record):
+    sentence: str
+    start: int
+    end: int
+
+
+class Event(Record):
+    """One coded event as published to ``events.enriched`` (key: ``event_id``)."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    event_id: str = Field(description="Deterministic from type, actors, place and day; not from the article")
+    event_type: str = Field(description="One of the 16 PLOVER types")
+    mode: str | None = None
+    cameo_root: str | None = Field(None, description="CAMEO root code (two digits) the type corresponds to")
+    source: Actor | None = None
+    target: Actor | None = None
+    location: Location | None = None
+    date: str | None = Field(None, description="ISO date (YYYY-MM-DD, or YYYY-MM / YYYY when that is all known)")
+    date_text: str | None = None
+    evidence: Evidence
+    confidence: float = Field(ge=0.0, le=1.0)
+    article_id: str = Field(description="The article this mention of the event came from")
+    article_ids: list[str] = Field(default_factory=list, description="All articles reporting the event")
+    article_published_at: datetime | None = None
+    lineage: Lineage
+    coded_at: datetime = Field(default_factory=utc_now)
+
+
+class EnrichedArticle(Record):
+    """A raw article plus what the enricher found, published to ``articles.enriched`` (key: ``article_id``)."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    article_id: str
+    revision: int = 1
+    url: str
+    canonical_url: str
+    title: str = ""
+    text: str
+    authors: list[str] = Field(default_factory=list)
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    language: str | None = None
+    site_name: str | None = None
+    feed_url: str | None = None
+    content_hash: str = ""
+    fetched_at: datetime | None = None
+    entities: list[Entity] = Field(default_factory=list)
+    countries: list[str] = Field(default_factory=list, description="ISO alpha-3 codes of countries involved")
+    event_ids: list[str] = Field(default_factory=list)
+    event_types: list[str] = Field(default_factory=list)
+    lineage: Lineage
+    enriched_at: datetime = Field(default_factory=utc_now)
+
+
+Stage = Literal["collect", "enrich", "index"]
+
+
+class DeadLetter(Record):
+    """A message or item that could not be processed, with why (topic ``pipeline.deadletter``)."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    stage: Stage
+    reason: str
+    error_type: str
+    key: str | None = None
+    source_topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    payload: str | None = Field(None, description="The offending input, truncated")
+    at: datetime = Field(default_factory=utc_now)

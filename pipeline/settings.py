@@ -1,0 +1,80 @@
+"""The one settings object. Every value can be set by an environment variable prefixed ``PIPELINE_``.
+
+Example: ``PIPELINE_KAFKA_BOOTSTRAP=broker:9092 PIPELINE_SPACY_MODEL=en_core_web_sm pipeline enrich``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", env_file=".env", extra="ignore")
+
+    # Services. Empty means "not configured": the main job then starts the local stack.
+    kafka_bootstrap: str = ""
+    elasticsearch_url: str = ""
+    kibana_url: str = ""
+
+    # Local stack (pipeline devstack), used when no services are configured.
+    devstack_dir: Path = Path(".devstack")
+    devstack_kafka_port: int = 9092
+    devstack_kafka_controller_port: int = 9093
+    devstack_es_port: int = 9200
+
+    # Topics and consumer groups.
+    topic_raw: str = "articles.raw"
+    topic_enriched: str = "articles.enriched"
+    topic_events: str = "events.enriched"
+    topic_dead_letter: str = "pipeline.deadletter"
+    topic_partitions: int = 4
+    topic_replication: int = 1
+    enricher_group: str = "pipeline-enricher"
+    indexer_group: str = "pipeline-indexer"
+
+    # Elasticsearch indices (names of the write aliases' concrete indices).
+    index_articles: str = "news-articles"
+    index_events: str = "news-events"
+
+    # Enrichment.
+    spacy_model: str = "en_core_web_sm"
+    enrich_batch_size: int = 32
+    enrich_batch_seconds: float = 1.0
+    max_text_chars: int = 200_000
+
+    # Collection.
+    user_agent: str = "news-event-pipeline/0.1 (+https://example.org/news-event-pipeline)"
+    state_path: Path = Path(".pipeline/collector.sqlite3")
+    allow_private_hosts: list[str] = Field(default_factory=list)
+    max_body_bytes: int = 5_000_000
+    request_timeout_seconds: float = 20.0
+    per_host_concurrency: int = 2
+    per_host_min_interval_seconds: float = 1.0
+    poll_interval_seconds: float = 300.0
+
+    # Observability.
+    log_level: str = "INFO"
+    log_json: bool = False
+    metrics_port: int = 0
+
+    @property
+    def kafka(self) -> str:
+        """Bootstrap servers, falling back to the local stack's broker."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.devstack_kafka_port}"
+
+    @property
+    def elasticsearch(self) -> str:
+        return self.elasticsearch_url or f"http://127.0.0.1:{self.devstack_es_port}"
+
+    @property
+    def services_configured(self) -> bool:
+        return bool(self.kafka_bootstrap and self.elasticsearch_url)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
