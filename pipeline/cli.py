@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "pipeline.devstack.cli",
     "pipeline.collect.cli",
     "pipeline.enrich.cli",
+    "pipeline.evaluate.cli",
     "pipeline.index.cli",
     "pipeline.publish.cli",
     "pipeline.demo",

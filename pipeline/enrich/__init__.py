@@ -1,0 +1,1 @@
+"""Enrichment: spaCy entities -> canonical entities -> PLOVER events. Plain functions on plain records."""
