@@ -15,6 +15,7 @@ app = typer.Typer(
 
 # Modules that define ``register(app: typer.Typer) -> None``; a missing one is skipped so stages can land apart.
 _COMMAND_MODULES = (
+    "pipeline.contracts",
     "pipeline.devstack.cli",
     "pipeline.collect.cli",
     "pipeline.enrich.cli",

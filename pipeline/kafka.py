@@ -1,0 +1,61 @@
+"""Kafka plumbing shared by the shells: topic creation and a safe kafka-python producer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+from kafka import KafkaAdminClient, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from pipeline.records import DeadLetter
+from pipeline.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def pipeline_topics(settings: Settings) -> list[str]:
+    return [settings.topic_raw, settings.topic_enriched, settings.topic_events, settings.topic_dead_letter]
+
+
+def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
+    """Create the pipeline's topics if missing (idempotent). Returns the names that were created."""
+    wanted = list(names) if names is not None else pipeline_topics(settings)
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-setup")
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in wanted if name not in existing]
+        if not missing:
+            return []
+        new = [
+            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication)
+            for name in missing
+        ]
+        try:
+            admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass  # another process won the race; the topics exist, which is all we need
+        log.info("topics created", topics=missing, partitions=settings.topic_partitions)
+        return missing
+    finally:
+        admin.close()
+
+
+def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
+    """A producer that neither loses nor duplicates what it is given: acks from all replicas, idempotent."""
+    return KafkaProducer(
+        bootstrap_servers=settings.kafka,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=20,
+        compression_type="gzip",
+        key_serializer=lambda key: key.encode("utf-8"),
+        max_request_size=4_000_000,
+    )
+
+
+def send_dead_letter(producer: KafkaProducer, settings: Settings, record: DeadLetter) -> None:
+    log.warning("dead-lettered", stage=record.stage, key=record.key, reason=record.reason)
+    producer.send(settings.topic_dead_letter, key=record.key or "", value=record.to_json_bytes())
