@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "pipeline.devstack.cli",
     "pipeline.collect.cli",
     "pipeline.enrich.cli",
+    "pipeline.enrich.worker_cli",
     "pipeline.evaluate.cli",
     "pipeline.index.cli",
     "pipeline.publish.cli",
