@@ -1,0 +1,1 @@
+"""Index stage: enriched records into Elasticsearch, and searching them."""

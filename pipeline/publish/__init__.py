@@ -1,0 +1,1 @@
+"""Publish stage: the enriched-event topic as a subscription."""
