@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     per_host_concurrency: int = 2
     per_host_min_interval_seconds: float = 1.0
     poll_interval_seconds: float = 300.0
+    poll_min_interval_seconds: float = 60.0
+    poll_max_interval_seconds: float = 6 * 3600.0
+    fetch_retries: int = 3
+    retry_backoff_seconds: float = 1.0
+    retry_backoff_max_seconds: float = 60.0
+    max_redirects: int = 5
+    robots_cache_seconds: float = 3600.0
+    collect_concurrency: int = 16
+    min_text_chars: int = 200
+    near_duplicate_threshold: float = 0.8
+    max_item_attempts: int = 3
 
     # Observability.
     log_level: str = "INFO"
