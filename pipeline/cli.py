@@ -8,12 +8,12 @@ import typer
 
 app = typer.Typer(
     name="pipeline",
-    help="Streaming news-event pipeline: collect feeds, enrich with entities and PLOVER events, index, search.",
+    help="News-event pipeline: collect feeds, enrich with entities and PLOVER events, index, search.",
     no_args_is_help=True,
     add_completion=False,
 )
 
-# Modules that define ``register(app: typer.Typer) -> None``; a missing one is skipped so stages can land apart.
+# Modules defining ``register(app: typer.Typer) -> None``; a missing one is skipped (stages land apart).
 _COMMAND_MODULES = (
     "pipeline.contracts",
     "pipeline.devstack.cli",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import structlog
@@ -29,13 +30,14 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> lis
         if not missing:
             return []
         new = [
-            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication)
+            NewTopic(
+                name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication
+            )
             for name in missing
         ]
-        try:
+        # Another process may win the race; the topics then exist, which is all we need.
+        with contextlib.suppress(TopicAlreadyExistsError):
             admin.create_topics(new)
-        except TopicAlreadyExistsError:
-            pass  # another process won the race; the topics exist, which is all we need
         log.info("topics created", topics=missing, partitions=settings.topic_partitions)
         return missing
     finally:

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION: Literal["1.0"] = "1.0"
 
 
 def utc_now() -> datetime:
@@ -105,7 +105,9 @@ class Event(Record):
     source: Actor | None = None
     target: Actor | None = None
     location: Location | None = None
-    date: str | None = Field(None, description="ISO date (YYYY-MM-DD, or YYYY-MM / YYYY when that is all known)")
+    date: str | None = Field(
+        None, description="ISO date (YYYY-MM-DD, or YYYY-MM / YYYY when that is all known)"
+    )
     date_text: str | None = None
     evidence: Evidence
     confidence: float = Field(ge=0.0, le=1.0)
@@ -117,7 +119,7 @@ class Event(Record):
 
 
 class EnrichedArticle(Record):
-    """A raw article plus what the enricher found, published to ``articles.enriched`` (key: ``article_id``)."""
+    """A raw article plus what the enricher found, on ``articles.enriched`` (key: ``article_id``)."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     article_id: str

@@ -43,7 +43,12 @@ def create_app(settings: Settings) -> faust.App:
 settings = get_settings()
 app = create_app(settings)
 
-_raw_bytes: dict[str, Any] = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+_raw_bytes: dict[str, Any] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
 raw_topic = app.topic(settings.topic_raw, **_raw_bytes)
 enriched_topic = app.topic(settings.topic_enriched, **_raw_bytes)
 events_topic = app.topic(settings.topic_events, **_raw_bytes)
@@ -72,7 +77,9 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     from pipeline.enrich.core import EnrichmentFailure, enrich_articles
 
     nlp = await asyncio.get_running_loop().run_in_executor(None, _load_nlp)
-    async for batch in stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds):
+    # take_events (acks after the batch is handled) exists on faust.Stream but not on the StreamT protocol.
+    batches = stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds)  # type: ignore[attr-defined]
+    async for batch in batches:
         articles: list[RawArticle] = []
         offsets: dict[str, tuple[int, int]] = {}
         for event in batch:
@@ -116,8 +123,14 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
                 continue
             for coded in result.events:
                 await events_topic.send(key=coded.event_id.encode(), value=coded.to_json_bytes())
-            await enriched_topic.send(key=result.article.article_id.encode(), value=result.article.to_json_bytes())
-        log.info("batch enriched", articles=len(articles), events=sum(len(getattr(r, "events", [])) for r in results))
+            await enriched_topic.send(
+                key=result.article.article_id.encode(), value=result.article.to_json_bytes()
+            )
+        log.info(
+            "batch enriched",
+            articles=len(articles),
+            events=sum(len(getattr(r, "events", [])) for r in results),
+        )
         yield None
 
 

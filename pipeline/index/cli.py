@@ -34,7 +34,10 @@ def setup_services(kibana_objects: Path | None = None) -> None:
     if settings.kibana_url:
         from pipeline.index.kibana import import_saved_objects
 
-        path = kibana_objects or Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "saved_objects.ndjson"
+        path = (
+            kibana_objects
+            or Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "saved_objects.ndjson"
+        )
         count = import_saved_objects(settings.kibana_url, path)
         console.print(f"Kibana {settings.kibana_url}: {count} saved objects imported")
 
@@ -58,10 +61,15 @@ def print_search(
     client = make_client(settings)
     filters = SearchFilters(text, entity, event_type, country, since, until)
     if events:
-        response = client.search(index=settings.index_events, query=event_query(filters), sort=EVENT_SORT, size=size)
+        response = client.search(
+            index=settings.index_events, query=event_query(filters), sort=EVENT_SORT, size=size
+        )
     else:
         response = client.search(
-            index=settings.index_articles, query=article_query(filters), highlight=ARTICLE_HIGHLIGHT, size=size
+            index=settings.index_articles,
+            query=article_query(filters),
+            highlight=ARTICLE_HIGHLIGHT,
+            size=size,
         )
     total = int(response["hits"]["total"]["value"])
     table = Table(title=f"{total} {'events' if events else 'articles'} for {text or '*'!r}", show_lines=True)
@@ -72,10 +80,18 @@ def print_search(
         for hit in hits:
             e = hit["_source"]
             actors = f"{_actor(e.get('source'))} → {_actor(e.get('target'))}"
-            place = (e.get("location") or {}).get("place") or (e.get("location") or {}).get("country_code") or ""
+            place = (
+                (e.get("location") or {}).get("place") or (e.get("location") or {}).get("country_code") or ""
+            )
             kind = e["event_type"] + (f"/{e['mode']}" if e.get("mode") else "")
-            table.add_row(e.get("date") or "", kind, actors, place, e["evidence"]["sentence"][:160],
-                          str(len(e.get("article_ids") or [])))
+            table.add_row(
+                e.get("date") or "",
+                kind,
+                actors,
+                place,
+                e["evidence"]["sentence"][:160],
+                str(len(e.get("article_ids") or [])),
+            )
     else:
         for column in ("published", "title", "match", "entities", "events"):
             table.add_column(column)
@@ -84,8 +100,13 @@ def print_search(
             fragment = " … ".join(hit.get("highlight", {}).get("text", [])) or a["text"][:160]
             fragment = fragment.replace("<em>", "[bold yellow]").replace("</em>", "[/bold yellow]")
             people = ", ".join(e["name"] for e in a.get("entities", [])[:6])
-            table.add_row((a.get("published_at") or "")[:10], a.get("title") or a["url"], fragment, people,
-                          ", ".join(sorted(set(a.get("event_types") or []))))
+            table.add_row(
+                (a.get("published_at") or "")[:10],
+                a.get("title") or a["url"],
+                fragment,
+                people,
+                ", ".join(sorted(set(a.get("event_types") or []))),
+            )
     console.print(table)
     return total
 
@@ -125,8 +146,12 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search")
     def search_command(
-        text: str = typer.Argument(None, help="Full-text query (title and body; event evidence with --events)"),
-        entity: str = typer.Option(None, "--entity", "-e", help="Canonical entity name, e.g. 'Antony Blinken'"),
+        text: str = typer.Argument(
+            None, help="Full-text query (title and body; event evidence with --events)"
+        ),
+        entity: str = typer.Option(
+            None, "--entity", "-e", help="Canonical entity name, e.g. 'Antony Blinken'"
+        ),
         event_type: str = typer.Option(None, "--type", "-t", help="PLOVER event type, e.g. CONSULT"),
         country: str = typer.Option(None, "--country", "-c", help="Country name or ISO code, e.g. KOR"),
         since: str = typer.Option(None, "--since", help="From date (YYYY-MM-DD)"),
@@ -135,5 +160,13 @@ def register(app: typer.Typer) -> None:
         size: int = typer.Option(10, "--size", "-n", help="How many results"),
     ) -> None:
         """Search indexed articles (or events) with full text and filters."""
-        print_search(text, entity=entity, event_type=event_type, country=country, since=_parse_day(since),
-                     until=_parse_day(until), events=events, size=size)
+        print_search(
+            text,
+            entity=entity,
+            event_type=event_type,
+            country=country,
+            since=_parse_day(since),
+            until=_parse_day(until),
+            events=events,
+            size=size,
+        )

@@ -97,5 +97,5 @@ def event_query(filters: SearchFilters) -> dict[str, Any]:
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filter_}}
 
 
-ARTICLE_HIGHLIGHT = {"fields": {"text": {"fragment_size": 160, "number_of_fragments": 1}}}
-EVENT_SORT = [{"_score": "desc"}, {"date": {"order": "desc", "unmapped_type": "date"}}]
+ARTICLE_HIGHLIGHT: dict[str, Any] = {"fields": {"text": {"fragment_size": 160, "number_of_fragments": 1}}}
+EVENT_SORT: list[dict[str, Any]] = [{"_score": "desc"}, {"date": {"order": "desc", "unmapped_type": "date"}}]

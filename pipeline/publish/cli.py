@@ -33,8 +33,12 @@ def format_event(event: Event) -> str:
 def register(app: typer.Typer) -> None:
     @app.command("subscribe")
     def subscribe_command(
-        event_type: list[str] = typer.Option(None, "--type", "-t", help="Only these PLOVER types (repeatable)"),
-        from_beginning: bool = typer.Option(False, "--from-beginning", help="Replay the topic from the start"),
+        event_type: list[str] = typer.Option(
+            None, "--type", "-t", help="Only these PLOVER types (repeatable)"
+        ),
+        from_beginning: bool = typer.Option(
+            False, "--from-beginning", help="Replay the topic from the start"
+        ),
         group: str = typer.Option(None, help="Consumer group (default: a private one, no offsets kept)"),
         as_json: bool = typer.Option(False, "--json", help="Print each event as one JSON line"),
         limit: int = typer.Option(0, help="Stop after this many events (0: follow forever)"),

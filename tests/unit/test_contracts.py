@@ -1,0 +1,163 @@
+"""The code's records against the contracts in schemas/: JSON Schemas and Elasticsearch index templates."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import jsonschema
+import pytest
+
+from pipeline.contracts import MESSAGE_MODELS, export_json_schema, index_template, json_schema
+from pipeline.deadletter import MAX_PAYLOAD_CHARS, dead_letter
+from pipeline.ids import article_id, event_id
+from pipeline.index.documents import article_document, event_document
+from pipeline.records import (
+    SCHEMA_VERSION,
+    Actor,
+    EnrichedArticle,
+    Entity,
+    Event,
+    Evidence,
+    Lineage,
+    Location,
+    Mention,
+    RawArticle,
+)
+
+LINEAGE = Lineage(
+    pipeline_version="0.1.0",
+    model_name="en_core_web_sm",
+    model_version="3.8.0",
+    taxonomy_version="plover-test",
+)
+
+
+def sample_raw() -> RawArticle:
+    url = "https://news.example/world/2025/01/06/launch"
+    return RawArticle(
+        article_id=article_id(url),
+        url=url,
+        canonical_url=url,
+        title="Launch",
+        text="Seoul: a launch.",
+        authors=["A. Writer"],
+        published_at=datetime(2025, 1, 6, 8, tzinfo=UTC),
+        language="en",
+        site_name="News Example",
+        feed_url="https://news.example/rss",
+        content_hash="abc",
+    )
+
+
+def sample_enriched() -> EnrichedArticle:
+    raw = sample_raw()
+    entity = Entity(
+        name="Seoul",
+        label="GPE",
+        country_code="KOR",
+        geonames_id=1835848,
+        lat=37.566,
+        lon=126.978,
+        mention_count=1,
+        mentions=[Mention(start=0, end=5, text="Seoul")],
+    )
+    return EnrichedArticle(
+        **raw.model_dump(),
+        entities=[entity],
+        countries=["KOR"],
+        event_ids=["evt_1"],
+        event_types=["MOBILIZE"],
+        lineage=LINEAGE,
+    )
+
+
+def sample_event() -> Event:
+    raw = sample_raw()
+    return Event(
+        event_id=event_id("MOBILIZE", "PRK", None, "KOR", "2025-01-06"),
+        event_type="MOBILIZE",
+        mode="weapons",
+        cameo_root="15",
+        source=Actor(name="North Korea", country_code="PRK", label="GPE"),
+        location=Location(place="Seoul", country_code="KOR", geonames_id=1835848, lat=37.566, lon=126.978),
+        date="2025-01-06",
+        date_text="Monday",
+        evidence=Evidence(sentence="Seoul: a launch.", start=0, end=16),
+        confidence=0.8,
+        article_id=raw.article_id,
+        article_ids=[raw.article_id],
+        article_published_at=raw.published_at,
+        lineage=LINEAGE,
+    )
+
+
+@pytest.mark.parametrize("name", list(MESSAGE_MODELS))
+def test_committed_schema_matches_the_code(name: str) -> None:
+    assert json_schema(name) == json.loads(json.dumps(export_json_schema(name))), (
+        f"schemas/{name}.schema.json drifted from pipeline.records; run `pipeline schemas --write` "
+        "and bump SCHEMA_VERSION if the change is incompatible"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "record"),
+    [
+        ("raw-article", sample_raw()),
+        ("enriched-article", sample_enriched()),
+        ("event", sample_event()),
+        ("dead-letter", dead_letter("enrich", "boom", error=ValueError("x"), key="k", payload=b"\xff" * 10)),
+    ],
+)
+def test_records_validate_against_their_schema(name: str, record: Any) -> None:
+    jsonschema.validate(json.loads(record.to_json_bytes()), json_schema(name))
+    assert json_schema(name)["x-schema-version"] == SCHEMA_VERSION
+
+
+def test_schema_rejects_undeclared_fields() -> None:
+    payload = json.loads(sample_raw().to_json_bytes())
+    payload["surprise"] = 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(payload, json_schema("raw-article"))
+
+
+def _mapped_paths(properties: dict[str, Any], prefix: str = "") -> set[str]:
+    paths = set()
+    for key, spec in properties.items():
+        path = f"{prefix}{key}"
+        paths.add(path)
+        if "properties" in spec:
+            paths |= _mapped_paths(spec["properties"], path + ".")
+    return paths
+
+
+def _document_paths(doc: Any, prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    items = doc if isinstance(doc, list) else [doc]
+    for item in items:
+        if isinstance(item, dict):
+            for key, value in item.items():
+                path = f"{prefix}{key}"
+                paths.add(path)
+                if path.endswith("mentions") or path.endswith("point"):
+                    continue  # stored, not indexed (mentions) / a geo_point value
+                paths |= _document_paths(value, path + ".")
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("kind", "document"),
+    [("articles", article_document(sample_enriched())), ("events", event_document(sample_event()))],
+)
+def test_index_template_maps_every_document_field_strictly(kind: str, document: dict[str, Any]) -> None:
+    template = index_template(kind)
+    mappings = template["template"]["mappings"]
+    assert mappings["dynamic"] == "strict"
+    missing = _document_paths(document) - _mapped_paths(mappings["properties"])
+    assert not missing, f"fields without a mapping in the {kind} template: {sorted(missing)}"
+
+
+def test_dead_letter_payload_is_truncated() -> None:
+    record = dead_letter("collect", "too big", payload="x" * (MAX_PAYLOAD_CHARS + 50))
+    assert record.payload is not None and record.payload.endswith("[truncated 50 chars]")

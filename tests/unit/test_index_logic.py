@@ -1,0 +1,72 @@
+"""Pure parts of the index stage: event merging, ids and query building."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pipeline.ids import article_id, event_id
+from pipeline.index.documents import merge_event
+from pipeline.index.search import SearchFilters, article_query, country_code, event_query
+
+
+def test_ids_are_stable_and_distinct() -> None:
+    assert article_id("https://a.example/x") == article_id("https://a.example/x")
+    assert article_id("https://a.example/x") != article_id("https://a.example/y")
+    same = event_id("CONSULT", "USA", "KOR", "Seoul", "2025-01-06")
+    assert same == event_id("consult", "usa", "kor", "seoul", "2025-01-06")
+    assert same != event_id("CONSULT", "USA", "KOR", "Seoul", "2025-01-07")
+
+
+def test_merge_event_unions_sources_and_keeps_the_best_evidence() -> None:
+    first = {
+        "event_id": "e",
+        "article_id": "a1",
+        "article_ids": ["a1"],
+        "confidence": 0.5,
+        "evidence": {"sentence": "weak"},
+        "article_published_at": "2025-01-06T10:00:00Z",
+    }
+    second = {
+        "event_id": "e",
+        "article_id": "a2",
+        "article_ids": ["a2"],
+        "confidence": 0.9,
+        "evidence": {"sentence": "strong"},
+        "article_published_at": "2025-01-06T09:00:00Z",
+    }
+    merged = merge_event(first, second)
+    assert merged["article_ids"] == ["a1", "a2"]
+    assert merged["article_id"] == "a1"
+    assert merged["evidence"]["sentence"] == "strong"
+    assert merged["article_published_at"] == "2025-01-06T09:00:00Z"
+    assert merge_event(merged, second)["article_ids"] == ["a1", "a2"]  # replay changes nothing
+
+
+def test_country_code_accepts_names_and_codes() -> None:
+    assert country_code("South Korea") == "KOR"
+    assert country_code("kr") == "KOR"
+    assert country_code("PRK") == "PRK"
+
+
+def test_article_query_combines_text_and_filters() -> None:
+    query = article_query(
+        SearchFilters(
+            text="missile",
+            entity="Antony Blinken",
+            event_type="consult",
+            country="Japan",
+            since=date(2025, 1, 1),
+        )
+    )
+    assert query["bool"]["must"][0]["multi_match"]["query"] == "missile"
+    filters = query["bool"]["filter"]
+    assert {"term": {"entities.name": "Antony Blinken"}} in filters
+    assert {"term": {"event_types": "CONSULT"}} in filters
+    assert {"term": {"countries": "JPN"}} in filters
+    assert {"range": {"published_at": {"gte": "2025-01-01"}}} in filters
+
+
+def test_event_query_without_text_matches_all() -> None:
+    query = event_query(SearchFilters(country="North Korea"))
+    assert query["bool"]["must"] == [{"match_all": {}}]
+    assert query["bool"]["filter"][0]["bool"]["should"][0] == {"term": {"source.country_code": "PRK"}}
