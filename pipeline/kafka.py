@@ -61,3 +61,27 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
 def send_dead_letter(producer: KafkaProducer, settings: Settings, record: DeadLetter) -> None:
     log.warning("dead-lettered", stage=record.stage, key=record.key, reason=record.reason)
     producer.send(settings.topic_dead_letter, key=record.key or "", value=record.to_json_bytes())
+
+
+def consumer_lag(settings: Settings, group: str, topics: Iterable[str]) -> int:
+    """Messages on ``topics`` that ``group`` has not committed yet (a group that never committed lags fully)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
+    try:
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or [])
+        ]
+        ends = consumer.end_offsets(partitions)
+        committed = admin.list_consumer_group_offsets(group)
+        lag = 0
+        for tp in partitions:
+            done = committed.get(tp)
+            lag += max(0, ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0))
+        return lag
+    finally:
+        consumer.close()
+        admin.close()

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     near_duplicate_threshold: float = 0.8
     max_item_attempts: int = 3
 
+    # The main job (pipeline demo): where the bundled sample feed is served.
+    demo_port: int = 8765
+
     # Observability.
     log_level: str = "INFO"
     log_json: bool = False
