@@ -189,7 +189,8 @@ def run_demo(query: str, timeout: float) -> None:
     print_search(query, size=5)
     print_search(None, events=True, size=8)
     console.print(
-        f"Elasticsearch: {settings.elasticsearch} (indices {settings.index_articles}, {settings.index_events})\n"
+        f"Elasticsearch: {settings.elasticsearch} "
+        f"(indices {settings.index_articles}, {settings.index_events})\n"
         f"Kafka: {settings.kafka} (subscribe: pipeline subscribe --from-beginning)\n"
         "Kibana: with docker compose at http://localhost:5601 (dashboard 'News events')\n"
         f"Try: pipeline search {query!r} --type CONSULT · pipeline search --events --country KOR\n"

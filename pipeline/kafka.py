@@ -64,7 +64,7 @@ def send_dead_letter(producer: KafkaProducer, settings: Settings, record: DeadLe
 
 
 def consumer_lag(settings: Settings, group: str, topics: Iterable[str]) -> int:
-    """Messages on ``topics`` that ``group`` has not committed yet (a group that never committed lags fully)."""
+    """Messages on ``topics`` not yet committed by ``group`` (a group that never committed lags fully)."""
     from kafka import KafkaConsumer, TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-lag")

@@ -41,7 +41,7 @@ def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
     for kind, index in index_names(settings).items():
         template = index_template(kind)
         client.indices.put_index_template(
-            name=f"pipeline-{kind}",
+            name=f"pipeline-{index}",  # per index, so parallel deployments (and tests) do not clash
             index_patterns=[f"{index}*"],
             priority=template["priority"],
             template=template["template"],
