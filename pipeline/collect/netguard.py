@@ -1,0 +1,117 @@
+"""SSRF guard: the collector only connects to public addresses unless a host is explicitly allowed.
+
+Feeds are untrusted input: an item link or a redirect can point at 127.0.0.1, a cloud metadata endpoint
+(169.254.169.254) or an office network. The check runs inside the HTTP client's connect step, on the very
+addresses the socket then connects to, so a name that resolves to a public address when checked and to a
+private one when connected (DNS rebinding) cannot slip through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class BlockedAddressError(Exception):
+    """Connecting to this host was refused by the address policy (not a network failure, never retried)."""
+
+    def __init__(self, host: str, addresses: Iterable[str]) -> None:
+        self.host = host
+        self.addresses = tuple(addresses)
+        super().__init__(f"{host} resolves to non-public address(es) {', '.join(self.addresses)}")
+
+
+class NameResolutionError(httpcore.ConnectError):
+    """DNS lookup failed. A ConnectError so httpx reports it like any other connection failure."""
+
+
+def is_public(ip: IPAddress) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    # is_global excludes private, loopback, link-local, shared (100.64/10), reserved and documentation ranges.
+    return ip.is_global and not ip.is_multicast
+
+
+class AddressPolicy:
+    """Which hosts may resolve to non-public addresses: names, IP literals or networks (CIDR)."""
+
+    def __init__(self, allowed: Iterable[str] = ()) -> None:
+        self._names: set[str] = set()
+        self._networks: list[IPNetwork] = []
+        for entry in allowed:
+            self.allow(entry)
+
+    def allow(self, entry: str) -> None:
+        entry = entry.strip().lower().rstrip(".")
+        if not entry:
+            return
+        try:
+            self._networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+        except ValueError:
+            self._names.add(entry)
+
+    def permits(self, host: str, ip: IPAddress) -> bool:
+        if is_public(ip):
+            return True
+        if host.lower().rstrip(".") in self._names:
+            return True
+        return any(ip.version == net.version and ip in net for net in self._networks)
+
+
+async def resolve(host: str, port: int, timeout: float | None) -> list[str]:
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, TimeoutError) as exc:
+        raise NameResolutionError(f"cannot resolve {host}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore network backend that resolves, checks every address, then connects to a checked one."""
+
+    def __init__(self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self.policy = policy
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await resolve(host, port, timeout)
+        # One bad address is enough to refuse: which one the OS would pick is not ours to predict.
+        refused = [a for a in addresses if not self.policy.permits(host, ipaddress.ip_address(a))]
+        if refused:
+            raise BlockedAddressError(host, refused)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                # TLS still verifies and sends SNI for ``host``: httpcore passes the name separately.
+                return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last_error = exc
+        raise last_error or httpcore.ConnectError(f"no address for {host}")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddressError(path, ["unix socket"])
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)

@@ -1,0 +1,96 @@
+"""robots.txt for article pages, fetched once per site and cached.
+
+What a missing or failing robots.txt means follows RFC 9309: 4xx (not there) allows everything; a server
+error or no answer at all means "assume everything is disallowed" until the cache entry expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from protego import Protego
+
+# What the robots fetch returned: status (None when nothing came back) and body.
+RobotsFetch = Callable[[str], Awaitable[tuple[int | None, bytes]]]
+
+ROBOTS_MAX_BYTES = 512 * 1024  # RFC 9309 asks crawlers to read at least 500 KiB
+
+
+@dataclass(frozen=True, slots=True)
+class RobotsRules:
+    """Parsed rules for one site: ``allow_all``/``deny_all`` short-cuts or a Protego parser."""
+
+    parser: Protego | None = None
+    allow_all: bool = False
+
+    def allowed(self, url: str, user_agent: str) -> bool:
+        if self.parser is None:
+            return self.allow_all
+        return bool(self.parser.can_fetch(url, user_agent))
+
+    def crawl_delay(self, user_agent: str) -> float | None:
+        if self.parser is None:
+            return None
+        delay = self.parser.crawl_delay(user_agent)
+        return float(delay) if delay is not None else None
+
+
+ALLOW_ALL = RobotsRules(allow_all=True)
+DENY_ALL = RobotsRules(allow_all=False)
+
+
+def rules_from_response(status: int | None, body: bytes) -> RobotsRules:
+    if status is None or status >= 500:
+        return DENY_ALL
+    if 400 <= status < 500:
+        return ALLOW_ALL
+    if 200 <= status < 300:
+        text = body[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
+        try:
+            return RobotsRules(parser=Protego.parse(text))
+        except Exception:  # an unparseable file is treated like a missing one
+            return ALLOW_ALL
+    return ALLOW_ALL  # 3xx left after the fetcher's own redirect handling: nothing usable there
+
+
+def robots_url(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), "/robots.txt", "", ""))
+
+
+class RobotsCache:
+    def __init__(
+        self,
+        fetch: RobotsFetch,
+        user_agent: str,
+        ttl_seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch
+        self.user_agent = user_agent
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._rules: dict[str, tuple[float, RobotsRules]] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def rules_for(self, url: str) -> RobotsRules:
+        key = robots_url(url)
+        # One lock per site, so twenty pages of one site waiting at once cause one robots.txt request.
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            cached = self._rules.get(key)
+            if cached and cached[0] > self._clock():
+                return cached[1]
+            status, body = await self._fetch(key)
+            rules = rules_from_response(status, body)
+            self._rules[key] = (self._clock() + self._ttl, rules)
+            return rules
+
+    async def allowed(self, url: str) -> bool:
+        rules = await self.rules_for(url)
+        return rules.allowed(url, self.user_agent)
