@@ -1,0 +1,257 @@
+"""A single-node KRaft Kafka (combined broker + controller) run straight from the Maven-fetched jars."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.devstack.java import kafka_java_home
+from pipeline.devstack.layout import Layout
+from pipeline.devstack.process import (
+    DevstackError,
+    ProcessRecord,
+    port_accepts,
+    port_is_free,
+    read_pid_file,
+    spawn,
+    tail,
+    write_pid_file,
+)
+
+# Sized for a 2-core CI runner: a broker this small starts in a few seconds and stays under ~600 MB RSS.
+_HEAP_OPTS = ["-Xms256m", "-Xmx512m"]
+_GC_OPTS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35"]
+
+
+@dataclass(frozen=True)
+class KafkaHealth:
+    cluster_id: str
+    broker_count: int
+
+
+@dataclass(frozen=True)
+class KafkaPaths:
+    run: Path
+    data: Path
+    config: Path
+    log4j: Path
+    logs: Path
+    pid_file: Path
+    version_file: Path
+
+    @classmethod
+    def of(cls, layout: Layout) -> KafkaPaths:
+        run = layout.run / "kafka"
+        return cls(
+            run=run,
+            data=run / "data",
+            config=run / "server.properties",
+            log4j=run / "log4j.properties",
+            logs=layout.logs / "kafka",
+            pid_file=layout.run / "pids" / "kafka.pid",
+            version_file=run / "version",
+        )
+
+    @property
+    def output(self) -> Path:
+        return self.logs / "kafka.out"
+
+    @property
+    def server_log(self) -> Path:
+        return self.logs / "server.log"
+
+
+def running_record(layout: Layout) -> ProcessRecord | None:
+    record = read_pid_file(KafkaPaths.of(layout).pid_file)
+    return record if record is not None and record.is_running() else None
+
+
+def running_version(layout: Layout) -> str:
+    try:
+        return KafkaPaths.of(layout).version_file.read_text().strip()
+    except FileNotFoundError:
+        return "?"
+
+
+def server_properties(layout: Layout, data_dir: Path) -> str:
+    port, controller = layout.kafka_port, layout.kafka_controller_port
+    settings = {
+        # KRaft combined mode: one JVM is both the only voter and the only broker.
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": f"1@127.0.0.1:{controller}",
+        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "log.dirs": str(data_dir),
+        # Two cores: the defaults (3 network, 8 io, 10 background threads) only add contention.
+        "num.network.threads": "2",
+        "num.io.threads": "2",
+        "background.threads": "2",
+        "num.recovery.threads.per.data.dir": "1",
+        "num.replica.fetchers": "1",
+        "num.partitions": "4",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        # Internal topics must fit a single broker; fewer partitions make the first consumer group
+        # and the first transactional producer ready sooner (each partition is a log to create).
+        "offsets.topic.replication.factor": "1",
+        "offsets.topic.num.partitions": "4",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.num.partitions": "4",
+        # Consumers join immediately instead of waiting 3 s for more members.
+        "group.initial.rebalance.delay.ms": "0",
+        # Tests and demos may produce to topics nobody created explicitly.
+        "auto.create.topics.enable": "true",
+        "delete.topic.enable": "true",
+        # Throwaway data: small segments, short retention, no fsync tuning needed.
+        "log.segment.bytes": str(64 * 1024 * 1024),
+        "log.retention.hours": "24",
+        "log.retention.check.interval.ms": "300000",
+    }
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
+def log4j_properties() -> str:
+    # The broker reads this through slf4j-reload4j; ${kafka.logs.dir} is a JVM system property we pass.
+    return "\n".join(
+        [
+            "log4j.rootLogger=INFO, file",
+            "log4j.appender.file=org.apache.log4j.FileAppender",
+            "log4j.appender.file.File=${kafka.logs.dir}/server.log",
+            "log4j.appender.file.Append=true",
+            "log4j.appender.file.layout=org.apache.log4j.PatternLayout",
+            "log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n",
+            "log4j.logger.kafka.request.logger=WARN",
+            "log4j.logger.state.change.logger=WARN",
+            "log4j.logger.kafka.log.LogCleaner=WARN",
+            "log4j.logger.org.apache.kafka.storage.internals.log=WARN",
+            "",
+        ]
+    )
+
+
+def new_cluster_id() -> str:
+    """A Kafka ``Uuid`` string: 16 random bytes as URL-safe base64 without padding."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # Kafka rejects ids starting with "-" on some command lines; just draw again.
+        if not text.startswith("-"):
+            return text
+
+
+def _java_command(libs: Path, paths: KafkaPaths, main: str, *, short_lived: bool) -> list[str]:
+    java = kafka_java_home() / "bin" / "java"
+    opts = ["-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1"] if short_lived else _HEAP_OPTS + _GC_OPTS
+    return [
+        str(java),
+        *opts,
+        "-Djava.awt.headless=true",
+        f"-Dlog4j.configuration=file:{paths.log4j}",
+        f"-Dkafka.logs.dir={paths.logs}",
+        "-cp",
+        f"{libs}/*",
+        main,
+    ]
+
+
+def check_ports(layout: Layout) -> None:
+    for name, port in (
+        ("PIPELINE_DEVSTACK_KAFKA_PORT", layout.kafka_port),
+        ("PIPELINE_DEVSTACK_KAFKA_CONTROLLER_PORT", layout.kafka_controller_port),
+    ):
+        if not port_is_free(port):
+            raise DevstackError(
+                f"Kafka cannot listen on 127.0.0.1:{port}: the port is in use by a process this devstack "
+                f"({layout.root}) did not start. Stop it (see `ss -ltnp 'sport = :{port}'`) or pick "
+                f"another port with {name}=<port>."
+            )
+
+
+def start(layout: Layout, libs: Path, version: str) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    """Format a fresh log dir with a random cluster id and launch the broker. Does not wait for it."""
+    paths = KafkaPaths.of(layout)
+    check_ports(layout)
+    shutil.rmtree(paths.run, ignore_errors=True)
+    shutil.rmtree(paths.logs, ignore_errors=True)
+    paths.data.mkdir(parents=True)
+    paths.logs.mkdir(parents=True)
+    paths.config.write_text(server_properties(layout, paths.data))
+    paths.log4j.write_text(log4j_properties())
+    paths.version_file.write_text(version + "\n")
+
+    cluster_id = new_cluster_id()
+    fmt = _java_command(libs, paths, "kafka.tools.StorageTool", short_lived=True)
+    fmt += ["format", "--cluster-id", cluster_id, "--config", str(paths.config), "--ignore-formatted"]
+    result = subprocess.run(fmt, capture_output=True, text=True, check=False)
+    (paths.logs / "format.out").write_text(result.stdout + result.stderr)
+    if result.returncode != 0:
+        raise DevstackError(
+            f"Formatting the Kafka log dir failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
+        )
+
+    argv = [*_java_command(libs, paths, "kafka.Kafka", short_lived=False), str(paths.config)]
+    proc = spawn(argv, env=_kafka_env(), cwd=paths.run, output=paths.output)
+    return proc, write_pid_file(paths.pid_file, proc.pid, "kafka")
+
+
+def _kafka_env() -> dict[str, str]:
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": "/tmp"}
+
+
+def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
+    """Ask the broker itself (metadata request) whether it is up and registered; None when not (yet)."""
+    if not port_accepts(layout.kafka_port):
+        return None
+    from kafka import KafkaAdminClient  # imported late: costs ~0.3 s and only probes need it
+
+    # kafka-python logs every refused connection at WARNING/ERROR; a probe expects those while booting.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=layout.kafka_bootstrap,
+            client_id="devstack-probe",
+            request_timeout_ms=timeout_ms,
+            api_version_auto_timeout_ms=timeout_ms,
+        )
+    except Exception:
+        return None
+    try:
+        cluster = admin.describe_cluster()
+    except Exception:
+        return None
+    finally:
+        admin.close()
+    brokers = cluster.get("brokers") or []
+    cluster_id = cluster.get("cluster_id")
+    if not brokers or not cluster_id:
+        return None  # the listener is up but the broker has not registered with the controller yet
+    return KafkaHealth(cluster_id=str(cluster_id), broker_count=len(brokers))
+
+
+def wait_ready(layout: Layout, record: ProcessRecord, timeout: float) -> KafkaHealth:
+    paths = KafkaPaths.of(layout)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not record.is_running():
+            raise DevstackError(
+                f"Kafka (pid {record.pid}) exited during startup. Last lines of {paths.output}:\n"
+                f"{tail(paths.output)}\n--- {paths.server_log}:\n{tail(paths.server_log)}"
+            )
+        health = probe(layout)
+        if health is not None:
+            return health
+        time.sleep(0.5)
+    raise DevstackError(
+        f"Kafka did not become ready on {layout.kafka_bootstrap} within {timeout:.0f}s. "
+        f"Last lines of {paths.server_log}:\n{tail(paths.server_log)}"
+    )

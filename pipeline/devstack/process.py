@@ -1,0 +1,159 @@
+"""Detached JVM processes tracked by PID files.
+
+A PID file holds the PID *and* the kernel start time of the process. ``down`` only signals a PID whose
+start time still matches, so a stale file can never hit an unrelated process that reused the number.
+Processes are never looked up by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class DevstackError(RuntimeError):
+    """A failure the user can act on; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    pid: int
+    start_ticks: int
+    name: str
+
+    def is_running(self) -> bool:
+        ticks = process_start_ticks(self.pid)
+        return ticks is not None and ticks == self.start_ticks
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/<pid>/stat), None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    # The command name (field 2) may contain spaces and parentheses; fields after the last ")" are fixed.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] == "Z":  # a zombie has exited; only its parent's wait() is pending
+        return None
+    return int(fields[19])
+
+
+def write_pid_file(path: Path, pid: int, name: str) -> ProcessRecord:
+    ticks = process_start_ticks(pid)
+    if ticks is None:
+        raise DevstackError(f"{name} (pid {pid}) exited immediately")
+    record = ProcessRecord(pid=pid, start_ticks=ticks, name=name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"pid": pid, "start_ticks": ticks, "name": name}) + "\n")
+    return record
+
+
+def read_pid_file(path: Path) -> ProcessRecord | None:
+    try:
+        data = json.loads(path.read_text())
+        return ProcessRecord(
+            pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), name=str(data["name"])
+        )
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        return None
+
+
+def spawn(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    output: Path,
+) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session so it outlives this Python process and ignores our Ctrl-C."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("ab") as out:
+        return subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(records: Sequence[ProcessRecord], timeout: float = 30.0) -> list[str]:
+    """SIGTERM every live record, wait up to ``timeout`` s, then SIGKILL what is left. Returns notes."""
+    notes: list[str] = []
+    live = [r for r in records if r.is_running()]
+    for record in live:
+        _signal(record, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(r.is_running() for r in live):
+        _reap_children()
+        time.sleep(0.2)
+    for record in live:
+        if record.is_running():
+            _signal(record, signal.SIGKILL)
+            notes.append(f"{record.name} (pid {record.pid}) ignored SIGTERM for {timeout:.0f}s; sent SIGKILL")
+    kill_deadline = time.monotonic() + 10
+    while time.monotonic() < kill_deadline and any(r.is_running() for r in live):
+        _reap_children()
+        time.sleep(0.1)
+    return notes
+
+
+def _signal(record: ProcessRecord, sig: signal.Signals) -> None:
+    # Re-check identity right before signalling to keep the window for PID reuse minimal.
+    if record.is_running():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, sig)
+
+
+def _reap_children() -> None:
+    """Collect exit statuses of processes this interpreter spawned, so they don't linger as zombies."""
+    try:
+        while True:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return
+    except ChildProcessError:
+        return
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR ignores sockets in TIME_WAIT left by a stack we just stopped.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def port_accepts(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log file, for error messages."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64 * 1024))
+            text = handle.read().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
