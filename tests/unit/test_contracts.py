@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
@@ -11,86 +10,9 @@ import pytest
 
 from pipeline.contracts import MESSAGE_MODELS, export_json_schema, index_template, json_schema
 from pipeline.deadletter import MAX_PAYLOAD_CHARS, dead_letter
-from pipeline.ids import article_id, event_id
 from pipeline.index.documents import article_document, event_document
-from pipeline.records import (
-    SCHEMA_VERSION,
-    Actor,
-    EnrichedArticle,
-    Entity,
-    Event,
-    Evidence,
-    Lineage,
-    Location,
-    Mention,
-    RawArticle,
-)
-
-LINEAGE = Lineage(
-    pipeline_version="0.1.0",
-    model_name="en_core_web_sm",
-    model_version="3.8.0",
-    taxonomy_version="plover-test",
-)
-
-
-def sample_raw() -> RawArticle:
-    url = "https://news.example/world/2025/01/06/launch"
-    return RawArticle(
-        article_id=article_id(url),
-        url=url,
-        canonical_url=url,
-        title="Launch",
-        text="Seoul: a launch.",
-        authors=["A. Writer"],
-        published_at=datetime(2025, 1, 6, 8, tzinfo=UTC),
-        language="en",
-        site_name="News Example",
-        feed_url="https://news.example/rss",
-        content_hash="abc",
-    )
-
-
-def sample_enriched() -> EnrichedArticle:
-    raw = sample_raw()
-    entity = Entity(
-        name="Seoul",
-        label="GPE",
-        country_code="KOR",
-        geonames_id=1835848,
-        lat=37.566,
-        lon=126.978,
-        mention_count=1,
-        mentions=[Mention(start=0, end=5, text="Seoul")],
-    )
-    return EnrichedArticle(
-        **raw.model_dump(),
-        entities=[entity],
-        countries=["KOR"],
-        event_ids=["evt_1"],
-        event_types=["MOBILIZE"],
-        lineage=LINEAGE,
-    )
-
-
-def sample_event() -> Event:
-    raw = sample_raw()
-    return Event(
-        event_id=event_id("MOBILIZE", "PRK", None, "KOR", "2025-01-06"),
-        event_type="MOBILIZE",
-        mode="weapons",
-        cameo_root="15",
-        source=Actor(name="North Korea", country_code="PRK", label="GPE"),
-        location=Location(place="Seoul", country_code="KOR", geonames_id=1835848, lat=37.566, lon=126.978),
-        date="2025-01-06",
-        date_text="Monday",
-        evidence=Evidence(sentence="Seoul: a launch.", start=0, end=16),
-        confidence=0.8,
-        article_id=raw.article_id,
-        article_ids=[raw.article_id],
-        article_published_at=raw.published_at,
-        lineage=LINEAGE,
-    )
+from pipeline.records import SCHEMA_VERSION
+from tests.factories import sample_enriched, sample_event, sample_raw
 
 
 @pytest.mark.parametrize("name", list(MESSAGE_MODELS))
