@@ -11,6 +11,7 @@ Run: ``pipeline enrich`` (or ``faust -A pipeline.enrich.worker:app worker``); se
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,13 @@ import structlog
 from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter
+from pipeline.metrics import (
+    ARTICLES_ENRICHED,
+    DEAD_LETTERS,
+    ENRICH_BATCH_SECONDS,
+    EVENTS_CODED,
+    start_metrics_server,
+)
 from pipeline.records import DeadLetter, RawArticle
 from pipeline.settings import Settings, get_settings
 
@@ -69,6 +77,7 @@ def _load_nlp() -> Any:
 
 async def _send_dead_letter(record: DeadLetter) -> None:
     log.warning("dead-lettered", stage=record.stage, key=record.key, reason=record.reason)
+    DEAD_LETTERS.labels(record.stage).inc()
     await dead_letter_topic.send(key=(record.key or "").encode(), value=record.to_json_bytes())
 
 
@@ -76,6 +85,7 @@ async def _send_dead_letter(record: DeadLetter) -> None:
 async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     from pipeline.enrich.core import EnrichmentFailure, enrich_articles
 
+    start_metrics_server(settings)
     nlp = await asyncio.get_running_loop().run_in_executor(None, _load_nlp)
     # take_events (acks after the batch is handled) exists on faust.Stream but not on the StreamT protocol.
     batches = stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds)  # type: ignore[attr-defined]
@@ -104,7 +114,9 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
             offsets[article.article_id] = (message.partition, message.offset)
         if not articles:
             continue
+        began = time.perf_counter()
         results = await asyncio.get_running_loop().run_in_executor(None, enrich_articles, articles, nlp)
+        ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
         for result in results:
             if isinstance(result, EnrichmentFailure):
                 partition, offset = offsets.get(result.article_id, (None, None))
@@ -121,7 +133,9 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
                     )
                 )
                 continue
+            ARTICLES_ENRICHED.inc()
             for coded in result.events:
+                EVENTS_CODED.labels(coded.event_type).inc()
                 await events_topic.send(key=coded.event_id.encode(), value=coded.to_json_bytes())
             await enriched_topic.send(
                 key=result.article.article_id.encode(), value=result.article.to_json_bytes()

@@ -20,6 +20,7 @@ from pipeline.deadletter import dead_letter
 from pipeline.index.es import ensure_indices, make_client, wait_until_ready
 from pipeline.index.sink import ElasticsearchSink, SinkFailure
 from pipeline.kafka import ensure_topics, make_producer, send_dead_letter
+from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, start_metrics_server
 from pipeline.records import EnrichedArticle, Event
 from pipeline.settings import Settings
 
@@ -95,6 +96,7 @@ class Indexer:
                 ),
             )
             self.stats.dead_lettered += 1
+            DEAD_LETTERS.labels("index").inc()
 
     def process(self, records: list[ConsumerRecord]) -> None:
         """Write one batch; returns only when every record is indexed or dead-lettered."""
@@ -115,6 +117,7 @@ class Indexer:
                 ),
             )
             self.stats.dead_lettered += 1
+            DEAD_LETTERS.labels("index").inc()
         by_id = {r.key: r for r in records if r.key}
         while not self._stop.is_set():
             try:
@@ -128,6 +131,8 @@ class Indexer:
             return
         self._dead_letter_failures((article_report.failures or []) + (event_report.failures or []), by_id)
         self.producer.flush()
+        DOCUMENTS_INDEXED.labels("article").inc(article_report.written)
+        DOCUMENTS_INDEXED.labels("event").inc(event_report.written)
         self.stats.articles += article_report.written
         self.stats.events += event_report.written
         self.stats.stale += article_report.stale
@@ -138,6 +143,7 @@ class Indexer:
         self, on_batch: Callable[[IndexerStats], None] | None = None, idle_exit_seconds: float = 0
     ) -> None:
         """Consume until stopped (or, with ``idle_exit_seconds``, until nothing arrived for that long)."""
+        start_metrics_server(self.settings)
         wait_until_ready(self.client)
         ensure_indices(self.client, self.settings)
         ensure_topics(self.settings)

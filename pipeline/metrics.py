@@ -1,0 +1,27 @@
+"""Prometheus metrics shared by the stages. Exposed over HTTP when ``PIPELINE_METRICS_PORT`` is set."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram, start_http_server
+
+from pipeline.settings import Settings
+
+ARTICLES_ENRICHED = Counter("pipeline_articles_enriched_total", "Articles enriched")
+EVENTS_CODED = Counter("pipeline_events_coded_total", "Events coded", ["event_type"])
+DOCUMENTS_INDEXED = Counter(
+    "pipeline_documents_indexed_total", "Documents written to Elasticsearch", ["kind"]
+)
+DEAD_LETTERS = Counter("pipeline_dead_letters_total", "Messages or items dead-lettered", ["stage"])
+ENRICH_BATCH_SECONDS = Histogram(
+    "pipeline_enrich_batch_seconds",
+    "Time to enrich one batch",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30),
+)
+
+
+def start_metrics_server(settings: Settings) -> bool:
+    """Serve /metrics on the configured port; returns whether it was started."""
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="0.0.0.0")  # scraped from other containers
+        return True
+    return False
