@@ -1,0 +1,192 @@
+"""Is this article new, a new revision, unchanged, or somebody else's story again?
+
+Three checks, cheapest first:
+
+1. Same article id (same canonical URL): unchanged text -> nothing to do; changed text -> next revision.
+2. Exact content hash of the normalised text seen under another id -> duplicate of that article.
+3. MinHash LSH over word 3-shingles: estimated Jaccard similarity at or above the threshold with an earlier
+   article -> duplicate of it. This catches syndicated copies (agency stories re-published with another
+   headline, byline or footer) that an exact hash misses.
+
+Duplicates are remembered (so they stay duplicates on the next poll) but never published.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from pipeline.collect.state import ArticleState, StateStore
+
+SHINGLE_WORDS = 3
+# Below this many words a shingle set is too small for a similarity estimate to mean anything; such texts
+# are only compared exactly.
+MIN_WORDS_FOR_NEAR_DUP = 25
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+Verdict = Literal["new", "updated", "unchanged", "duplicate"]
+
+
+def normalize_text(text: str) -> str:
+    """The text as compared: Unicode-normalised (NFKC) and with whitespace runs collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(normalize_text(text).casefold())
+
+
+def shingles(tokens: list[str], size: int = SHINGLE_WORDS) -> set[bytes]:
+    if len(tokens) < size:
+        return {" ".join(tokens).encode("utf-8")} if tokens else set()
+    return {" ".join(tokens[i : i + size]).encode("utf-8") for i in range(len(tokens) - size + 1)}
+
+
+def signature(text: str, num_perm: int = 128) -> LeanMinHash | None:
+    """MinHash of the text's word shingles, or None when the text is too short to compare fuzzily."""
+    tokens = words(text)
+    if len(tokens) < MIN_WORDS_FOR_NEAR_DUP:
+        return None
+    sketch = MinHash(num_perm=num_perm, seed=1)
+    sketch.update_batch(sorted(shingles(tokens)))
+    return LeanMinHash(sketch)
+
+
+def signature_to_bytes(sig: LeanMinHash) -> bytes:
+    buffer = bytearray(sig.bytesize())
+    sig.serialize(buffer)
+    return bytes(buffer)
+
+
+def signature_from_bytes(blob: bytes) -> LeanMinHash:
+    return LeanMinHash.deserialize(blob)
+
+
+class NearDuplicateIndex:
+    """In-memory LSH over article signatures; candidates are confirmed with the estimated Jaccard."""
+
+    def __init__(self, threshold: float, num_perm: int = 128) -> None:
+        self.threshold = threshold
+        self.num_perm = num_perm
+        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self._signatures: dict[str, LeanMinHash] = {}
+
+    def __len__(self) -> int:
+        return len(self._signatures)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._signatures
+
+    def add(self, key: str, sig: LeanMinHash) -> None:
+        if key in self._signatures:
+            self.remove(key)
+        self._lsh.insert(key, sig)
+        self._signatures[key] = sig
+
+    def remove(self, key: str) -> None:
+        if key in self._signatures:
+            self._lsh.remove(key)
+            del self._signatures[key]
+
+    def best_match(self, sig: LeanMinHash, exclude: str | None = None) -> tuple[str, float] | None:
+        best: tuple[str, float] | None = None
+        for key in self._lsh.query(sig):
+            if key == exclude:
+                continue
+            similarity = float(sig.jaccard(self._signatures[key]))
+            # Ties go to the earlier key so the "original" is stable whatever the query order.
+            if similarity >= self.threshold and (best is None or similarity > best[1]):
+                best = (str(key), similarity)
+        return best
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    article_id: str
+    revision: int
+    content_hash: str
+    duplicate_of: str | None = None
+    similarity: float | None = None
+
+    @property
+    def publish(self) -> bool:
+        return self.verdict in ("new", "updated")
+
+
+class Deduplicator:
+    """Decides and records. Call inside ``StateStore.transaction`` so a failed publish undoes the record."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        threshold: float = 0.8,
+        num_perm: int = 128,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.num_perm = num_perm
+        self._clock = clock
+        self.index = NearDuplicateIndex(threshold, num_perm)
+        self.reload()
+
+    def reload(self) -> None:
+        """Rebuild the in-memory index from the store (at start, and after a rolled-back transaction)."""
+        self.index = NearDuplicateIndex(self.index.threshold, self.num_perm)
+        for article_id, blob in self.store.signatures():
+            self.index.add(article_id, signature_from_bytes(blob))
+
+    def judge(self, article_id: str, canonical_url: str, text: str) -> Decision:
+        digest = content_hash(text)
+        now = self._clock()
+        known = self.store.get_article(article_id)
+        if known is not None and known.content_hash == digest:
+            return Decision("unchanged", article_id, known.revision, digest, known.duplicate_of)
+        if known is not None and known.duplicate_of is None:
+            return self._record_revision(known, text, digest, now)
+        # A new URL, or a known duplicate whose text changed (which may make it a story of its own).
+        sig = signature(text, self.num_perm)
+        original = self.store.find_original_by_hash(digest)
+        match: tuple[str, float] | None = (original.article_id, 1.0) if original else None
+        if match is None and sig is not None:
+            match = self.index.best_match(sig, exclude=article_id)
+        first_seen = known.first_seen_at if known else now
+        if match is not None:
+            self.store.save_article(
+                ArticleState(article_id, canonical_url, digest, 1, match[0], first_seen, now)
+            )
+            return Decision("duplicate", article_id, 1, digest, match[0], match[1])
+        self.store.save_article(ArticleState(article_id, canonical_url, digest, 1, None, first_seen, now))
+        if sig is not None:
+            self.store.save_signature(article_id, signature_to_bytes(sig), now)
+            self.index.add(article_id, sig)
+        return Decision("new", article_id, 1, digest)
+
+    def _record_revision(self, known: ArticleState, text: str, digest: str, now: float) -> Decision:
+        revision = known.revision + 1
+        self.store.save_article(
+            ArticleState(
+                known.article_id, known.canonical_url, digest, revision, None, known.first_seen_at, now
+            )
+        )
+        sig = signature(text, self.num_perm)
+        # The index follows the latest text, so copies of the revised story match it.
+        if sig is not None:
+            self.store.save_signature(known.article_id, signature_to_bytes(sig), now)
+            self.index.add(known.article_id, sig)
+        else:
+            self.store.delete_signature(known.article_id)
+            self.index.remove(known.article_id)
+        return Decision("updated", known.article_id, revision, digest)
