@@ -164,9 +164,7 @@ class Deduplicator:
             match = self.index.best_match(sig, exclude=article_id)
         first_seen = known.first_seen_at if known else now
         if match is not None:
-            self.store.save_article(
-                ArticleState(article_id, canonical_url, digest, 1, match[0], first_seen, now)
-            )
+            self.store.save_article(ArticleState(article_id, canonical_url, digest, 1, match[0], first_seen, now))
             return Decision("duplicate", article_id, 1, digest, match[0], match[1])
         self.store.save_article(ArticleState(article_id, canonical_url, digest, 1, None, first_seen, now))
         if sig is not None:
@@ -177,9 +175,7 @@ class Deduplicator:
     def _record_revision(self, known: ArticleState, text: str, digest: str, now: float) -> Decision:
         revision = known.revision + 1
         self.store.save_article(
-            ArticleState(
-                known.article_id, known.canonical_url, digest, revision, None, known.first_seen_at, now
-            )
+            ArticleState(known.article_id, known.canonical_url, digest, revision, None, known.first_seen_at, now)
         )
         sig = signature(text, self.num_perm)
         # The index follows the latest text, so copies of the revised story match it.

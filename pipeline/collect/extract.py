@@ -143,9 +143,7 @@ def read_page_meta(html: str) -> PageMeta:
         return None
 
     html_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
-    language = normalize_language(html_lang) or normalize_language(
-        meta("content-language", "og:locale", "language")
-    )
+    language = normalize_language(html_lang) or normalize_language(meta("content-language", "og:locale", "language"))
     ld_published, ld_modified = _json_ld_dates(tree)
     published = parse_datetime(meta("article:published_time", "datePublished", "pubdate")) or ld_published
     modified = parse_datetime(meta("article:modified_time", "dateModified", "og:updated_time")) or ld_modified
@@ -176,10 +174,11 @@ def _authors(value: str | None) -> tuple[str, ...]:
 
 def choose_canonical(declared: str | None, page_url: str) -> str:
     """The page's declared canonical URL if it is on the same site, else the URL it was fetched from."""
-    candidate = page_url
-    if declared and is_http_url(declared) and same_site(declared, page_url):
-        candidate = declared
-    return canonicalize(candidate)
+    if declared and is_http_url(declared) and (same_site(declared, page_url) or not is_http_url(page_url)):
+        return canonicalize(declared)
+    if is_http_url(page_url):
+        return canonicalize(page_url)
+    return page_url  # a local file (feed given as a path): its URI is its identity
 
 
 def _pick_published(meta: PageMeta, doc_date: datetime | None, item: FeedItem | None) -> datetime | None:

@@ -129,9 +129,7 @@ def binary_body_problem(body: bytes) -> str | None:
     return None
 
 
-def backoff_delay(
-    attempt: int, base: float, cap: float, rng: random.Random, retry_after: float | None = None
-) -> float:
+def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random, retry_after: float | None = None) -> float:
     """Delay before retry ``attempt`` (0-based): exponential, capped, half of it jittered.
 
     Jitter spreads the retries of many collectors hitting one failing server; a server's Retry-After is a
@@ -194,9 +192,7 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         self.policy = policy or AddressPolicy(settings.allow_private_hosts)
-        self.limiter = limiter or HostLimiter(
-            settings.per_host_concurrency, settings.per_host_min_interval_seconds
-        )
+        self.limiter = limiter or HostLimiter(settings.per_host_concurrency, settings.per_host_min_interval_seconds)
         self._rng = rng or random.Random()
         self.client = httpx.AsyncClient(
             transport=GuardedTransport(self.policy),
@@ -216,9 +212,7 @@ class Fetcher:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    async def fetch(
-        self, url: str, kind: Kind = "page", validators: Validators | None = None
-    ) -> Fetched | Problem:
+    async def fetch(self, url: str, kind: Kind = "page", validators: Validators | None = None) -> Fetched | Problem:
         """GET ``url``; a 2xx or 304 answer is ``Fetched``, anything else a ``Problem``."""
         result = await self._follow(url, kind, validators)
         if isinstance(result, Problem) or result.status == 304 or 200 <= result.status < 300:
@@ -240,9 +234,7 @@ class Fetcher:
             if isinstance(response, Problem):
                 return response
             if response.status not in REDIRECT_STATUSES:
-                return Fetched(
-                    url, current, response.status, response.body, response.headers, tuple(redirects)
-                )
+                return Fetched(url, current, response.status, response.body, response.headers, tuple(redirects))
             location = response.headers.get("location", "").strip()
             if not location:
                 return Problem(Reason.HTTP_ERROR, f"HTTP {response.status} without Location", current)
@@ -271,15 +263,11 @@ class Fetcher:
         attempt = 0
         while True:
             outcome = await self._get_once(url, headers, kind)
-            retryable = (
-                outcome.transient if isinstance(outcome, Problem) else outcome.status in RETRY_STATUSES
-            )
+            retryable = outcome.transient if isinstance(outcome, Problem) else outcome.status in RETRY_STATUSES
             if not retryable or attempt >= self.settings.fetch_retries:
                 break
             retry_after = (
-                None
-                if isinstance(outcome, Problem)
-                else parse_retry_after(outcome.headers.get("retry-after"))
+                None if isinstance(outcome, Problem) else parse_retry_after(outcome.headers.get("retry-after"))
             )
             await asyncio.sleep(
                 backoff_delay(
@@ -306,9 +294,7 @@ class Fetcher:
                     async with self.client.stream("GET", url, headers=headers) as response:
                         return await self._read(response, kind, url)
         except TimeoutError:
-            return Problem(
-                Reason.TIMEOUT, f"no complete answer in {self.settings.request_timeout_seconds}s", url
-            )
+            return Problem(Reason.TIMEOUT, f"no complete answer in {self.settings.request_timeout_seconds}s", url)
         except httpx.TimeoutException as exc:
             return Problem(Reason.TIMEOUT, type(exc).__name__, url)
         except BlockedAddressError as exc:

@@ -38,6 +38,8 @@ class Reason(StrEnum):
     NO_TEXT = "no_text"
     TEXT_TOO_SHORT = "text_too_short"
     EXTRACTION_FAILED = "extraction_failed"
+    # A bug or an unforeseen condition in the collector itself (logged with its traceback).
+    INTERNAL_ERROR = "internal_error"
 
 
 # Failures that may go away by themselves: the item or feed is tried again on a later poll.

@@ -189,9 +189,7 @@ class StateStore:
     def count_items(self, feed_url: str | None = None) -> int:
         if feed_url is None:
             return int(self._db.execute("SELECT COUNT(*) FROM feed_items").fetchone()[0])
-        return int(
-            self._db.execute("SELECT COUNT(*) FROM feed_items WHERE feed_url = ?", (feed_url,)).fetchone()[0]
-        )
+        return int(self._db.execute("SELECT COUNT(*) FROM feed_items WHERE feed_url = ?", (feed_url,)).fetchone()[0])
 
     # Articles.
     def get_article(self, article_id: str) -> ArticleState | None:
@@ -201,8 +199,7 @@ class StateStore:
     def find_original_by_hash(self, content_hash: str) -> ArticleState | None:
         """The first published (not duplicate) article with exactly this text."""
         row = self._db.execute(
-            "SELECT * FROM articles WHERE content_hash = ? AND duplicate_of IS NULL"
-            " ORDER BY first_seen_at LIMIT 1",
+            "SELECT * FROM articles WHERE content_hash = ? AND duplicate_of IS NULL ORDER BY first_seen_at LIMIT 1",
             (content_hash,),
         ).fetchone()
         return ArticleState(**dict(row)) if row else None

@@ -29,9 +29,7 @@ _HEADER_LINE = re.compile(rb"^Header:\s*([A-Za-z-]+):\s*(.*?)\s*$", re.MULTILINE
 def declared_headers(data: bytes) -> dict[str, str]:
     comment_end = data.find(b"-->", 0, 4096)
     head = data[:comment_end] if comment_end > 0 else b""
-    return {
-        name.decode("ascii").lower(): value.decode("latin-1") for name, value in _HEADER_LINE.findall(head)
-    }
+    return {name.decode("ascii").lower(): value.decode("latin-1") for name, value in _HEADER_LINE.findall(head)}
 
 
 @dataclass(frozen=True, slots=True)

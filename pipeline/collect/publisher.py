@@ -1,0 +1,150 @@
+"""Where collected articles and rejected items go: Kafka, or memory (tests, ``--dry-run``).
+
+The collector sends a feed's messages, then calls ``flush``, and only then commits its state: ``flush``
+raises ``PublishError`` unless the broker acknowledged every message, so nothing is marked done that was
+not delivered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Callable
+from typing import Any, Protocol, cast
+
+import structlog
+
+from pipeline.records import DeadLetter, RawArticle
+from pipeline.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class PublishError(RuntimeError):
+    """Kafka did not acknowledge some messages; the collector must not commit the matching state."""
+
+
+class Publisher(Protocol):
+    def send_article(self, article: RawArticle) -> None: ...
+
+    def send_dead_letter(self, record: DeadLetter) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class MemoryPublisher:
+    """Keeps what would have been published; for tests and dry runs."""
+
+    def __init__(self) -> None:
+        self.articles: list[RawArticle] = []
+        self.dead_letters: list[DeadLetter] = []
+        self.flushes = 0
+
+    def send_article(self, article: RawArticle) -> None:
+        self.articles.append(article)
+
+    def send_dead_letter(self, record: DeadLetter) -> None:
+        self.dead_letters.append(record)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def close(self) -> None:
+        return None
+
+
+def _project_topic_helper() -> Callable[..., Any] | None:
+    """The project's ``ensure_topics(settings, names)``, wherever it lives, if it exists."""
+    for module_name in ("pipeline.topics", "pipeline.kafka"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        helper = getattr(module, "ensure_topics", None)
+        if callable(helper):
+            return cast(Callable[..., Any], helper)
+    return None
+
+
+def ensure_collector_topics(settings: Settings) -> None:
+    """Create the topics the collector writes to, if missing.
+
+    Tolerant by design: a broker that forbids topic creation may still have the topics, and a missing one
+    shows up as a failed send (``PublishError``) instead of a crash here.
+    """
+    wanted = [settings.topic_raw, settings.topic_dead_letter]
+    try:
+        helper = _project_topic_helper()
+        if helper is not None:
+            helper(settings, wanted)
+            return
+        from kafka import KafkaAdminClient
+        from kafka.admin import NewTopic
+        from kafka.errors import TopicAlreadyExistsError
+
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-collector-setup")
+        try:
+            missing = [t for t in wanted if t not in set(admin.list_topics())]
+            if missing:
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics(
+                        [NewTopic(t, settings.topic_partitions, settings.topic_replication) for t in missing]
+                    )
+        finally:
+            admin.close()
+    except Exception as exc:
+        log.warning("topic set-up failed", error=repr(exc), topics=wanted)
+
+
+class KafkaPublisher:
+    """kafka-python producer with acks from all in-sync replicas and idempotence (no duplicates on retry).
+
+    Key: the article id, so every revision of an article lands on one partition, in order.
+    """
+
+    def __init__(self, settings: Settings, *, producer: Any | None = None, ensure_topics: bool = True) -> None:
+        self.settings = settings
+        if ensure_topics:
+            ensure_collector_topics(settings)
+        if producer is None:
+            from kafka import KafkaProducer
+
+            producer = KafkaProducer(
+                bootstrap_servers=settings.kafka,
+                client_id="pipeline-collector",
+                acks="all",
+                enable_idempotence=True,  # supported by kafka-python since 2.1
+                linger_ms=20,
+                compression_type="gzip",
+                max_request_size=4_000_000,
+                key_serializer=lambda key: key.encode("utf-8"),
+            )
+        self._producer = producer
+        self._pending: list[tuple[str, str, Any]] = []
+
+    def send_article(self, article: RawArticle) -> None:
+        future = self._producer.send(self.settings.topic_raw, key=article.article_id, value=article.to_json_bytes())
+        self._pending.append((self.settings.topic_raw, article.article_id, future))
+
+    def send_dead_letter(self, record: DeadLetter) -> None:
+        log.warning("item dead-lettered", stage=record.stage, key=record.key, reason=record.reason)
+        key = record.key or ""
+        future = self._producer.send(self.settings.topic_dead_letter, key=key, value=record.to_json_bytes())
+        self._pending.append((self.settings.topic_dead_letter, key, future))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        self._producer.flush(timeout=self.settings.request_timeout_seconds * 3)
+        failed: list[str] = []
+        for topic, key, future in pending:
+            try:
+                future.get(timeout=0)
+            except Exception as exc:
+                failed.append(f"{topic}/{key}: {exc!r}")
+        if failed:
+            raise PublishError(f"{len(failed)} of {len(pending)} messages not acknowledged: {failed[:3]}")
+
+    def close(self) -> None:
+        self._producer.close(timeout=10)
