@@ -1,0 +1,131 @@
+"""The enrichment function: raw articles in, enriched articles and their events out.
+
+Plain code on plain records, called by the Faust worker (``pipeline.enrich.worker``) and ``pipeline annotate``.
+
+Offsets: spaCy parses ``article.text`` only (the title stays a separate field), so every character offset in
+the output (entity mentions, event evidence) indexes the ``text`` field of the published article. Text longer
+than ``max_text_chars`` is cut at a space for parsing; offsets into the parsed prefix are offsets into the full
+text too, and the published ``text`` is the full text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from spacy.language import Language
+from spacy.tokens import Doc
+
+import pipeline
+from pipeline.enrich import events as event_coding
+from pipeline.enrich import taxonomy
+from pipeline.enrich.entities import resolve_entities
+from pipeline.enrich.nlp import model_lineage
+from pipeline.records import EnrichedArticle, Entity, Event, Lineage, RawArticle
+from pipeline.settings import get_settings
+
+log = structlog.get_logger(__name__)
+
+# Fields an enriched article copies unchanged from the raw one.
+_COPIED_FIELDS = tuple(
+    name for name in EnrichedArticle.model_fields if name in RawArticle.model_fields and name != "schema_version"
+)
+
+
+@dataclass(slots=True)
+class EnrichmentResult:
+    article: EnrichedArticle
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class EnrichmentFailure:
+    """An article that could not be enriched; the caller dead-letters it and the batch carries on."""
+
+    article_id: str
+    reason: str
+    error_type: str = "Exception"
+
+
+def enrich_articles(
+    articles: Sequence[RawArticle], nlp: Language, *, max_text_chars: int | None = None
+) -> list[EnrichmentResult | EnrichmentFailure]:
+    """Enrich a batch with one ``nlp.pipe`` pass; one result or failure per article, in input order."""
+    if not articles:
+        return []
+    limit = max_text_chars if max_text_chars is not None else get_settings().max_text_chars
+    name, version = model_lineage(nlp)
+    lineage = Lineage(
+        pipeline_version=pipeline.__version__,
+        model_name=name,
+        model_version=version,
+        taxonomy_version=taxonomy.TAXONOMY_VERSION,
+    )
+    texts = [_text_for_parsing(article, limit) for article in articles]
+    docs = _parse(nlp, texts)
+    results: list[EnrichmentResult | EnrichmentFailure] = []
+    for article, doc in zip(articles, docs, strict=True):
+        if isinstance(doc, EnrichmentFailure):
+            results.append(EnrichmentFailure(article.article_id, doc.reason, doc.error_type))
+            continue
+        try:
+            results.append(_enrich_one(article, doc, lineage))
+        except Exception as exc:  # one bad article must not lose the batch: the caller dead-letters it
+            log.warning("article enrichment failed", article_id=article.article_id, error=repr(exc))
+            results.append(_failure(article.article_id, "enrichment failed", exc))
+    return results
+
+
+def _text_for_parsing(article: RawArticle, limit: int) -> str:
+    text = article.text
+    if len(text) <= limit:
+        return text
+    # Cut at a space so no token is split; the prefix keeps offsets valid against the full text.
+    cut = text.rfind(" ", 0, limit)
+    log.warning("article text truncated for NLP", article_id=article.article_id, chars=len(text), limit=limit)
+    return text[: cut if cut > 0 else limit]
+
+
+def _parse(nlp: Language, texts: list[str]) -> list[Doc | EnrichmentFailure]:
+    """All texts in one ``nlp.pipe`` pass. If the batch fails, parse one by one to isolate the article at
+    fault rather than failing every article with it."""
+    try:
+        return list(nlp.pipe(texts))
+    except Exception as exc:
+        log.warning("batch parse failed, parsing articles one by one", error=repr(exc), articles=len(texts))
+    parsed: list[Doc | EnrichmentFailure] = []
+    for text in texts:
+        try:
+            parsed.append(nlp(text))
+        except Exception as exc:
+            parsed.append(_failure("", "parsing failed", exc))
+    return parsed
+
+
+def _enrich_one(article: RawArticle, doc: Doc, lineage: Lineage) -> EnrichmentResult:
+    entities = resolve_entities(doc)
+    coded = event_coding.code_events(doc, entities, article, lineage)
+    enriched = EnrichedArticle(
+        **{name: getattr(article, name) for name in _COPIED_FIELDS},
+        entities=entities,
+        countries=_countries(entities, coded),
+        event_ids=list(dict.fromkeys(event.event_id for event in coded)),
+        event_types=sorted({event.event_type for event in coded}),
+        lineage=lineage,
+    )
+    return EnrichmentResult(article=enriched, events=coded)
+
+
+def _countries(entities: Sequence[Entity], coded: Sequence[Event]) -> list[str]:
+    """Countries involved: those of geopolitical entities (countries, their cities) and of event actors."""
+    codes = {entity.country_code for entity in entities if entity.label == "GPE" and entity.country_code}
+    for event in coded:
+        for actor in (event.source, event.target):
+            if actor is not None and actor.country_code:
+                codes.add(actor.country_code)
+    return sorted(codes)
+
+
+def _failure(article_id: str, what: str, exc: BaseException) -> EnrichmentFailure:
+    return EnrichmentFailure(article_id, f"{what}: {type(exc).__name__}: {exc}"[:500], type(exc).__name__)

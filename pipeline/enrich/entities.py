@@ -1,0 +1,380 @@
+"""Canonical entities of one parsed article, from spaCy's entity spans.
+
+spaCy labels each span on its own; an article names the same person, organisation or country many times and
+the small model does not label them consistently ("Blinken" GPE in one sentence, PERSON in the next). This
+module reads the spans as mentions of a smaller set of entities:
+
+1. Spans are cleaned (a leading "the" or title, a trailing possessive or punctuation dropped; a romanised
+   given name that the tokenizer split at its hyphen re-joined) and junk spans are dropped.
+2. Countries are recognised by name, code, short form or demonym, and cities, US states and continents by name
+   (``pipeline.enrich.gazetteer``); the countries named give context for choosing among same-named cities.
+3. A short name links to the longest full person name it begins or ends ("Blinken", "Antony Blinken"), unless
+   it names a country or a capital; then every mention of one surface form joins the entity another mention
+   of that form was resolved to (one sense per discourse); an acronym links to the organisation it abbreviates.
+4. Each entity's type is decided across its mentions: a linked person is PERSON, a country GPE, otherwise the
+   majority of spaCy's labels (a title such as "President" before a name counts as a vote for PERSON).
+
+Everything is dictionary lookups over the mentions of one document; there is no second model pass.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.tokens import Doc, Span
+
+from pipeline.enrich.gazetteer import Country, Gazetteer, Place, get_gazetteer, normalize
+from pipeline.records import Entity, Mention
+
+# What the pipeline publishes as entities: named actors and places. Dates, numbers, quantities, works of art
+# and the like are not entities of the article (the event coder reads dates from the parse itself).
+OUTPUT_LABELS = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
+PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Spans with these labels may be a country written by name or code ("Russia" ORG, "US" GPE, "Japanese" NORP).
+COUNTRY_LABELS = frozenset({"GPE", "LOC", "NORP", "ORG"})
+
+# Words that, written right before a name, say the name is a person's. Lower case, without a final period.
+# fmt: off
+PERSON_TITLES = frozenset({
+    "mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady",
+    "president", "president-elect", "vice-president", "premier", "chancellor", "minister", "secretary",
+    "senator", "sen", "rep", "representative", "congressman", "congresswoman", "governor", "gov", "mayor",
+    "ambassador", "envoy", "spokesman", "spokeswoman", "chairman", "chairwoman", "leader",
+    "king", "queen", "prince", "princess", "emperor", "pope", "sheikh", "emir", "ayatollah",
+    "general", "gen", "admiral", "colonel", "col", "lt", "captain", "capt", "sergeant", "sgt",
+    "judge", "justice", "coach",
+})
+# fmt: on
+
+# Office words whose "of" complement is a portfolio, not an organisation: "Secretary of State", "Minister of
+# Finance", "Department of Energy". A lone capitalised word there is the tail of a title phrase.
+PORTFOLIO_OFFICES = frozenset(
+    {"secretary", "undersecretary", "minister", "ministry", "department", "head", "chief", "chancellor"}
+)
+
+LOCATIVE_PREPOSITIONS = frozenset(
+    {"in", "to", "from", "at", "near", "into", "toward", "towards", "outside", "inside", "across", "around"}
+)
+PROMINENT_CITY_POPULATION = 1_000_000
+
+POSSESSIVES = frozenset({"'s", "’s", "'", "’", "s"})
+# Words joining the capitalised words of a name; they don't contribute a letter to its acronym.
+ACRONYM_SKIP = frozenset({"of", "the", "and", "for", "on", "in", "&", "de", "du", "des", "la", "le"})
+# On a tie between spaCy's labels, the more specific reading wins.
+LABEL_PRIORITY = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP")
+
+
+@dataclass(slots=True)
+class _Mention:
+    start: int
+    end: int
+    text: str
+    label: str  # spaCy's label for this span
+    words: tuple[str, ...]  # casefolded words, for matching names against each other
+    key: str  # normalised surface form
+    person_cue: bool  # a person's title stands right before it
+    locative: bool  # the object of a place preposition ("in Kyiv", "flew to Kyiv")
+    country: Country | None = None
+    place: Place | None = None
+
+
+@dataclass(slots=True)
+class _Group:
+    kind: str  # "person", "country", "place" or "name"
+    mentions: list[_Mention] = field(default_factory=list)
+    country: Country | None = None
+    place: Place | None = None
+    full_name: str | None = None
+
+
+def resolve_entities(doc: Doc) -> list[Entity]:
+    """The canonical entities of a parsed article, in order of first mention; offsets index ``doc.text``."""
+    gazetteer = get_gazetteer()
+    mentions = [m for span in doc.ents if (m := _mention(doc, span, gazetteer)) is not None]
+    context = {m.country.iso3 for m in mentions if m.country}
+    for m in mentions:
+        if m.country is None and (m.label in PLACE_LABELS or (m.label == "PERSON" and not m.person_cue)):
+            m.place = gazetteer.place(m.text, context)
+            if m.place is not None and m.label == "PERSON" and not _reads_as_place(m, m.place):
+                m.place = None
+
+    groups: dict[tuple[str, str], _Group] = {}
+    full_names = _person_full_names(mentions)
+    for m in mentions:
+        key = _group_key(m, full_names, gazetteer)
+        group = groups.setdefault(key, _Group(kind=key[0]))
+        group.mentions.append(m)
+        if key[0] == "person":
+            group.full_name = full_names[key[1]]
+        group.country = group.country or m.country
+        group.place = group.place or (m.place if key[0] == "place" else None)
+
+    _merge_same_surface(groups)
+    _merge_acronyms_and_short_forms(groups)
+    entities = [_entity(group) for group in groups.values() if group.mentions]
+    return sorted(entities, key=lambda e: e.mentions[0].start)
+
+
+# Mentions -------------------------------------------------------------------------------------------------------
+
+
+def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
+    if span.label_ not in OUTPUT_LABELS:
+        return None
+    bounds = _clean_bounds(doc, span)
+    if bounds is None:
+        return None
+    first, last = bounds
+    start = doc[first].idx
+    end = doc[last - 1].idx + len(doc[last - 1].text)
+    text = doc.text[start:end]
+    if not any(ch.isupper() for ch in text):
+        return None  # names are capitalised; a lower-case span is a tagging slip ("the president")
+    if last - first == 1 and not text.isupper() and text.casefold() in STOP_WORDS:
+        return None  # "It", "The" tagged as a name; "US" and "IT" written in capitals are abbreviations
+    key = normalize(text)
+    mention = _Mention(
+        start=start,
+        end=end,
+        text=text,
+        label=span.label_,
+        words=tuple(key.split()),
+        key=key,
+        person_cue=first > 0 and doc[first - 1].lower_.rstrip(".") in PERSON_TITLES,
+        locative=_is_locative(doc[first:last]),
+    )
+    if span.label_ in COUNTRY_LABELS:
+        mention.country = _country(mention, gazetteer)
+    if last - first == 1 and mention.country is None and _in_portfolio_title(doc, first, gazetteer):
+        return None
+    return mention
+
+
+def _clean_bounds(doc: Doc, span: Span) -> tuple[int, int] | None:
+    """Token range of the name in a span: without a leading article or title, trailing possessive or
+    punctuation, cut at a line break, and with a split hyphenated given name ("Moon Jae" + "-in") re-joined."""
+    first, last = span.start, span.end
+    for i in range(first, last):
+        if doc[i].is_space or "\n" in doc[i].text:
+            last = i
+            break
+    while first < last and (
+        doc[first].is_punct
+        or doc[first].lower_ == "the"
+        or (span.label_ == "PERSON" and last - first > 1 and doc[first].lower_.rstrip(".") in PERSON_TITLES)
+    ):
+        first += 1
+    while last > first and (doc[last - 1].is_punct or doc[last - 1].lower_ in POSSESSIVES):
+        last -= 1
+    if first >= last:
+        return None
+    if span.label_ == "PERSON":
+        last = _rejoin_hyphenated_given_name(doc, first, last)
+    return first, last
+
+
+def _rejoin_hyphenated_given_name(doc: Doc, first: int, last: int) -> int:
+    """Romanised Korean, Chinese and Vietnamese given names are two syllables joined by a hyphen ("Jae-in",
+    "Ki-moon"); the tokenizer splits them and NER sometimes stops before the second syllable when it is also an
+    English word ("in"). Extend over "-" + a short lower-case syllable written without spaces, unless that
+    syllable is a participle making a compound modifier ("Biden-led")."""
+    if last - first < 2 or last + 1 >= len(doc):
+        return last
+    before, hyphen, syllable = doc[last - 1], doc[last], doc[last + 1]
+    if (
+        before.is_title
+        and len(before.text) <= 4
+        and not before.whitespace_
+        and hyphen.text in {"-", "‐"}
+        and not hyphen.whitespace_
+        and syllable.is_alpha
+        and syllable.is_lower
+        and len(syllable.text) <= 4
+        and syllable.tag_ not in {"VBN", "VBD", "VBG"}
+        and not syllable.ent_type_
+    ):
+        return last + 2
+    return last
+
+
+def _in_portfolio_title(doc: Doc, index: int, gazetteer: Gazetteer) -> bool:
+    """True for the capitalised tail of an office title: "State" in "Secretary of State", "Finance" in
+    "Minister of Finance". Acronyms ("Secretary-General of NATO") and places are never such a tail."""
+    token = doc[index]
+    if not token.is_title or gazetteer.places(token.text):
+        return False
+    j = index - 1
+    if j >= 0 and doc[j].lower_ == "the":
+        j -= 1
+    if j < 1 or doc[j].lower_ != "of":
+        return False
+    office = doc[j - 1]
+    return office.is_title and office.lower_.split("-")[-1] in PORTFOLIO_OFFICES
+
+
+def _is_locative(span: Span) -> bool:
+    head = span.root
+    return head.dep_ == "pobj" and head.head.lower_ in LOCATIVE_PREPOSITIONS
+
+
+def _reads_as_place(m: _Mention, place: Place) -> bool:
+    """Whether a span spaCy called PERSON is better read as the place of that name: the small model calls
+    less familiar cities people ("shelled Kharkiv"). Surnames are often town names too ("Austin", "Jackson"),
+    so only a prominent city, or one written as the object of a place preposition, is taken."""
+    return m.locative or place.is_capital or place.population >= PROMINENT_CITY_POPULATION
+
+
+def _country(mention: _Mention, gazetteer: Gazetteer) -> Country | None:
+    if mention.label == "NORP":
+        return gazetteer.demonym(mention.text) or gazetteer.country(mention.text)
+    country = gazetteer.country(mention.text)
+    if country is None and mention.label == "GPE":
+        country = gazetteer.demonym(mention.text)
+    return country
+
+
+# Grouping -------------------------------------------------------------------------------------------------------
+
+
+def _person_full_names(mentions: Iterable[_Mention]) -> dict[str, str]:
+    """Multi-word person names (spaCy's PERSON spans and names after a title such as "Chancellor"), keyed by
+    their normalised form, each mapped to its display form."""
+    names: dict[str, str] = {}
+    for m in mentions:
+        if (m.label == "PERSON" or m.person_cue) and len(m.words) > 1 and m.country is None:
+            current = names.get(m.key)
+            names[m.key] = current or m.text
+    return names
+
+
+def _group_key(m: _Mention, full_names: dict[str, str], gazetteer: Gazetteer) -> tuple[str, str]:
+    if m.country is not None:
+        return ("country", m.country.iso3)
+    # A country's capital stands for it ("Pyongyang said"): never re-read as a person's surname.
+    protected = m.label in PLACE_LABELS and gazetteer.capital_country(m.text) is not None
+    if not protected and m.label in {"PERSON", "ORG", "GPE", "NORP", "LOC"}:
+        person = _longest_name_containing(m, full_names)
+        if person is not None:
+            return ("person", person)
+    if m.place is not None:
+        return ("place", str(m.place.geonames_id))
+    return ("name", m.key)
+
+
+def _longest_name_containing(m: _Mention, full_names: dict[str, str]) -> str | None:
+    """The longest full person name that this mention equals, begins or ends, by whole words."""
+    best: str | None = None
+    best_length = 0
+    n = len(m.words)
+    for key in full_names:
+        words = key.split()
+        if len(words) < n or len(words) <= best_length:
+            continue
+        if tuple(words[:n]) == m.words or tuple(words[-n:]) == m.words:
+            best, best_length = key, len(words)
+    return best
+
+
+def _merge_same_surface(groups: dict[tuple[str, str], _Group]) -> None:
+    """One sense per discourse: a surface form left unresolved joins the entity another mention of the same
+    form was resolved to (PERSON "Jordan" with GPE "Jordan" is the country; "Trump" ORG with "Trump" PERSON)."""
+    resolved_by_surface: dict[str, _Group] = {}
+    for key, group in groups.items():
+        if key[0] == "name":
+            continue
+        for m in group.mentions:
+            resolved_by_surface.setdefault(m.key, group)
+    for key, group in groups.items():
+        if key[0] != "name":
+            continue
+        target = resolved_by_surface.get(key[1])
+        if target is not None:
+            target.mentions.extend(group.mentions)
+            group.mentions = []
+
+
+def _merge_acronyms_and_short_forms(groups: dict[tuple[str, str], _Group]) -> None:
+    """Organisation names written two ways in one article: "NATO" for "North Atlantic Treaty Organization",
+    "Security Council" for "UN Security Council" (a final part of two or more words)."""
+    orgs = [g for key, g in groups.items() if key[0] == "name" and g.mentions and _majority_label(g) == "ORG"]
+    by_acronym: dict[str, _Group] = {}
+    for g in orgs:
+        acronym = _acronym(_longest_surface(g))
+        if len(acronym) >= 2:
+            by_acronym.setdefault(acronym, g)
+    for g in orgs:
+        surface = _longest_surface(g)
+        target = by_acronym.get(surface.replace(".", "")) if surface.replace(".", "").isupper() else None
+        if target is None and len(surface.split()) >= 2:
+            target = max(
+                (o for o in orgs if o is not g and o.mentions and _ends_with_words(_longest_surface(o), surface)),
+                key=lambda o: len(_longest_surface(o)),
+                default=None,
+            )
+        if target is not None and target is not g:
+            target.mentions.extend(g.mentions)
+            g.mentions = []
+
+
+def _acronym(name: str) -> str:
+    words = [w for w in name.split() if w.casefold() not in ACRONYM_SKIP]
+    if len(words) < 2 or not all(w[:1].isupper() for w in words):
+        return ""
+    return "".join(w[0] for w in words)
+
+
+def _ends_with_words(longer: str, shorter: str) -> bool:
+    long_words, short_words = longer.casefold().split(), shorter.casefold().split()
+    return len(long_words) > len(short_words) and long_words[-len(short_words) :] == short_words
+
+
+# Entities -------------------------------------------------------------------------------------------------------
+
+
+def _entity(group: _Group) -> Entity:
+    mentions = sorted(group.mentions, key=lambda m: m.start)
+    name, label, country_code = _longest_surface(group), _majority_label(group), None
+    geonames_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
+    if group.kind == "person":
+        name, label = group.full_name or name, "PERSON"
+    elif group.kind == "country" and group.country is not None:
+        country = group.country
+        name, label, country_code = country.name, "GPE", country.iso3
+        geonames_id, lat, lon = country.geonames_id, country.lat, country.lon
+    elif group.kind == "place" and group.place is not None:
+        place = group.place
+        name, country_code = place.name, place.country_code
+        geonames_id, lat, lon = place.geonames_id, place.lat, place.lon
+        label = _majority_label(group, allowed=PLACE_LABELS) or ("LOC" if place.kind == "continent" else "GPE")
+    return Entity(
+        name=name,
+        label=label,
+        country_code=country_code,
+        geonames_id=geonames_id,
+        lat=lat,
+        lon=lon,
+        mention_count=len(mentions),
+        mentions=[Mention(start=m.start, end=m.end, text=m.text) for m in mentions],
+    )
+
+
+def _majority_label(group: _Group, allowed: frozenset[str] = OUTPUT_LABELS) -> str:
+    votes = Counter("PERSON" if m.person_cue else m.label for m in group.mentions)
+    candidates = [label for label in LABEL_PRIORITY if label in allowed and votes[label]]
+    if not candidates:
+        return ""
+    return max(candidates, key=lambda label: (votes[label], -LABEL_PRIORITY.index(label)))
+
+
+def _longest_surface(group: _Group) -> str:
+    """The fullest way the article writes the name (first such, on a tie)."""
+    best = ""
+    for m in sorted(group.mentions, key=lambda m: m.start):
+        if len(m.text) > len(best):
+            best = m.text
+    return best

