@@ -146,7 +146,7 @@ def import_saved_objects(
     headers = {"kbn-xsrf": "news-event-pipeline"}
     if api_key:
         headers["Authorization"] = f"ApiKey {api_key}"
-    payload = "\n".join(json.dumps(obj, ensure_ascii=False) for obj in objects).encode("utf-8") + b"\n"
+    payload = path.read_bytes()  # sent as written: the checks above only make failures early and readable
     with httpx.Client(
         headers=headers, timeout=timeout_seconds, verify=verify, transport=transport, follow_redirects=False
     ) as client:
