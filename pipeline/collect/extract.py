@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+from urllib.parse import urljoin
 
 import lxml.html
 import trafilatura
@@ -229,8 +230,10 @@ def extract_article(
         return Problem(Reason.NO_TEXT, "no article text found", url)
     if len(text) < min_chars:
         return Problem(Reason.TEXT_TOO_SHORT, f"{len(text)} characters < {min_chars}", url)
+    declared = fields.get("url")
     try:
-        canonical = choose_canonical(fields.get("url"), url)
+        # A declared canonical URL may be relative ('/news/x'); it is relative to the page.
+        canonical = choose_canonical(urljoin(url, declared) if declared else None, url)
     except ValueError as exc:
         return Problem(Reason.BAD_URL, str(exc), url)
     return Extracted(

@@ -143,15 +143,16 @@ def _entry_link(entry: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _item_from_entry(entry: Mapping[str, Any], *, base: str | None) -> FeedItem:
+def _item_from_entry(entry: dict[str, Any], *, base: str | None) -> FeedItem:
     link = _entry_link(entry)
     return FeedItem(
         link=urljoin(base, link) if (link and base) else link,
         title=_text(entry.get("title")),
         summary=_text(entry.get("summary")),
         content=_longest_content(entry),
-        published=_struct_to_utc(entry.get("published_parsed")),
-        updated=_struct_to_utc(entry.get("updated_parsed")),
+        # dict.get: FeedParserDict.get maps a missing published date to the updated one (with a warning).
+        published=_struct_to_utc(dict.get(entry, "published_parsed")),
+        updated=_struct_to_utc(dict.get(entry, "updated_parsed")),
         authors=_authors(entry),
         guid=_text(entry.get("id")) or None,
     )
