@@ -16,12 +16,14 @@ RSS = b"""<?xml version="1.0" encoding="utf-8"?>
 <channel><title>Sample Wire</title><link>http://news.example/</link><language>en-gb</language>
 <item><title>First sample story</title><link>/stories/1</link><guid isPermaLink="false">sample-1</guid>
 <pubDate>Tue, 03 Mar 2026 10:00:00 +0100</pubDate><dc:creator>Ann Example</dc:creator>
-<description>Short summary one.</description><content:encoded><![CDATA[<p>Full text of the first sample story.</p>]]></content:encoded></item>
+<description>Short summary one.</description>
+<content:encoded><![CDATA[<p>Full text of the first sample story.</p>]]></content:encoded></item>
 <item><title>Second sample story</title><guid>http://news.example/stories/2</guid></item>
 </channel></rss>"""
 
 ATOM = """<?xml version="1.0" encoding="utf-8"?>
-<feed xmlns="http://www.w3.org/2005/Atom"><title>Sample Atom</title><id>urn:sample</id><updated>2026-01-01T00:00:00Z</updated>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Sample Atom</title><id>urn:sample</id>
+<updated>2026-01-01T00:00:00Z</updated>
 <entry><title>Atom entry é</title><id>urn:sample:1</id><link rel="alternate" href="https://news.example/a/1"/>
 <published>2026-01-02T03:04:05-05:00</published><updated>2026-01-03T00:00:00Z</updated>
 <author><name>Bo Sample</name></author><author><name>Cy Sample</name></author><summary>An entry.</summary></entry>
