@@ -1,0 +1,161 @@
+"""Finds trigger words and phrases of the PLOVER lexicon in a parsed document.
+
+One pass over the tokens with dictionary look-ups keyed by lemma and lower-cased surface form (so the
+lexicon can be written with either); multiword phrases are checked token by token from their first word,
+and verb + argument patterns are checked against the dependency tree. The index is built once per
+taxonomy object and reused for every document, so the per-article cost is a few dict look-ups per token.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from spacy.tokens import Doc, Token
+
+from pipeline.enrich.taxonomy import Taxonomy, Trigger, get_taxonomy
+
+# Parts of speech a bare lemma trigger may have: content words only, so "back" (ADV) or "fire" in a
+# compound adjective never fire unless the lexicon says so.
+_CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ"})
+_NOUN_POS = frozenset({"NOUN", "PROPN"})
+# Arcs followed from a verb to find its argument ("imposed a curfew", "curfew was imposed", "called for the
+# release of"); subjects, other clauses and conjuncts are other participants or other events.
+_ARG_DEPS = frozenset({"dobj", "obj", "nsubjpass", "attr", "oprd", "prep", "pobj", "xcomp", "dative", "acomp",
+                       "compound", "amod", "nmod", "pcomp", "advmod", "npadvmod"})  # fmt: skip
+_MODIFIER_DEPS = frozenset({"amod", "compound", "nmod"})
+_PARTICLE_DEPS = frozenset({"prt", "prep", "advmod", "compound:prt"})
+# Entity labels whose spans are names, not events ("Strike Force", "Operation Rescue").
+_NAME_LABELS = frozenset({"PERSON", "ORG", "WORK_OF_ART", "LAW", "PRODUCT", "EVENT"})
+
+
+@dataclass(frozen=True)
+class TriggerMatch:
+    trigger: Trigger
+    head: Token
+    token_ids: frozenset[int]
+
+    @property
+    def size(self) -> int:
+        return len(self.token_ids)
+
+
+class LexiconIndex:
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.lemma: dict[str, list[Trigger]] = defaultdict(list)
+        self.phrase: dict[str, list[Trigger]] = defaultdict(list)
+        self.verb_arg: dict[str, list[Trigger]] = defaultdict(list)
+        for trig in taxonomy.triggers:
+            table = {"lemma": self.lemma, "phrase": self.phrase, "verb_arg": self.verb_arg}[trig.kind]
+            table[trig.words[0]].append(trig)
+
+    def find(self, doc: Doc) -> list[TriggerMatch]:
+        """All trigger matches, overlaps resolved in favour of longer, then heavier, matches."""
+        in_name = _name_token_ids(doc)
+        candidates = [m for m in self._candidates(doc) if not (m.token_ids & in_name)]
+        candidates.sort(key=lambda m: (-m.size, -m.trigger.weight, m.head.i))
+        taken: set[int] = set()
+        kept: list[TriggerMatch] = []
+        for match in candidates:
+            if match.token_ids & taken:
+                continue
+            # "send humanitarian aid": a modifier of a word already in a trigger adds nothing of its own.
+            if match.size == 1 and match.head.dep_ in _MODIFIER_DEPS and match.head.head.i in taken:
+                continue
+            taken |= match.token_ids
+            kept.append(match)
+        kept.sort(key=lambda m: m.head.i)
+        return kept
+
+    def _candidates(self, doc: Doc) -> Iterator[TriggerMatch]:
+        for tok in doc:
+            if tok.is_punct or tok.is_space:
+                continue
+            for key in _keys(tok):
+                for trig in self.lemma.get(key, ()):
+                    if _pos_ok(tok, trig):
+                        yield TriggerMatch(trig, tok, frozenset({tok.i}))
+                for trig in self.phrase.get(key, ()):
+                    phrase_match = _match_phrase(doc, tok.i, trig.words)
+                    if phrase_match is not None:
+                        span = doc[tok.i : phrase_match]
+                        yield TriggerMatch(trig, span.root, frozenset(range(tok.i, phrase_match)))
+                if tok.pos_ == "VERB":
+                    for trig in self.verb_arg.get(key, ()):
+                        ids = _match_verb_arg(tok, trig)
+                        if ids is not None:
+                            yield TriggerMatch(trig, tok, ids)
+
+
+def _keys(tok: Token) -> set[str]:
+    return {tok.lemma_.lower(), tok.lower_}
+
+
+def _word_ok(tok: Token, word: str) -> bool:
+    return tok.lower_ == word or tok.lemma_.lower() == word
+
+
+def _pos_ok(tok: Token, trig: Trigger) -> bool:
+    if trig.pos == "NOUN":
+        return tok.pos_ in _NOUN_POS
+    if trig.pos == "VERB":
+        return tok.pos_ == "VERB"
+    return tok.pos_ in _CONTENT_POS
+
+
+def _match_phrase(doc: Doc, start: int, words: tuple[str, ...]) -> int | None:
+    end = start + len(words)
+    if end > len(doc):
+        return None
+    for offset, word in enumerate(words[1:], start=1):
+        if not _word_ok(doc[start + offset], word):
+            return None
+    return end
+
+
+def _match_verb_arg(verb: Token, trig: Trigger) -> frozenset[int] | None:
+    ids = {verb.i}
+    for particle in trig.words[1:]:
+        hit = next((c for c in verb.children if c.dep_ in _PARTICLE_DEPS and _word_ok(c, particle)), None)
+        if hit is None:
+            return None
+        ids.add(hit.i)
+    arg_ids = _find_arg(verb, trig.arg)
+    if arg_ids is None:
+        return None
+    return frozenset(ids | arg_ids)
+
+
+def _find_arg(verb: Token, arg: tuple[str, ...], max_depth: int = 3) -> set[int] | None:
+    head_word, before = arg[-1], arg[:-1]
+    frontier = [(c, 1) for c in verb.children if c.dep_ in _ARG_DEPS]
+    while frontier:
+        tok, depth = frontier.pop(0)
+        if _word_ok(tok, head_word):
+            start = tok.i - len(before)
+            doc = tok.doc
+            if start >= 0 and all(_word_ok(doc[start + k], w) for k, w in enumerate(before)):
+                return set(range(start, tok.i + 1))
+        if depth < max_depth:
+            frontier.extend((c, depth + 1) for c in tok.children if c.dep_ in _ARG_DEPS)
+    return None
+
+
+def _name_token_ids(doc: Doc) -> set[int]:
+    ids: set[int] = set()
+    for ent in doc.ents:
+        if ent.label_ in _NAME_LABELS and len(ent) > 1:
+            ids.update(range(ent.start, ent.end))
+    return ids
+
+
+@lru_cache(maxsize=4)
+def _index_for(taxonomy_id: int) -> LexiconIndex:
+    return LexiconIndex(get_taxonomy())
+
+
+def lexicon_index() -> LexiconIndex:
+    """The index of the process-wide taxonomy, built on first use."""
+    return _index_for(id(get_taxonomy()))
