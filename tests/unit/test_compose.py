@@ -82,6 +82,8 @@ def test_services_and_images() -> None:
     for name in PIPELINE_SERVICES:
         assert found[name]["build"]["dockerfile"] == "deploy/Dockerfile"
         assert Path(found[name]["build"]["context"]).resolve() == ROOT
+        # PID 1 ignores an unhandled SIGTERM; SIGINT becomes KeyboardInterrupt, a clean stop.
+        assert found[name].get("stop_signal") == "SIGINT", name
 
 
 def test_healthchecks() -> None:
