@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import random
 import time
 from dataclasses import dataclass, field
@@ -20,7 +21,13 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
-from pipeline.collect.netguard import AddressPolicy, BlockedAddressError, GuardedBackend, NameResolutionError
+from pipeline.collect.netguard import (
+    AddressPolicy,
+    BlockedAddressError,
+    GuardedBackend,
+    NameResolutionError,
+    resolve,
+)
 from pipeline.collect.problems import Problem, Reason
 from pipeline.collect.ratelimit import HostLimiter
 from pipeline.collect.robots import ROBOTS_MAX_BYTES, RobotsCache
@@ -226,6 +233,11 @@ class Fetcher:
         for _hop in range(self.settings.max_redirects + 1):
             if not is_http_url(current):
                 return Problem(Reason.BAD_SCHEME, "only http and https URLs are fetched", current)
+            # Checked here too (the connect step checks again): a refused address must not be reported as a
+            # robots.txt problem, and must not cost a robots.txt request.
+            refusal = await self._address_refusal(current)
+            if refusal:
+                return refusal
             if kind == "page":
                 refusal = await self._robots_refusal(current)
                 if refusal:
@@ -244,8 +256,25 @@ class Fetcher:
             extra = {"Accept": _ACCEPT[kind]}
         return Problem(Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.max_redirects} redirects", url)
 
+    async def _address_refusal(self, url: str) -> Problem | None:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+        try:
+            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+            addresses = await resolve(host, port, self.settings.request_timeout_seconds)
+        except ValueError as exc:
+            return Problem(Reason.BAD_URL, str(exc), url)
+        except NameResolutionError as exc:
+            return Problem(Reason.DNS_FAILURE, str(exc), url)
+        refused = [a for a in addresses if not self.policy.permits(host, ipaddress.ip_address(a))]
+        if refused:
+            return Problem(Reason.BLOCKED_ADDRESS, str(BlockedAddressError(host, refused)), url)
+        return None
+
     async def _robots_refusal(self, url: str) -> Problem | None:
         rules = await self.robots.rules_for(url)
+        if rules.unavailable:
+            return Problem(Reason.SERVER_ERROR, rules.unavailable, url)  # transient: the item is retried
         delay = rules.crawl_delay(self.settings.user_agent)
         if delay:
             self.limiter.set_interval(host_of(url), delay)

@@ -26,6 +26,9 @@ class RobotsRules:
 
     parser: Protego | None = None
     allow_all: bool = False
+    # Set when robots.txt could not be read (server error, unreachable): everything is disallowed, but
+    # the caller should treat that as passing and try again later rather than give the page up.
+    unavailable: str | None = None
 
     def allowed(self, url: str, user_agent: str) -> bool:
         if self.parser is None:
@@ -40,12 +43,14 @@ class RobotsRules:
 
 
 ALLOW_ALL = RobotsRules(allow_all=True)
-DENY_ALL = RobotsRules(allow_all=False)
+UNAVAILABLE_TTL_SECONDS = 300.0  # how long a failed robots.txt fetch is remembered before asking again
 
 
 def rules_from_response(status: int | None, body: bytes) -> RobotsRules:
-    if status is None or status >= 500:
-        return DENY_ALL
+    if status is None:
+        return RobotsRules(unavailable="robots.txt unreachable")
+    if status >= 500:
+        return RobotsRules(unavailable=f"robots.txt answered HTTP {status}")
     if 400 <= status < 500:
         return ALLOW_ALL
     if 200 <= status < 300:
@@ -88,7 +93,8 @@ class RobotsCache:
                 return cached[1]
             status, body = await self._fetch(key)
             rules = rules_from_response(status, body)
-            self._rules[key] = (self._clock() + self._ttl, rules)
+            ttl = min(self._ttl, UNAVAILABLE_TTL_SECONDS) if rules.unavailable else self._ttl
+            self._rules[key] = (self._clock() + ttl, rules)
             return rules
 
     async def allowed(self, url: str) -> bool:
