@@ -169,7 +169,7 @@ def run_demo(query: str, timeout: float) -> None:
         from pipeline.collect.collector import collect_once
 
         report = collect_once(settings, [f"{base_url}/feed.xml"])
-        console.print(report)
+        console.print(report.table())
 
     console.rule("Enrich and index")
     from pipeline.index.indexer import Indexer

@@ -32,12 +32,9 @@ def setup_services(kibana_objects: Path | None = None) -> None:
     ensure_indices(client, settings)
     console.print(f"Elasticsearch {settings.elasticsearch}: templates and indices ready")
     if settings.kibana_url:
-        from pipeline.index.kibana import import_saved_objects
+        from pipeline.index.kibana import default_saved_objects_path, import_saved_objects
 
-        path = (
-            kibana_objects
-            or Path(__file__).resolve().parents[2] / "deploy" / "kibana" / "saved_objects.ndjson"
-        )
+        path = kibana_objects or default_saved_objects_path()
         count = import_saved_objects(settings.kibana_url, path)
         console.print(f"Kibana {settings.kibana_url}: {count} saved objects imported")
 
