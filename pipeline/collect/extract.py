@@ -51,6 +51,7 @@ class PageMeta:
     language: str | None = None
     published: datetime | None = None
     modified: datetime | None = None
+    canonical: str | None = None  # as written: may be relative
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> str:
@@ -143,12 +144,14 @@ def read_page_meta(html: str) -> PageMeta:
                     return str(values[0]).strip()
         return None
 
-    html_lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang")
+    html_lang = tree.get("lang") or tree.get("xml:lang")  # the HTML parser keeps 'xml:lang' as a plain name
     language = normalize_language(html_lang) or normalize_language(meta("content-language", "og:locale", "language"))
     ld_published, ld_modified = _json_ld_dates(tree)
     published = parse_datetime(meta("article:published_time", "datePublished", "pubdate")) or ld_published
     modified = parse_datetime(meta("article:modified_time", "dateModified", "og:updated_time")) or ld_modified
-    return PageMeta(language=language, published=published, modified=modified)
+    links = tree.xpath('//link[@rel="canonical"]/@href')
+    canonical = str(links[0]).strip() if links and str(links[0]).strip() else meta("og:url")
+    return PageMeta(language=language, published=published, modified=modified, canonical=canonical)
 
 
 def html_to_text(fragment: str) -> str:
@@ -230,7 +233,8 @@ def extract_article(
         return Problem(Reason.NO_TEXT, "no article text found", url)
     if len(text) < min_chars:
         return Problem(Reason.TEXT_TOO_SHORT, f"{len(text)} characters < {min_chars}", url)
-    declared = fields.get("url")
+    # trafilatura drops a relative canonical link in favour of the URL it is given; read ours first.
+    declared = meta.canonical or fields.get("url")
     try:
         # A declared canonical URL may be relative ('/news/x'); it is relative to the page.
         canonical = choose_canonical(urljoin(url, declared) if declared else None, url)

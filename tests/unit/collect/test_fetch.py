@@ -299,7 +299,9 @@ def test_per_host_concurrency_and_spacing_hold_for_many_feeds(server: SampleServ
     assert server.max_in_flight <= 2
     starts = sorted(r.at for r in server.requests)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert min(gaps) >= 0.04  # spacing, with a little slack for scheduling
+    # Starts are spaced by the limiter; arrival times at the server jitter a little around that.
+    assert min(gaps) >= 0.025
+    assert starts[-1] - starts[0] >= 7 * 0.05 * 0.9
 
 
 # Pure helpers.
