@@ -56,8 +56,7 @@ def build_app() -> typer.Typer:
             colour = "green" if svc.healthy else ("yellow" if svc.running else "dim")
             pids = ", ".join(map(str, svc.pids)) or "-"
             out.print(
-                f"[bold]{svc.name:<14}[/] {svc.version:<8} {svc.address:<24} pid {pids:<12} "
-                f"[{colour}]{svc.detail}[/]"
+                f"[bold]{svc.name:<14}[/] {svc.version:<8} {svc.address:<24} pid {pids:<12} [{colour}]{svc.detail}[/]"
             )
             out.print(f"{'':<15}log: {svc.log}", highlight=False)
         if not all(svc.healthy for svc in services):

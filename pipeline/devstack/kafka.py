@@ -27,6 +27,8 @@ from pipeline.devstack.process import (
 # Sized for a 2-core CI runner: a broker this small starts in a few seconds and stays under ~600 MB RSS.
 _HEAP_OPTS = ["-Xms256m", "-Xmx512m"]
 _GC_OPTS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35"]
+# C1-only JIT: Kafka boots while ES does; skipping C2 compilation leaves ES more of the two cores.
+_JIT_OPTS = ["-XX:TieredStopAtLevel=1"]
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ def new_cluster_id() -> str:
 
 def _java_command(libs: Path, paths: KafkaPaths, main: str, *, short_lived: bool) -> list[str]:
     java = kafka_java_home() / "bin" / "java"
-    opts = ["-Xms64m", "-Xmx256m", "-XX:TieredStopAtLevel=1"] if short_lived else _HEAP_OPTS + _GC_OPTS
+    opts = ["-Xms64m", "-Xmx256m", *_JIT_OPTS] if short_lived else [*_HEAP_OPTS, *_GC_OPTS, *_JIT_OPTS]
     return [
         str(java),
         *opts,
@@ -215,7 +217,10 @@ def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
     from kafka import KafkaAdminClient  # imported late: costs ~0.3 s and only probes need it
 
     # kafka-python logs every refused connection at WARNING/ERROR; a probe expects those while booting.
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    # Restore the level afterwards: callers such as the demo want the library's warnings.
+    logger = logging.getLogger("kafka")
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=layout.kafka_bootstrap,
@@ -223,14 +228,14 @@ def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
             request_timeout_ms=timeout_ms,
             api_version_auto_timeout_ms=timeout_ms,
         )
-    except Exception:
-        return None
-    try:
-        cluster = admin.describe_cluster()
+        try:
+            cluster = admin.describe_cluster()
+        finally:
+            admin.close()
     except Exception:
         return None
     finally:
-        admin.close()
+        logger.setLevel(previous)
     brokers = cluster.get("brokers") or []
     cluster_id = cluster.get("cluster_id")
     if not brokers or not cluster_id:

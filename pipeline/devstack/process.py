@@ -60,9 +60,7 @@ def write_pid_file(path: Path, pid: int, name: str) -> ProcessRecord:
 def read_pid_file(path: Path) -> ProcessRecord | None:
     try:
         data = json.loads(path.read_text())
-        return ProcessRecord(
-            pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), name=str(data["name"])
-        )
+        return ProcessRecord(pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), name=str(data["name"]))
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
 

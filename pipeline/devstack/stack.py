@@ -93,9 +93,7 @@ def ensure_up(
                 artifacts = ensure_artifacts(layout, console)
                 # ES takes longest to boot, so launch it first and let it warm up while Kafka formats.
                 if not es_records:
-                    _, launcher = elasticsearch.start(
-                        layout, artifacts.es_home, artifacts.versions.elasticsearch
-                    )
+                    _, launcher = elasticsearch.start(layout, artifacts.es_home, artifacts.versions.elasticsearch)
                     es_records = [launcher]
                     spawned.append(launcher)
                     started.append("elasticsearch")
@@ -194,9 +192,7 @@ def status(settings: Settings | None = None) -> list[ServiceStatus]:
             address=layout.es_url,
             pids=tuple(r.pid for r in es_records),
             healthy=es_health is not None,
-            detail=(
-                f"health {es_health.status}" if es_health else ("not answering" if es_records else "stopped")
-            ),
+            detail=(f"health {es_health.status}" if es_health else ("not answering" if es_records else "stopped")),
             log=es_paths.output,
         ),
     ]
