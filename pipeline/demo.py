@@ -13,6 +13,7 @@ The services stay up afterwards so the results can be explored (``pipeline searc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import subprocess
@@ -59,9 +60,7 @@ def serve_samples(port: int) -> Iterator[str]:
 def enricher_process(settings: Settings, log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     """One Faust enricher worker in a subprocess (Faust owns its event loop and signals)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(
-        os.environ, PIPELINE_KAFKA_BOOTSTRAP=settings.kafka, PIPELINE_ELASTICSEARCH_URL=settings.elasticsearch
-    )
+    env = dict(os.environ, PIPELINE_KAFKA_BOOTSTRAP=settings.kafka, PIPELINE_ELASTICSEARCH_URL=settings.elasticsearch)
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "enrich", "--loglevel", "warning"],
@@ -80,28 +79,27 @@ def enricher_process(settings: Settings, log_path: Path) -> Iterator[subprocess.
                 process.wait()
 
 
-def _wait_caught_up(
-    settings: Settings, enricher: subprocess.Popen[bytes], log_path: Path, timeout: float
-) -> None:
-    from pipeline.kafka import consumer_lag
+def _count(lag: int | None) -> str:
+    return "?" if lag is None else str(lag)
+
+
+def _wait_caught_up(settings: Settings, enricher: subprocess.Popen[bytes], log_path: Path, timeout: float) -> None:
+    from pipeline.kafka import LagProbe
 
     deadline = time.monotonic() + timeout
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
-    ) as bar:
+    probe = LagProbe(settings)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console)
+    with progress as bar, contextlib.closing(probe):
         task = bar.add_task("enriching and indexing")
         while True:
             if enricher.poll() is not None:
                 tail = log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(
-                    f"the enricher exited with {enricher.returncode}; its log ({log_path}):\n{tail}"
-                )
-            enrich_lag = consumer_lag(settings, settings.enricher_group, [settings.topic_raw])
-            index_lag = consumer_lag(
-                settings, settings.indexer_group, [settings.topic_enriched, settings.topic_events]
-            )
+                raise RuntimeError(f"the enricher exited with {enricher.returncode}; its log ({log_path}):\n{tail}")
+            enrich_lag = probe.lag(settings.enricher_group, [settings.topic_raw])
+            index_lag = probe.lag(settings.indexer_group, [settings.topic_enriched, settings.topic_events])
             bar.update(
-                task, description=f"enriching and indexing: {enrich_lag} to enrich, {index_lag} to index"
+                task,
+                description=f"enriching and indexing: {_count(enrich_lag)} to enrich, {_count(index_lag)} to index",
             )
             if enrich_lag == 0 and index_lag == 0:
                 return
@@ -162,7 +160,9 @@ def run_demo(query: str, timeout: float) -> None:
 
     log_path = settings.state_path.parent / "logs" / "enricher.log"
     with serve_samples(settings.demo_port) as base_url:
+        # The sample server is ours and local: allow its address and skip the politeness delay.
         os.environ["PIPELINE_ALLOW_PRIVATE_HOSTS"] = '["127.0.0.1"]'
+        os.environ.setdefault("PIPELINE_PER_HOST_MIN_INTERVAL_SECONDS", "0")
         get_settings.cache_clear()
         settings = get_settings()
         console.rule("Collect")

@@ -30,9 +30,7 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> lis
         if not missing:
             return []
         new = [
-            NewTopic(
-                name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication
-            )
+            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication)
             for name in missing
         ]
         # Another process may win the race; the topics then exist, which is all we need.
@@ -63,25 +61,48 @@ def send_dead_letter(producer: KafkaProducer, settings: Settings, record: DeadLe
     producer.send(settings.topic_dead_letter, key=record.key or "", value=record.to_json_bytes())
 
 
-def consumer_lag(settings: Settings, group: str, topics: Iterable[str]) -> int:
-    """Messages on ``topics`` not yet committed by ``group`` (a group that never committed lags fully)."""
-    from kafka import KafkaConsumer, TopicPartition
+class LagProbe:
+    """How far consumer groups are behind; one admin and one consumer connection reused across checks."""
 
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in sorted(consumer.partitions_for_topic(topic) or [])
-        ]
-        ends = consumer.end_offsets(partitions)
-        committed = admin.list_consumer_group_offsets(group)
+    def __init__(self, settings: Settings) -> None:
+        from kafka import KafkaConsumer
+
+        self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
+        self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
+
+    def lag(self, group: str, topics: Iterable[str]) -> int | None:
+        """Messages on ``topics`` not yet committed by ``group`` (a group that never committed lags fully);
+        None while the broker cannot tell yet (e.g. the group coordinator is still being elected)."""
+        from kafka import TopicPartition
+        from kafka.errors import KafkaError
+
+        try:
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in sorted(self._consumer.partitions_for_topic(topic) or [])
+            ]
+            ends = self._consumer.end_offsets(partitions)
+            committed = self._admin.list_consumer_group_offsets(group)
+        except KafkaError as exc:
+            if getattr(exc, "retriable", False):
+                return None
+            raise
         lag = 0
         for tp in partitions:
             done = committed.get(tp)
             lag += max(0, ends[tp] - (done.offset if done is not None and done.offset >= 0 else 0))
         return lag
+
+    def close(self) -> None:
+        self._consumer.close()
+        self._admin.close()
+
+
+def consumer_lag(settings: Settings, group: str, topics: Iterable[str]) -> int | None:
+    """One-off ``LagProbe.lag``."""
+    probe = LagProbe(settings)
+    try:
+        return probe.lag(group, topics)
     finally:
-        consumer.close()
-        admin.close()
+        probe.close()
