@@ -89,6 +89,11 @@ def ensure_up(
         started: list[str] = []
         spawned: list[ProcessRecord] = []
         try:
+            # Port conflicts are the most common failure; report them before any download.
+            if kafka_record is None:
+                kafka.check_ports(layout)
+            if not es_records:
+                elasticsearch.check_port(layout)
             if kafka_record is None or not es_records:
                 artifacts = ensure_artifacts(layout, console)
                 # ES takes longest to boot, so launch it first and let it warm up while Kafka formats.
