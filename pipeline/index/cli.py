@@ -8,7 +8,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from pipeline.settings import get_settings
 
@@ -50,17 +49,23 @@ def print_search(
     events: bool = False,
     size: int = 10,
 ) -> int:
-    """Run a search and print it as a table; returns the total number of hits."""
+    """Run a search and print the hits; returns the total number of hits."""
     from pipeline.index.es import make_client
-    from pipeline.index.search import ARTICLE_HIGHLIGHT, EVENT_SORT, SearchFilters, article_query, event_query
+    from pipeline.index.search import (
+        ARTICLE_HIGHLIGHT,
+        EVENT_SORT,
+        SearchFilters,
+        article_lines,
+        article_query,
+        event_lines,
+        event_query,
+    )
 
     settings = get_settings()
     client = make_client(settings)
     filters = SearchFilters(text, entity, event_type, country, since, until)
     if events:
-        response = client.search(
-            index=settings.index_events, query=event_query(filters), sort=EVENT_SORT, size=size
-        )
+        response = client.search(index=settings.index_events, query=event_query(filters), sort=EVENT_SORT, size=size)
     else:
         response = client.search(
             index=settings.index_articles,
@@ -69,50 +74,13 @@ def print_search(
             size=size,
         )
     total = int(response["hits"]["total"]["value"])
-    table = Table(title=f"{total} {'events' if events else 'articles'} for {text or '*'!r}", show_lines=True)
     hits: list[dict[str, Any]] = response["hits"]["hits"]
-    if events:
-        for column in ("date", "type", "source → target", "place", "evidence", "articles"):
-            table.add_column(column)
-        for hit in hits:
-            e = hit["_source"]
-            actors = f"{_actor(e.get('source'))} → {_actor(e.get('target'))}"
-            place = (
-                (e.get("location") or {}).get("place") or (e.get("location") or {}).get("country_code") or ""
-            )
-            kind = e["event_type"] + (f"/{e['mode']}" if e.get("mode") else "")
-            table.add_row(
-                e.get("date") or "",
-                kind,
-                actors,
-                place,
-                e["evidence"]["sentence"][:160],
-                str(len(e.get("article_ids") or [])),
-            )
-    else:
-        for column in ("published", "title", "match", "entities", "events"):
-            table.add_column(column)
-        for hit in hits:
-            a = hit["_source"]
-            fragment = " … ".join(hit.get("highlight", {}).get("text", [])) or a["text"][:160]
-            fragment = fragment.replace("<em>", "[bold yellow]").replace("</em>", "[/bold yellow]")
-            people = ", ".join(e["name"] for e in a.get("entities", [])[:6])
-            table.add_row(
-                (a.get("published_at") or "")[:10],
-                a.get("title") or a["url"],
-                fragment,
-                people,
-                ", ".join(sorted(set(a.get("event_types") or []))),
-            )
-    console.print(table)
+    kind = "events" if events else "articles"
+    console.rule(f"{total} {kind} for {text or '*'!r}" + (f" (showing {len(hits)})" if total > len(hits) else ""))
+    for number, hit in enumerate(hits, 1):
+        lines = event_lines(hit["_source"]) if events else article_lines(hit)
+        console.print(f"{number:>2}. " + "\n".join(lines), highlight=False)
     return total
-
-
-def _actor(actor: dict[str, Any] | None) -> str:
-    if not actor:
-        return "?"
-    code = actor.get("country_code")
-    return f"{actor['name']} ({code})" if code and code != actor["name"] else str(actor["name"])
 
 
 def register(app: typer.Typer) -> None:
@@ -143,12 +111,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command("search")
     def search_command(
-        text: str = typer.Argument(
-            None, help="Full-text query (title and body; event evidence with --events)"
-        ),
-        entity: str = typer.Option(
-            None, "--entity", "-e", help="Canonical entity name, e.g. 'Antony Blinken'"
-        ),
+        text: str = typer.Argument(None, help="Full-text query (title and body; event evidence with --events)"),
+        entity: str = typer.Option(None, "--entity", "-e", help="Canonical entity name, e.g. 'Antony Blinken'"),
         event_type: str = typer.Option(None, "--type", "-t", help="PLOVER event type, e.g. CONSULT"),
         country: str = typer.Option(None, "--country", "-c", help="Country name or ISO code, e.g. KOR"),
         since: str = typer.Option(None, "--since", help="From date (YYYY-MM-DD)"),

@@ -38,9 +38,7 @@ def merge_event(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[str,
     """
     incoming_is_better = float(incoming.get("confidence") or 0) > float(existing.get("confidence") or 0)
     merged = dict(incoming if incoming_is_better else existing)
-    merged["article_ids"] = sorted(
-        set(existing.get("article_ids") or []) | set(incoming.get("article_ids") or [])
-    )
+    merged["article_ids"] = sorted(set(existing.get("article_ids") or []) | set(incoming.get("article_ids") or []))
     published = [p for p in (existing.get("article_published_at"), incoming.get("article_published_at")) if p]
     merged["article_published_at"] = min(published) if published else None
     # The first article that reported the event stays its "article_id"; the rest are in article_ids.

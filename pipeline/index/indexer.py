@@ -139,9 +139,7 @@ class Indexer:
         self.stats.batches += 1
         self.stats.last_batch_at = time.monotonic()
 
-    def run(
-        self, on_batch: Callable[[IndexerStats], None] | None = None, idle_exit_seconds: float = 0
-    ) -> None:
+    def run(self, on_batch: Callable[[IndexerStats], None] | None = None, idle_exit_seconds: float = 0) -> None:
         """Consume until stopped (or, with ``idle_exit_seconds``, until nothing arrived for that long)."""
         start_metrics_server(self.settings)
         wait_until_ready(self.client)

@@ -180,8 +180,7 @@ def import_saved_objects(
     errors = result.get("errors") or []
     if not result.get("success", False) or errors:
         raise KibanaError(
-            f"Kibana rejected {len(errors)} of {len(objects)} saved objects from {path}: "
-            + _describe_errors(errors)
+            f"Kibana rejected {len(errors)} of {len(objects)} saved objects from {path}: " + _describe_errors(errors)
         )
     return int(result.get("successCount", len(objects)))
 

@@ -99,3 +99,39 @@ def event_query(filters: SearchFilters) -> dict[str, Any]:
 
 ARTICLE_HIGHLIGHT: dict[str, Any] = {"fields": {"text": {"fragment_size": 160, "number_of_fragments": 1}}}
 EVENT_SORT: list[dict[str, Any]] = [{"_score": "desc"}, {"date": {"order": "desc", "unmapped_type": "date"}}]
+
+
+def _actor(actor: dict[str, Any] | None) -> str:
+    if not actor:
+        return "?"
+    code = actor.get("country_code")
+    return f"{actor['name']} ({code})" if code and code != actor["name"] else str(actor["name"])
+
+
+def event_lines(event: dict[str, Any]) -> list[str]:
+    """An event (as indexed or as published) in two readable lines, rich markup included."""
+    kind = event["event_type"] + (f"/{event['mode']}" if event.get("mode") else "")
+    location = event.get("location") or {}
+    place = location.get("place") or location.get("country_code")
+    sources = len(event.get("article_ids") or []) or 1
+    head = (
+        f"[bold]{event.get('date') or '????-??-??'}[/bold]  [cyan]{kind}[/cyan]  "
+        f"{_actor(event.get('source'))} → {_actor(event.get('target'))}"
+        f"{f'  @ {place}' if place else ''}  [dim]({sources} article{'s' if sources > 1 else ''}, "
+        f"confidence {float(event.get('confidence') or 0):.2f})[/dim]"
+    )
+    return [head, f"    “{event['evidence']['sentence'].strip()[:240]}”"]
+
+
+def article_lines(hit: dict[str, Any]) -> list[str]:
+    """A search hit on an article: date and title, the matching passage, its entities and event types."""
+    article = hit["_source"]
+    fragment = " … ".join(hit.get("highlight", {}).get("text", [])) or article["text"][:200]
+    fragment = " ".join(fragment.split()).replace("<em>", "[bold yellow]").replace("</em>", "[/bold yellow]")
+    entities = ", ".join(e["name"] for e in article.get("entities", [])[:8])
+    kinds = ", ".join(sorted(set(article.get("event_types") or []))) or "none"
+    return [
+        f"[bold]{(article.get('published_at') or '')[:10]}[/bold]  {article.get('title') or article['url']}",
+        f"    …{fragment}…",
+        f"    [dim]entities: {entities} · events: {kinds}[/dim]",
+    ]

@@ -65,9 +65,7 @@ class ElasticsearchSink:
                 if isinstance(exc, ApiError) and status not in TRANSIENT_STATUSES:
                     raise
                 delay = _backoff(attempt)
-                log.warning(
-                    "bulk failed, retrying", error=str(exc), attempt=attempt + 1, delay=round(delay, 2)
-                )
+                log.warning("bulk failed, retrying", error=str(exc), attempt=attempt + 1, delay=round(delay, 2))
                 time.sleep(delay)
         raise RuntimeError(f"Elasticsearch bulk failed after {MAX_ATTEMPTS} attempts")
 

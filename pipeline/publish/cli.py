@@ -8,37 +8,18 @@ import typer
 from kafka import KafkaConsumer
 from rich.console import Console
 
+from pipeline.index.search import event_lines
 from pipeline.records import Event
 from pipeline.settings import get_settings
 
 console = Console()
 
 
-def format_event(event: Event) -> str:
-    def actor(a: object) -> str:
-        if a is None:
-            return "?"
-        name = getattr(a, "name", "?")
-        code = getattr(a, "country_code", None)
-        return f"{name} ({code})" if code and code != name else str(name)
-
-    kind = event.event_type + (f"/{event.mode}" if event.mode else "")
-    place = event.location.place or event.location.country_code if event.location else None
-    return (
-        f"[bold]{event.date or '????-??-??'}[/bold] [cyan]{kind}[/cyan] {actor(event.source)} → "
-        f"{actor(event.target)}{f' @ {place}' if place else ''}  [dim]{event.evidence.sentence[:140]}[/dim]"
-    )
-
-
 def register(app: typer.Typer) -> None:
     @app.command("subscribe")
     def subscribe_command(
-        event_type: list[str] = typer.Option(
-            None, "--type", "-t", help="Only these PLOVER types (repeatable)"
-        ),
-        from_beginning: bool = typer.Option(
-            False, "--from-beginning", help="Replay the topic from the start"
-        ),
+        event_type: list[str] = typer.Option(None, "--type", "-t", help="Only these PLOVER types (repeatable)"),
+        from_beginning: bool = typer.Option(False, "--from-beginning", help="Replay the topic from the start"),
         group: str = typer.Option(None, help="Consumer group (default: a private one, no offsets kept)"),
         as_json: bool = typer.Option(False, "--json", help="Print each event as one JSON line"),
         limit: int = typer.Option(0, help="Stop after this many events (0: follow forever)"),
@@ -68,7 +49,7 @@ def register(app: typer.Typer) -> None:
                 if as_json:
                     print(message.value.decode("utf-8"), flush=True)
                 else:
-                    console.print(format_event(event))
+                    console.print("\n".join(event_lines(event.model_dump(mode="json"))), highlight=False)
                 seen += 1
                 if limit and seen >= limit:
                     break

@@ -6,7 +6,7 @@ from datetime import date
 
 from pipeline.ids import article_id, event_id
 from pipeline.index.documents import merge_event
-from pipeline.index.search import SearchFilters, article_query, country_code, event_query
+from pipeline.index.search import SearchFilters, article_lines, article_query, country_code, event_lines, event_query
 
 
 def test_ids_are_stable_and_distinct() -> None:
@@ -70,3 +70,20 @@ def test_event_query_without_text_matches_all() -> None:
     query = event_query(SearchFilters(country="North Korea"))
     assert query["bool"]["must"] == [{"match_all": {}}]
     assert query["bool"]["filter"][0]["bool"]["should"][0] == {"term": {"source.country_code": "PRK"}}
+
+
+def test_event_lines_read_like_a_sentence() -> None:
+    from tests.factories import sample_event
+
+    head, evidence = event_lines(sample_event().model_dump(mode="json"))
+    assert "MOBILIZE/weapons" in head and "North Korea (PRK) → ?" in head and "@ Seoul" in head
+    assert "Seoul: a launch." in evidence
+
+
+def test_article_lines_show_the_highlighted_passage() -> None:
+    from tests.factories import sample_enriched
+
+    hit = {"_source": sample_enriched().model_dump(mode="json"), "highlight": {"text": ["a <em>launch</em>"]}}
+    title, passage, details = article_lines(hit)
+    assert title.endswith("Launch") and "[bold yellow]launch[/bold yellow]" in passage
+    assert "Seoul" in details and "MOBILIZE" in details
