@@ -286,7 +286,10 @@ class Collector:
     async def _fetch_feed(self, feed: FeedConfig, previous: FeedState) -> Fetched | Problem:
         if feed.is_local:
             return read_file(feed.path, self.settings.max_body_bytes)
-        validators = Validators(previous.etag, previous.last_modified)
+        # Items waiting for a retry are only known from the feed document: skip the conditional GET then.
+        validators = (
+            None if self.store.has_retries(feed.source_id) else Validators(previous.etag, previous.last_modified)
+        )
         return await self.fetcher.fetch(feed.url.strip(), kind="feed", validators=validators)
 
     def _items_to_handle(

@@ -79,7 +79,9 @@ class NearDuplicateIndex:
     def __init__(self, threshold: float, num_perm: int = 128) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
-        self._lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        # The LSH only proposes candidates; they are confirmed against ``threshold`` below. Very high
+        # thresholds leave datasketch too few bands to work with, so candidate search is capped at 0.9.
+        self._lsh = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
         self._signatures: dict[str, LeanMinHash] = {}
 
     def __len__(self) -> int:

@@ -185,6 +185,13 @@ def choose_canonical(declared: str | None, page_url: str) -> str:
     return page_url  # a local file (feed given as a path): its URI is its identity
 
 
+def _pick_title(page_title: str, item: FeedItem | None, source: Literal["page", "feed"]) -> str:
+    # When the text came from the feed (paywall teaser page), the feed's title is the one that goes with it.
+    if item and item.title and (source == "feed" or not page_title):
+        return item.title
+    return page_title
+
+
 def _pick_published(meta: PageMeta, doc_date: datetime | None, item: FeedItem | None) -> datetime | None:
     # Machine-readable page metadata first; then the feed's timestamp (precise, zoned); trafilatura's
     # heuristic date last, as it may have only a day.
@@ -243,7 +250,7 @@ def extract_article(
     return Extracted(
         url=url,
         canonical_url=canonical,
-        title=(fields.get("title") or "").strip() or (item.title if item else ""),
+        title=_pick_title((fields.get("title") or "").strip(), item, source),
         text=text,
         authors=_authors(fields.get("author")) or (item.authors if item else ()),
         published=_pick_published(meta, parse_datetime(fields.get("date")), item),

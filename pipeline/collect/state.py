@@ -186,6 +186,13 @@ class StateStore:
             ),
         )
 
+    def has_retries(self, feed_url: str) -> bool:
+        """Whether items of this feed wait for another try (the feed must then be read in full, not 304'd)."""
+        row = self._db.execute(
+            "SELECT 1 FROM feed_items WHERE feed_url = ? AND outcome = 'retry' LIMIT 1", (feed_url,)
+        ).fetchone()
+        return row is not None
+
     def count_items(self, feed_url: str | None = None) -> int:
         if feed_url is None:
             return int(self._db.execute("SELECT COUNT(*) FROM feed_items").fetchone()[0])
