@@ -66,7 +66,7 @@ def test_two_reports_of_one_event_merge_into_one_document(sink: ElasticsearchSin
 def test_a_document_the_mapping_refuses_comes_back_as_a_failure(sink: ElasticsearchSink) -> None:
     # An index whose strict mapping knows none of the article's fields: a permanent refusal (400),
     # which must come back for dead-lettering instead of being retried forever.
-    refusing = f"{sink.articles_index}-refusing"
+    refusing = f"refusing-{uuid.uuid4().hex[:8]}"  # outside the templates' index patterns
     sink.client.indices.create(
         index=refusing, mappings={"dynamic": "strict", "properties": {"x": {"type": "keyword"}}}
     )
