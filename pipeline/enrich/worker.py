@@ -137,9 +137,7 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
             for coded in result.events:
                 EVENTS_CODED.labels(coded.event_type).inc()
                 await events_topic.send(key=coded.event_id.encode(), value=coded.to_json_bytes())
-            await enriched_topic.send(
-                key=result.article.article_id.encode(), value=result.article.to_json_bytes()
-            )
+            await enriched_topic.send(key=result.article.article_id.encode(), value=result.article.to_json_bytes())
         log.info(
             "batch enriched",
             articles=len(articles),
