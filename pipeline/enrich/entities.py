@@ -9,7 +9,7 @@ module reads the spans as mentions of a smaller set of entities:
 2. Countries are recognised by name, code, short form or demonym, and cities, US states and continents by name
    (``pipeline.enrich.gazetteer``); the countries named give context for choosing among same-named cities.
 3. A short name links to the longest full person name it begins or ends ("Blinken", "Antony Blinken"), unless
-   it names a country or a capital; then every mention of one surface form joins the entity another mention
+   it names a country; then every mention of one surface form joins the entity another mention
    of that form was resolved to (one sense per discourse); an acronym links to the organisation it abbreviates.
 4. Each entity's type is decided across its mentions: a linked person is PERSON, a country GPE, otherwise the
    majority of spaCy's labels (a title such as "President" before a name counts as a vote for PERSON).
@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
-from pipeline.enrich.gazetteer import Country, Gazetteer, Place, get_gazetteer, normalize
+from pipeline.enrich.gazetteer import Country, Gazetteer, Place, get_gazetteer, is_code, normalize
 from pipeline.records import Entity, Mention
 
 # What the pipeline publishes as entities: named actors and places. Dates, numbers, quantities, works of art
@@ -77,6 +77,7 @@ class _Mention:
     key: str  # normalised surface form
     person_cue: bool  # a person's title stands right before it
     locative: bool  # the object of a place preposition ("in Kyiv", "flew to Kyiv")
+    vote: str = ""  # the label this mention votes for when linking has overruled spaCy's
     country: Country | None = None
     place: Place | None = None
 
@@ -94,6 +95,8 @@ def resolve_entities(doc: Doc) -> list[Entity]:
     """The canonical entities of a parsed article, in order of first mention; offsets index ``doc.text``."""
     gazetteer = get_gazetteer()
     mentions = [m for span in doc.ents if (m := _mention(doc, span, gazetteer)) is not None]
+    mentions += [m for span in _repeated_names(doc, mentions) if (m := _mention(doc, span, gazetteer)) is not None]
+    mentions.sort(key=lambda m: m.start)
     context = {m.country.iso3 for m in mentions if m.country}
     for m in mentions:
         if m.country is None and (m.label in PLACE_LABELS or (m.label == "PERSON" and not m.person_cue)):
@@ -104,7 +107,7 @@ def resolve_entities(doc: Doc) -> list[Entity]:
     groups: dict[tuple[str, str], _Group] = {}
     full_names = _person_full_names(mentions)
     for m in mentions:
-        key = _group_key(m, full_names, gazetteer)
+        key = _group_key(m, full_names)
         group = groups.setdefault(key, _Group(kind=key[0]))
         group.mentions.append(m)
         if key[0] == "person":
@@ -130,7 +133,7 @@ def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
     first, last = bounds
     start = doc[first].idx
     end = doc[last - 1].idx + len(doc[last - 1].text)
-    text = doc.text[start:end]
+    text = doc[first:last].text  # == doc.text[start:end]; Doc.text re-joins the whole document per call
     if not any(ch.isupper() for ch in text):
         return None  # names are capitalised; a lower-case span is a tagging slip ("the president")
     if last - first == 1 and not text.isupper() and text.casefold() in STOP_WORDS:
@@ -144,13 +147,49 @@ def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
         words=tuple(key.split()),
         key=key,
         person_cue=first > 0 and doc[first - 1].lower_.rstrip(".") in PERSON_TITLES,
-        locative=_is_locative(doc[first:last]),
+        locative=_is_locative(doc, first, last),
     )
-    if span.label_ in COUNTRY_LABELS:
+    if span.label_ in COUNTRY_LABELS or (span.label_ == "PERSON" and not mention.person_cue):
         mention.country = _country(mention, gazetteer)
     if last - first == 1 and mention.country is None and _in_portfolio_title(doc, first, gazetteer):
         return None
     return mention
+
+
+def _repeated_names(doc: Doc, mentions: list[_Mention]) -> list[Span]:
+    """Untagged repetitions of names the article has already used: the small model often tags a name once and
+    misses it the next time ("Alexander Lebed ... Lebed said"). A repetition must be a whole run of proper-noun
+    tokens outside any entity, written exactly as before (so "May" the month, tagged DATE or not a proper noun,
+    is not "May" the person). A person's surname counts as used once the full name has been."""
+    labels: dict[tuple[str, ...], str] = {}
+    for m in mentions:
+        words = tuple(t.text for t in doc.char_span(m.start, m.end) or ())
+        if not words:
+            continue
+        labels.setdefault(words, m.label)
+        if m.label == "PERSON" and len(words) > 1:
+            labels.setdefault(words[-1:], "PERSON")
+    if not labels:
+        return []
+    longest = max(len(words) for words in labels)
+    found: list[Span] = []
+    i = 0
+    while i < len(doc):
+        if not _free_proper_noun(doc[i]) or (i > 0 and _free_proper_noun(doc[i - 1])):
+            i += 1
+            continue
+        end = i
+        while end < len(doc) and end - i < longest + 1 and _free_proper_noun(doc[end]):
+            end += 1
+        label = labels.get(tuple(t.text for t in doc[i:end]))
+        if label is not None and (end == len(doc) or not _free_proper_noun(doc[end])):
+            found.append(Span(doc, i, end, label=label))
+        i = end
+    return found
+
+
+def _free_proper_noun(token: Token) -> bool:
+    return token.pos_ == "PROPN" and not token.ent_type_
 
 
 def _clean_bounds(doc: Doc, span: Span) -> tuple[int, int] | None:
@@ -167,13 +206,29 @@ def _clean_bounds(doc: Doc, span: Span) -> tuple[int, int] | None:
         or (span.label_ == "PERSON" and last - first > 1 and doc[first].lower_.rstrip(".") in PERSON_TITLES)
     ):
         first += 1
-    while last > first and (doc[last - 1].is_punct or doc[last - 1].lower_ in POSSESSIVES):
+    while last > first and (
+        doc[last - 1].is_punct
+        or doc[last - 1].lower_ in POSSESSIVES
+        or _trailing_descriptor(doc, first, last, span.label_)
+    ):
         last -= 1
     if first >= last:
         return None
     if span.label_ == "PERSON":
         last = _rejoin_hyphenated_given_name(doc, first, last)
     return first, last
+
+
+def _trailing_descriptor(doc: Doc, first: int, last: int, label: str) -> bool:
+    """A final token that is not part of the name: a lower-case word ("Interfax news agency") or, except for
+    organisations and facilities ("Channel 4", "Terminal 5"), a number or score ("Somerset 4", "Watkin 4-28").
+    A lower-case piece glued to the previous token ("Jae-in", "al-Aqsa") is part of the name."""
+    token = doc[last - 1]
+    if last - first < 2 or not doc[last - 2].whitespace_:
+        return False
+    if token.is_lower and token.is_alpha:
+        return True
+    return label not in {"ORG", "FAC"} and not any(ch.isalpha() for ch in token.text)
 
 
 def _rejoin_hyphenated_given_name(doc: Doc, first: int, last: int) -> int:
@@ -215,9 +270,13 @@ def _in_portfolio_title(doc: Doc, index: int, gazetteer: Gazetteer) -> bool:
     return office.is_title and office.lower_.split("-")[-1] in PORTFOLIO_OFFICES
 
 
-def _is_locative(span: Span) -> bool:
-    head = span.root
-    return head.dep_ == "pobj" and head.head.lower_ in LOCATIVE_PREPOSITIONS
+def _is_locative(doc: Doc, first: int, last: int) -> bool:
+    # The name's syntactic head is its token attached outside it. (Span.root would do, but it re-checks the
+    # whole document's parse annotation on every call.)
+    for token in doc[first:last]:
+        if not first <= token.head.i < last or token.head.i == token.i:
+            return token.dep_ == "pobj" and token.head.lower_ in LOCATIVE_PREPOSITIONS
+    return False
 
 
 def _reads_as_place(m: _Mention, place: Place) -> bool:
@@ -230,6 +289,8 @@ def _reads_as_place(m: _Mention, place: Place) -> bool:
 def _country(mention: _Mention, gazetteer: Gazetteer) -> Country | None:
     if mention.label == "NORP":
         return gazetteer.demonym(mention.text) or gazetteer.country(mention.text)
+    if mention.label in {"ORG", "PERSON"} and is_code(mention.text):
+        return None  # initials can spell a country code ("NLD", "CAN")
     country = gazetteer.country(mention.text)
     if country is None and mention.label == "GPE":
         country = gazetteer.demonym(mention.text)
@@ -250,15 +311,17 @@ def _person_full_names(mentions: Iterable[_Mention]) -> dict[str, str]:
     return names
 
 
-def _group_key(m: _Mention, full_names: dict[str, str], gazetteer: Gazetteer) -> tuple[str, str]:
-    if m.country is not None:
+def _group_key(m: _Mention, full_names: dict[str, str]) -> tuple[str, str]:
+    # A country named in the text stays the country ("Chad", "Jordan" written as GPE), except where spaCy
+    # itself read the span as a person and the article gives that person's full name ("Michael Jordan").
+    if m.country is not None and m.label != "PERSON":
         return ("country", m.country.iso3)
-    # A country's capital stands for it ("Pyongyang said"): never re-read as a person's surname.
-    protected = m.label in PLACE_LABELS and gazetteer.capital_country(m.text) is not None
-    if not protected and m.label in {"PERSON", "ORG", "GPE", "NORP", "LOC"}:
+    if m.label in {"PERSON", "ORG", "GPE", "NORP", "LOC"}:
         person = _longest_name_containing(m, full_names)
         if person is not None:
             return ("person", person)
+    if m.country is not None:
+        return ("country", m.country.iso3)
     if m.place is not None:
         return ("place", str(m.place.geonames_id))
     return ("name", m.key)
@@ -317,6 +380,22 @@ def _merge_acronyms_and_short_forms(groups: dict[tuple[str, str], _Group]) -> No
         if target is not None and target is not g:
             target.mentions.extend(g.mentions)
             g.mentions = []
+    # A lone word read as a person's name that begins one organisation's name in the article, and no person's
+    # (persons were linked before this), is that organisation's short name: "Magna" for "Magna International".
+    for key, g in groups.items():
+        if key[0] != "name" or not g.mentions or len(key[1].split()) != 1 or _majority_label(g) != "PERSON":
+            continue
+        owners = [o for o in orgs if o.mentions and _starts_with_words(_longest_surface(o), key[1])]
+        if len(owners) == 1:
+            for m in g.mentions:
+                m.vote = "ORG"
+            owners[0].mentions.extend(g.mentions)
+            g.mentions = []
+
+
+def _starts_with_words(longer: str, shorter: str) -> bool:
+    long_words, short_words = normalize(longer).split(), shorter.split()
+    return len(long_words) > len(short_words) and long_words[: len(short_words)] == short_words
 
 
 def _acronym(name: str) -> str:
@@ -364,7 +443,7 @@ def _entity(group: _Group) -> Entity:
 
 
 def _majority_label(group: _Group, allowed: frozenset[str] = OUTPUT_LABELS) -> str:
-    votes = Counter("PERSON" if m.person_cue else m.label for m in group.mentions)
+    votes = Counter(m.vote or ("PERSON" if m.person_cue else m.label) for m in group.mentions)
     candidates = [label for label in LABEL_PRIORITY if label in allowed and votes[label]]
     if not candidates:
         return ""

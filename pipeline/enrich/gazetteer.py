@@ -165,7 +165,7 @@ def normalize(text: str) -> str:
     return text
 
 
-def _is_code(text: str) -> bool:
+def is_code(text: str) -> bool:
     """Keys of three letters or fewer are codes and abbreviations ("US", "UK"): no country name is that short."""
     return len(normalize(text).replace(" ", "")) <= 3
 
@@ -358,7 +358,7 @@ class Gazetteer:
 
     def country(self, text: str) -> Country | None:
         """The country a name, ISO code or common short form denotes ("U.S.", "Britain", "Korea, Republic of")."""
-        if _is_code(text) and not _code_written_as_code(text):
+        if is_code(text) and not _code_written_as_code(text):
             return None
         iso3 = self._country_keys.get(normalize(text))
         return self.countries.get(iso3) if iso3 else None
