@@ -142,6 +142,8 @@ class EntityIndex:
             return None
         country = self.country_modifier(tok)
         lemma = tok.lemma_.lower()
+        if lemma not in AGENT_NOUNS and lemma.endswith("s") and lemma[:-1] in AGENT_NOUNS:
+            lemma = lemma[:-1]  # "Rebels" at a sentence start is tagged a proper noun and keeps its plural
         if lemma in ROLE_NOUNS and country and _is_definite(tok) and tok.tag_ in {"NN", "NNP"}:
             person = self.recent_person(tok.idx, country)
             if person is not None:

@@ -34,6 +34,7 @@ from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich.dates import normalize_date
 from pipeline.enrich.event_actors import PLACE_LABELS, EntityIndex
+from pipeline.enrich.event_classifier import story_prior
 from pipeline.enrich.event_lexicon import TriggerMatch, lexicon_index
 from pipeline.enrich.taxonomy import Taxonomy, get_taxonomy
 from pipeline.ids import event_id
@@ -46,9 +47,11 @@ _LIGHT_VERBS = frozenset({
     "hold", "conduct", "stage", "carry", "launch", "make", "pay", "begin", "start", "continue", "organize",
     "organise", "lead", "undertake", "mount", "take", "give", "issue", "host", "announce", "declare",
     "impose", "file", "open", "reach", "sign", "have", "attend", "join", "deliver", "provide", "send",
+    "resume", "renew", "escalate", "intensify", "step",
 })  # fmt: skip
 _FUTURE_GOVERNORS = frozenset({"plan", "intend", "prepare", "aim", "hope", "want", "expect", "schedule", "set"})
-_HEDGE_GOVERNORS = frozenset({"consider", "mull", "weigh", "propose", "seek", "try", "attempt", "threaten"})
+# Attempts ("attempted to impose martial law") are coded as what was attempted; these only raise a possibility.
+_HEDGE_GOVERNORS = frozenset({"consider", "mull", "weigh", "propose", "threaten", "contemplate"})
 _FAIL_GOVERNORS = frozenset({"fail", "cancel", "postpone", "avoid", "halt", "stop"})
 _MODAL_FUTURE = frozenset({"will", "shall", "'ll", "wo"})
 _MODAL_HEDGE = frozenset({"would", "could", "might", "may", "should", "can", "must"})
@@ -77,6 +80,7 @@ class _Frame:
     converted: bool = False
     fallback_source: bool = False
     event_objects: list[int] = field(default_factory=list)  # heads of triggers that are this one's object
+    actor_head: Token | None = None  # where to look for actors when not the trigger ("*lifted* the curfew")
     source: Actor | None = None
     targets: list[Actor] = field(default_factory=list)
     location: Location | None = None
@@ -99,24 +103,28 @@ def code_events(
     """Events found in one parsed article. ``entities`` are the article's canonical entities (with mentions
     carrying character offsets into ``doc.text``), so actors and places are resolved by offset lookup.
 
-    ``type_prior`` is an optional document-level distribution over event types (e.g. from the story
-    classifier); it nudges confidences, never creates or removes types on its own.
+    ``type_prior`` is a document-level distribution over event types; by default the story classifier's
+    (``event_classifier``), when a trained model is present. It nudges confidences, never creates types.
     """
     taxonomy = get_taxonomy()
     index = EntityIndex.build(doc, entities)
     matches = lexicon_index().find(doc)
     if not matches:
         return []
+    if type_prior is None:
+        type_prior = story_prior(doc.text)
     by_head = {m.head.i: m for m in matches}
     contents = _speech_act_contents(matches, by_head, taxonomy)
     embedded = {id(content) for content in contents.values()}
     dateline = _dateline(doc, index)
     published = article.published_at
 
+    # A verb that ends a conflictual action ("withdrew its complaint") is part of that concession.
+    enders = {ender.i for m in matches if (ender := _ended_by(m, taxonomy)) is not None}
     frames: list[_Frame] = []
     frame_by_head: dict[int, _Frame] = {}
     for match in matches:
-        if id(match) in embedded or not _in_sentence(match):
+        if id(match) in embedded or match.head.i in enders or not _in_sentence(match):
             continue
         frame = _frame_for(match, contents.get(match.head.i), taxonomy)
         if frame is None:
@@ -245,11 +253,46 @@ def _frame_for(match: TriggerMatch, content: TriggerMatch | None, taxonomy: Taxo
     frame.reported = _is_reported(head)
     if content is not None:
         _apply_content(frame, content, taxonomy)
-    elif frame.future and not taxonomy.is_speech_act(frame.event_type):
-        new_type, new_mode = taxonomy.intent(frame.event_type, frame.mode)
+        return frame
+    ender = _ended_by(match, taxonomy)
+    if ender is not None:
+        becomes, _, _ = taxonomy.cessation()
+        frame.event_type, frame.mode, frame.converted = becomes or frame.event_type, None, True
+        frame.actor_head = ender
+        return frame
+    if taxonomy.is_speech_act(frame.event_type):
+        return frame
+    new_type, new_mode = taxonomy.intent(frame.event_type, frame.mode)
+    if frame.future or ((frame.hedged or frame.conditional) and new_type == "THREATEN"):
+        # Codebook 2.3: a future cooperative act is AGREE, a future or hypothetical conflictual one THREATEN;
+        # the hedge is then what makes it a threat, so only a mild penalty remains.
+        if frame.conditional and new_type == "THREATEN":
+            frame.conditional, frame.hedged = False, True
         frame.converted = new_type != frame.event_type
         frame.event_type, frame.mode = new_type, new_mode
     return frame
+
+
+def _ended_by(match: TriggerMatch, taxonomy: Taxonomy) -> Token | None:
+    """The word ending a conflictual action ("lifted the curfew", "suspension of attacks"), if any."""
+    becomes, verbs, nouns = taxonomy.cessation()
+    if becomes is None or not taxonomy.is_conflict(match.trigger.event_type):
+        return None
+    head = match.head
+    governor = head.head
+    if head.dep_ in {"dobj", "nsubjpass", "pobj"} and governor.pos_ == "VERB" and _verb_key(governor) in verbs:
+        return governor
+    if head.dep_ == "pobj" and governor.lower_ == "of" and governor.head.lemma_.lower() in nouns:
+        return governor.head
+    if head.dep_ == "pobj" and governor.lower_ == "to" and governor.head.lemma_.lower() == "end":
+        return governor.head  # "an end to the strike"
+    return None
+
+
+def _verb_key(verb: Token) -> str:
+    particle = next((c.lower_ for c in verb.children if c.dep_ == "prt"), None)
+    lemma = verb.lemma_.lower()
+    return f"{lemma} {particle}" if particle else lemma
 
 
 def _apply_content(frame: _Frame, content: TriggerMatch, taxonomy: Taxonomy) -> None:
@@ -275,7 +318,7 @@ def _in_sentence(match: TriggerMatch) -> bool:
 def _fill_actors(
     frame: _Frame, index: EntityIndex, previous: Sequence[_Frame], by_head: Mapping[int, TriggerMatch]
 ) -> None:
-    head = frame.head
+    head = frame.actor_head or frame.head
     verb = _clause_verb(head)
     source = _source_of(head, verb, index)
     targets = _targets_of(frame, verb, index, by_head)

@@ -75,8 +75,15 @@ class TypeSpec(_Strict):
         return roots
 
 
+class CessationSpec(_Strict):
+    becomes: str
+    verbs: list[str] = Field(default_factory=list)
+    nouns: list[str] = Field(default_factory=list)
+
+
 class TaxonomyFile(_Strict):
     version: str = Field(min_length=1)
+    cessation: CessationSpec | None = None
     types: dict[str, TypeSpec]
 
     @model_validator(mode="after")
@@ -85,6 +92,8 @@ class TaxonomyFile(_Strict):
             missing = sorted(set(PLOVER_TYPES) - set(self.types))
             extra = sorted(set(self.types) - set(PLOVER_TYPES))
             raise ValueError(f"taxonomy must define exactly the 16 PLOVER types (missing {missing}, extra {extra})")
+        if self.cessation is not None and self.cessation.becomes not in self.types:
+            raise ValueError(f"cessation.becomes {self.cessation.becomes!r} is not a PLOVER type")
         for name, spec in self.types.items():
             target = self.types.get(spec.intent.type)
             if target is None:
@@ -167,6 +176,16 @@ class Taxonomy:
             for mode_name, mspec in tspec.modes.items():
                 out.extend(parse_trigger(e, name, mode_name) for e in mspec.triggers)
         return out
+
+    def cessation(self) -> tuple[str | None, frozenset[str], frozenset[str]]:
+        """(type, verb lemmas, noun lemmas): ending a conflictual action is coded as that type."""
+        spec = self.spec.cessation
+        if spec is None:
+            return None, frozenset(), frozenset()
+        return spec.becomes, frozenset(spec.verbs), frozenset(spec.nouns)
+
+    def is_conflict(self, event_type: str) -> bool:
+        return self.spec.types[event_type].quad in {"verbal-conflict", "material-conflict"}
 
     @property
     def event_types(self) -> tuple[str, ...]:

@@ -1,0 +1,276 @@
+"""``pipeline evaluate events`` and ``pipeline evaluate train-events``: PLOVER event coding on stories.
+
+Data: ``../shared/data/events/polecat_synthetic_stories.csv`` - 4,500 machine-generated news-style stories,
+each labelled with one PLOVER type and mode, from ahalterman/NGEC (``setup/train_classifiers/``). The stories
+are synthetic (their events are not real); the labels are the type the story was generated to describe.
+
+Split: the stories come in groups generated from one title template (332 templates, ~14 stories each). A
+story is in the test split when ``sha256(title template) mod 100 < 30`` - the whole group at once, so no test
+story shares a template with a training story, and nothing (lexicon, weights, classifier, its prior weight)
+is tuned on the test split. About 29% of stories are test.
+
+Main type of a story: ``event_classifier.main_event_type`` - the type with the largest share of coded-event
+confidence, mixed with the story classifier's probability (weight chosen on the training split). Reported
+alongside: the rules alone (events only) and the classifier alone, and how often the labelled type is among
+the story's coded event types. Throughput is of ``pipeline.enrich.core.enrich_articles`` (parse + entities +
+events, the pipeline's own code path), in batches like the worker's.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import pipeline
+from pipeline.evaluate import evaluate_app
+
+DEFAULT_DATA = (
+    Path(pipeline.__file__).resolve().parents[1].parent / "shared" / "data" / "events" / "polecat_synthetic_stories.csv"
+)
+DATA_SOURCE = "POLECAT synthetic stories (ahalterman/NGEC @ 787a06ba8df0, setup/train_classifiers/), machine-generated"
+TEST_PERCENT = 30
+BATCH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    index: int
+    text: str
+    title: str
+    label: str
+    mode: str
+
+    @property
+    def split(self) -> str:
+        return split_of(self.title)
+
+
+def split_of(title_template: str) -> str:
+    bucket = int(hashlib.sha256(title_template.encode("utf-8")).hexdigest()[:8], 16) % 100
+    return "test" if bucket < TEST_PERCENT else "train"
+
+
+def fold_of(title_template: str, folds: int) -> int:
+    """Cross-validation fold inside the training split, also by template (a different hash slice)."""
+    return int(hashlib.sha256(title_template.encode("utf-8")).hexdigest()[8:16], 16) % folds
+
+
+def read_stories(path: Path = DEFAULT_DATA) -> list[Story]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [
+            Story(i, row["text"], row["title"], row["label"].strip().upper(), row["mode"].strip().lower())
+            for i, row in enumerate(csv.DictReader(fh))
+            if row.get("text") and row.get("label")
+        ]
+
+
+def classification_scores(
+    gold: Sequence[str], predicted: Sequence[str | None], labels: Sequence[str]
+) -> dict[str, Any]:
+    per_type: dict[str, dict[str, float | int]] = {}
+    for label in labels:
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_type[label] = {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+    present = [label for label in labels if per_type[label]["support"]]
+    accuracy = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold) if gold else 0.0
+    macro = sum(float(per_type[label]["f1"]) for label in present) / len(present) if present else 0.0
+    return {"accuracy": accuracy, "macro_f1": macro, "per_type": per_type}
+
+
+def code_stories(stories: Sequence[Story], batch: int = BATCH) -> tuple[list[list[Any]], float]:
+    """Events of every story through the pipeline's enrichment function; returns (events, seconds)."""
+    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
+    from pipeline.enrich.nlp import load_nlp
+    from pipeline.records import RawArticle
+    from pipeline.settings import Settings
+
+    nlp = load_nlp(Settings())
+    articles = [
+        RawArticle(
+            article_id=f"story_{s.index}",
+            revision=1,
+            url=f"urn:story:{s.index}",
+            canonical_url=f"urn:story:{s.index}",
+            text=s.text,
+        )
+        for s in stories
+    ]
+    coded: list[list[Any]] = []
+    started = time.perf_counter()
+    for start in range(0, len(articles), batch):
+        for result in enrich_articles(articles[start : start + batch], nlp):
+            coded.append([] if isinstance(result, EnrichmentFailure) else result.events)
+    return coded, time.perf_counter() - started
+
+
+def evaluate(
+    data: Path = DEFAULT_DATA, limit: int | None = None, split: str = "test", use_classifier: bool = True
+) -> dict[str, Any]:
+    from contextlib import nullcontext
+
+    from pipeline.enrich.event_classifier import (
+        classifier_disabled,
+        default_prior_weight,
+        load_classifier,
+        main_event_type,
+    )
+    from pipeline.enrich.taxonomy import PLOVER_TYPES, TAXONOMY_VERSION
+
+    stories = [s for s in read_stories(data) if split == "all" or s.split == split]
+    stories = stories[:limit] if limit else stories
+    classifier = load_classifier() if use_classifier else None
+    with nullcontext() if classifier is not None else classifier_disabled():
+        coded, seconds = code_stories(stories)
+    gold = [s.label for s in stories]
+    priors = [classifier.predict_proba(s.text) if classifier is not None else None for s in stories]
+    weight = default_prior_weight() if classifier is not None else 0.0
+    combined = [main_event_type(ev, prior, weight) for ev, prior in zip(coded, priors, strict=True)]
+    rules_only = [main_event_type(ev) for ev in coded]
+    report: dict[str, Any] = {
+        "data": str(data),
+        "data_source": DATA_SOURCE,
+        "split": split,
+        "split_rule": f"sha256(title template) mod 100 < {TEST_PERCENT} is test",
+        "stories": len(stories),
+        "taxonomy_version": TAXONOMY_VERSION,
+        "classifier": (classifier.meta if classifier is not None else None),
+        "prior_weight": weight,
+        "main_type": classification_scores(gold, combined, PLOVER_TYPES),
+        "main_type_rules_only": _summary(classification_scores(gold, rules_only, PLOVER_TYPES)),
+        "labelled_type_among_events": (
+            sum(1 for s, ev in zip(stories, coded, strict=True) if s.label in {e.event_type for e in ev}) / len(stories)
+            if stories
+            else 0.0
+        ),
+        "stories_without_events": sum(1 for ev in coded if not ev) / len(stories) if stories else 0.0,
+        "events_per_story": sum(len(ev) for ev in coded) / len(stories) if stories else 0.0,
+        "throughput_docs_per_s": len(stories) / seconds if seconds else 0.0,
+        "seconds": seconds,
+    }
+    if classifier is not None:
+        alone = [max(p, key=lambda t: p[t]) if p else None for p in priors]
+        report["main_type_classifier_only"] = _summary(classification_scores(gold, alone, PLOVER_TYPES))
+    return report
+
+
+def _summary(scores: dict[str, Any]) -> dict[str, float]:
+    return {"accuracy": scores["accuracy"], "macro_f1": scores["macro_f1"]}
+
+
+def render(report: dict[str, Any], console: Console) -> None:
+    table = Table(title=f"PLOVER main event type - {report['split']} split, {report['stories']} stories")
+    for column in ("type", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="left" if column == "type" else "right")
+    for label, row in report["main_type"]["per_type"].items():
+        table.add_row(label, f"{row['precision']:.3f}", f"{row['recall']:.3f}", f"{row['f1']:.3f}", str(row["support"]))
+    console.print(table)
+    summary = Table(title="Summary")
+    summary.add_column("measure")
+    summary.add_column("value", justify="right")
+    main = report["main_type"]
+    summary.add_row("main type accuracy (events + classifier)", f"{main['accuracy']:.3f}")
+    summary.add_row("main type macro-F1 (events + classifier)", f"{main['macro_f1']:.3f}")
+    rules = report["main_type_rules_only"]
+    summary.add_row("main type accuracy / macro-F1, events only", f"{rules['accuracy']:.3f} / {rules['macro_f1']:.3f}")
+    if "main_type_classifier_only" in report:
+        alone = report["main_type_classifier_only"]
+        summary.add_row(
+            "main type accuracy / macro-F1, classifier only", f"{alone['accuracy']:.3f} / {alone['macro_f1']:.3f}"
+        )
+    summary.add_row("labelled type among the story's events", f"{report['labelled_type_among_events']:.3f}")
+    summary.add_row("stories with no event", f"{report['stories_without_events']:.3f}")
+    summary.add_row("events per story", f"{report['events_per_story']:.2f}")
+    summary.add_row("throughput, enrich_articles (docs/s)", f"{report['throughput_docs_per_s']:.1f}")
+    console.print(summary)
+    console.print(f"Data: {report['data_source']}. Taxonomy {report['taxonomy_version']}.")
+
+
+@evaluate_app.command("events")
+def events_command(
+    data: Path = typer.Option(DEFAULT_DATA, "--data", help="POLECAT synthetic stories CSV (ahalterman/NGEC)"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N stories of the split"),
+    split: str = typer.Option("test", "--split", help="test (held out), train, or all"),
+    no_classifier: bool = typer.Option(False, "--no-classifier", help="Rules only: ignore the story classifier"),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of tables"),
+) -> None:
+    """Main-type accuracy / macro-F1, per-type F1, coverage and throughput of the event coder."""
+    if not data.exists():
+        raise typer.BadParameter(f"{data} not found (the development data lives in ../shared/data)")
+    report = evaluate(data, limit, split, use_classifier=not no_classifier)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        render(report, Console())
+
+
+@evaluate_app.command("train-events")
+def train_events_command(
+    data: Path = typer.Option(DEFAULT_DATA, "--data", help="POLECAT synthetic stories CSV (ahalterman/NGEC)"),
+    output: Path | None = typer.Option(None, "--output", help="Model file (default: pipeline/data/...)"),
+    folds: int = typer.Option(3, "--folds", min=2, help="Cross-validation folds inside the training split"),
+) -> None:
+    """Train the story classifier on the training split only and choose its weight in the main type."""
+    from pipeline.enrich.event_classifier import MODEL_PATH, save_classifier
+
+    report = train(data, folds)
+    model = report.pop("model")
+    save_classifier(model, output or MODEL_PATH)
+    typer.echo(json.dumps(report, indent=2))
+
+
+def train(data: Path, folds: int = 3) -> dict[str, Any]:
+    """Cross-validate (by template, inside the training split) the L2 strength and the classifier's weight
+    against the coded events, then fit on the whole training split. Deterministic: full-batch training."""
+    from pipeline.enrich.event_classifier import classifier_disabled, main_event_type, train_classifier
+    from pipeline.enrich.taxonomy import PLOVER_TYPES
+
+    stories = [s for s in read_stories(data) if s.split == "train"]
+    gold = [s.label for s in stories]
+    fold_ids = [fold_of(s.title, folds) for s in stories]
+    out_of_fold: dict[float, list[dict[str, float]]] = {}
+    cv: dict[str, float] = {}
+    for l2 in (1e-5, 1e-4, 1e-3):
+        probs: list[dict[str, float]] = [{} for _ in stories]
+        for fold in range(folds):
+            fit = [i for i, f in enumerate(fold_ids) if f != fold]
+            model = train_classifier([stories[i].text for i in fit], [gold[i] for i in fit], PLOVER_TYPES, l2=l2)
+            for i, f in enumerate(fold_ids):
+                if f == fold:
+                    probs[i] = model.predict_proba(stories[i].text)
+        out_of_fold[l2] = probs
+        predicted = [max(p, key=lambda t: p[t]) for p in probs]
+        cv[f"l2={l2:g}"] = classification_scores(gold, predicted, PLOVER_TYPES)["macro_f1"]
+    best_l2 = max(out_of_fold, key=lambda l2: cv[f"l2={l2:g}"])
+    with classifier_disabled():
+        coded, _ = code_stories(stories)
+    weights: dict[str, float] = {}
+    for step in range(11):
+        weight = step / 10
+        predicted_main = [main_event_type(ev, p, weight) for ev, p in zip(coded, out_of_fold[best_l2], strict=True)]
+        weights[f"{weight:.1f}"] = classification_scores(gold, predicted_main, PLOVER_TYPES)["macro_f1"]
+    best_weight = float(max(weights, key=lambda w: (weights[w], -float(w))))
+    meta = {
+        "trained_on": DATA_SOURCE,
+        "split": f"train: sha256(title template) mod 100 >= {TEST_PERCENT}",
+        "stories": len(stories),
+        "l2": best_l2,
+        "prior_weight": best_weight,
+        "command": "pipeline evaluate train-events",
+    }
+    model = train_classifier([s.text for s in stories], gold, PLOVER_TYPES, l2=best_l2, meta=meta)
+    return {"model": model, "cv_macro_f1_by_l2": cv, "cv_macro_f1_by_prior_weight": weights, "meta": meta}
