@@ -41,6 +41,14 @@ def _register_all() -> None:
 _register_all()
 
 
+@app.callback()
+def _configure() -> None:
+    from pipeline.logconfig import configure_logging
+    from pipeline.settings import get_settings
+
+    configure_logging(get_settings())
+
+
 def main() -> None:
     app()
 
