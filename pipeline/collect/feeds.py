@@ -64,6 +64,8 @@ class ParsedFeed:
 
 FeedResult = ParsedFeed | Problem
 
+# Warnings about the HTTP labelling, not the document: a feed flagged only for these is well-formed.
+_BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/(\d+(?:\.\d+)?)/?$")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff", b"\xff\xfe", b"\xfe\xff")
@@ -262,9 +264,11 @@ def parse_feed(
         if not version:
             detail = "no RSS/Atom/RDF structure found" + (f" ({warnings[0]})" if warnings else "")
             return Problem(Reason.NOT_A_FEED, detail, url)
-        if warnings:
+        bozo_exc = result.get("bozo_exception")
+        if warnings and not isinstance(bozo_exc, _BENIGN_BOZO):
             return Problem(Reason.MALFORMED_FEED, warnings[0], url)
-        return Problem(Reason.NO_ITEMS, f"{version} feed has no items", url)
+        note = f" ({warnings[0]})" if warnings else ""
+        return Problem(Reason.NO_ITEMS, f"{version} feed has no items{note}", url)
     feed = result.get("feed") or {}
     items = tuple(_item_from_entry(e, base=url) for e in entries)
     return ParsedFeed(
