@@ -263,3 +263,30 @@ def test_report_renders_as_a_table(server: SampleServer, settings: Settings) -> 
     text = console.export_text()
     assert "new" in text and "duplicate" in text and "not modified" in text
     assert report.totals()["new"] == 1
+
+
+def test_polling_loop_runs_rounds_until_stopped(server: SampleServer, settings: Settings) -> None:
+    from pipeline.collect.collector import Collector
+    from pipeline.collect.fetch import Fetcher
+
+    serve_site(server, [STANDARD_ITEMS[0]])
+    rounds: list[CollectReport] = []
+
+    async def scenario() -> None:
+        stop = asyncio.Event()
+
+        def on_round(report: CollectReport) -> None:
+            rounds.append(report)
+            stop.set()
+
+        with StateStore(settings.state_path) as store:
+            async with Fetcher(settings) as fetcher:
+                collector = Collector(settings, publisher=MemoryPublisher(), store=store, fetcher=fetcher)
+                feeds = [FeedConfig(url=server.url("/feed.xml"))]
+                await asyncio.wait_for(collector.run_forever(feeds, stop, on_round=on_round), timeout=30)
+                # Just polled: not due again until its interval has passed.
+                assert not collector.due(feeds[0])
+                assert collector.next_due_in(feeds) == pytest.approx(settings.poll_interval_seconds / 2, abs=5)
+
+    asyncio.run(scenario())
+    assert len(rounds) == 1 and rounds[0].new == 1
