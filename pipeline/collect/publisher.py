@@ -136,7 +136,10 @@ class KafkaPublisher:
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []
-        self._producer.flush(timeout=self.settings.request_timeout_seconds * 3)
+        try:
+            self._producer.flush(timeout=self.settings.request_timeout_seconds * 3)
+        except Exception as exc:  # e.g. KafkaTimeoutError: the broker is unreachable
+            raise PublishError(f"flush of {len(pending)} messages failed: {exc!r}") from exc
         failed: list[str] = []
         for topic, key, future in pending:
             try:
