@@ -240,6 +240,8 @@ def extract_article(
         return Problem(Reason.NO_TEXT, "no article text found", url)
     if len(text) < min_chars:
         return Problem(Reason.TEXT_TOO_SHORT, f"{len(text)} characters < {min_chars}", url)
+    title = _pick_title((fields.get("title") or "").strip(), item, source)
+    text = strip_leading_title(text, title)
     # trafilatura drops a relative canonical link in favour of the URL it is given; read ours first.
     declared = meta.canonical or fields.get("url")
     try:
@@ -250,7 +252,7 @@ def extract_article(
     return Extracted(
         url=url,
         canonical_url=canonical,
-        title=_pick_title((fields.get("title") or "").strip(), item, source),
+        title=title,
         text=text,
         authors=_authors(fields.get("author")) or (item.authors if item else ()),
         published=_pick_published(meta, parse_datetime(fields.get("date")), item),
@@ -259,6 +261,17 @@ def extract_article(
         site_name=(fields.get("sitename") or "").strip() or feed_title or None,
         source=source,
     )
+
+
+def strip_leading_title(text: str, title: str) -> str:
+    """Drop the headline when the body repeats it as its first line (an <h1> inside <article>): it is not
+    part of the story, and left in, it runs into the first sentence and spoils the sentence splitting."""
+    if not title:
+        return text
+    first, newline, rest = text.partition("\n")
+    if newline and " ".join(first.split()).casefold() == " ".join(title.split()).casefold():
+        return rest.lstrip()
+    return text
 
 
 def extract_from_item(

@@ -146,3 +146,12 @@ def test_language_tags() -> None:
 def test_html_to_text_keeps_blocks_apart() -> None:
     assert html_to_text("<p>One</p><p>Two <b>bold</b></p><ul><li>a</li><li>b</li></ul>") == "One\nTwo bold\na\nb"
     assert html_to_text("plain   text") == "plain text"
+
+
+def test_a_headline_repeated_as_the_first_line_is_not_part_of_the_text() -> None:
+    from pipeline.collect.extract import strip_leading_title
+
+    assert strip_leading_title("Dam opens  on time\nThe dam opened.", "Dam opens on time") == "The dam opened."
+    assert strip_leading_title("Dam opens on time, officials say", "Dam opens on time") == (
+        "Dam opens on time, officials say"
+    )
