@@ -111,7 +111,7 @@ def resolve_entities(doc: Doc) -> list[Entity]:
         group = groups.setdefault(key, _Group(kind=key[0]))
         group.mentions.append(m)
         if key[0] == "person":
-            group.full_name = full_names[key[1]]
+            group.full_name = full_names[key[1]].display
         group.country = group.country or m.country
         group.place = group.place or (m.place if key[0] == "place" else None)
 
@@ -300,18 +300,23 @@ def _country(mention: _Mention, gazetteer: Gazetteer) -> Country | None:
 # Grouping -------------------------------------------------------------------------------------------------------
 
 
-def _person_full_names(mentions: Iterable[_Mention]) -> dict[str, str]:
+@dataclass(slots=True)
+class _FullName:
+    display: str  # as first written
+    starts: list[int]  # where the article writes it
+
+
+def _person_full_names(mentions: Iterable[_Mention]) -> dict[str, _FullName]:
     """Multi-word person names (spaCy's PERSON spans and names after a title such as "Chancellor"), keyed by
-    their normalised form, each mapped to its display form."""
-    names: dict[str, str] = {}
+    their normalised form."""
+    names: dict[str, _FullName] = {}
     for m in mentions:
         if (m.label == "PERSON" or m.person_cue) and len(m.words) > 1 and m.country is None:
-            current = names.get(m.key)
-            names[m.key] = current or m.text
+            names.setdefault(m.key, _FullName(m.text, [])).starts.append(m.start)
     return names
 
 
-def _group_key(m: _Mention, full_names: dict[str, str]) -> tuple[str, str]:
+def _group_key(m: _Mention, full_names: dict[str, _FullName]) -> tuple[str, str]:
     # A country named in the text stays the country ("Chad", "Jordan" written as GPE), except where spaCy
     # itself read the span as a person and the article gives that person's full name ("Michael Jordan").
     if m.country is not None and m.label != "PERSON":
@@ -327,18 +332,29 @@ def _group_key(m: _Mention, full_names: dict[str, str]) -> tuple[str, str]:
     return ("name", m.key)
 
 
-def _longest_name_containing(m: _Mention, full_names: dict[str, str]) -> str | None:
-    """The longest full person name that this mention equals, begins or ends, by whole words."""
-    best: str | None = None
-    best_length = 0
+def _longest_name_containing(m: _Mention, full_names: dict[str, _FullName]) -> str | None:
+    """The longest full person name that this mention equals, begins or ends, by whole words. When two people
+    share it ("Kim" of "Kim Jong Un" and "Kim Yo Jong"), the one the article named last before the mention
+    (else first after it) is meant."""
     n = len(m.words)
-    for key in full_names:
-        words = key.split()
-        if len(words) < n or len(words) <= best_length:
-            continue
-        if tuple(words[:n]) == m.words or tuple(words[-n:]) == m.words:
-            best, best_length = key, len(words)
-    return best
+    candidates = [
+        key
+        for key in full_names
+        if len(key.split()) >= n and (tuple(key.split()[:n]) == m.words or tuple(key.split()[-n:]) == m.words)
+    ]
+    if not candidates:
+        return None
+    longest = max(len(key.split()) for key in candidates)
+    candidates = [key for key in candidates if len(key.split()) == longest]
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def closeness(key: str) -> tuple[int, int]:
+        starts = full_names[key].starts
+        before = [start for start in starts if start <= m.start]
+        return (0, m.start - max(before)) if before else (1, min(starts) - m.start)
+
+    return min(candidates, key=closeness)
 
 
 def _merge_same_surface(groups: dict[tuple[str, str], _Group]) -> None:

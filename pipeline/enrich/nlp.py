@@ -6,6 +6,7 @@ import spacy
 import structlog
 from spacy.language import Language
 
+from pipeline.enrich.gazetteer import get_gazetteer
 from pipeline.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,8 @@ def load_nlp(settings: Settings) -> Language:
     missing = {"parser", "ner"} - set(nlp.pipe_names)
     if missing:
         raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
+    # Entity resolution needs the gazetteer too; building it now (about a second) keeps that off the first batch.
+    get_gazetteer()
     log.info("spaCy pipeline ready", model=name, components=nlp.pipe_names)
     return nlp
 

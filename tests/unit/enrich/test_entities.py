@@ -274,3 +274,13 @@ def test_model_output_end_to_end(nlp: Language) -> None:
     assert named["Berlin"].country_code == "DEU"
     assert named["Kharkiv"].country_code == "UKR"
     assert [e.name for e in entities] == sorted((e.name for e in entities), key=lambda n: named[n].mentions[0].start)
+
+
+def test_shared_surname_goes_to_the_person_named_last(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Kim Jong Un watched the test. Kim Yo Jong issued a statement. Kim said the drills were a provocation.",
+        [("Kim Jong Un", "PERSON"), ("Kim Yo Jong", "PERSON"), ("Kim", "PERSON")],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert entities["Kim Yo Jong"].mention_count == 2 and entities["Kim Jong Un"].mention_count == 1
