@@ -33,6 +33,9 @@ from pipeline.records import Entity, Mention
 # and the like are not entities of the article (the event coder reads dates from the parse itself).
 OUTPUT_LABELS = frozenset({"PERSON", "NORP", "ORG", "GPE", "LOC", "FAC"})
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# Looked up among cities, states and continents. Not FAC: a building or airport is not the city it is in, and
+# some are namesakes of one ("White House" is also a name of Casablanca).
+GAZETTEER_PLACE_LABELS = frozenset({"GPE", "LOC"})
 # Spans with these labels may be a country written by name or code ("Russia" ORG, "US" GPE, "Japanese" NORP).
 COUNTRY_LABELS = frozenset({"GPE", "LOC", "NORP", "ORG"})
 
@@ -63,6 +66,57 @@ PROMINENT_CITY_POPULATION = 1_000_000
 POSSESSIVES = frozenset({"'s", "’s", "'", "’", "s"})
 # Words joining the capitalised words of a name; they don't contribute a letter to its acronym.
 ACRONYM_SKIP = frozenset({"of", "the", "and", "for", "on", "in", "&", "de", "du", "des", "la", "le"})
+# Lower-case particles inside personal names: "von der Leyen", "de Gaulle", "bin Salman", "da Silva".
+NAME_PARTICLES = frozenset(
+    {
+        "von",
+        "van",
+        "der",
+        "den",
+        "de",
+        "da",
+        "di",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "du",
+        "la",
+        "le",
+        "bin",
+        "ibn",
+        "ben",
+        "al",
+        "zu",
+        "ter",
+    }
+)
+# Company legal forms, as normalised (lower case, no dots): "Apple Inc." is "Apple".
+LEGAL_FORMS = frozenset(
+    {
+        "inc",
+        "incorporated",
+        "corp",
+        "corporation",
+        "co",
+        "ltd",
+        "limited",
+        "llc",
+        "plc",
+        "ag",
+        "sa",
+        "se",
+        "nv",
+        "bv",
+        "gmbh",
+        "spa",
+        "ab",
+        "asa",
+        "oyj",
+        "holdings",
+        "group",
+    }
+)
 # On a tie between spaCy's labels, the more specific reading wins.
 LABEL_PRIORITY = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP")
 
@@ -94,12 +148,13 @@ class _Group:
 def resolve_entities(doc: Doc) -> list[Entity]:
     """The canonical entities of a parsed article, in order of first mention; offsets index ``doc.text``."""
     gazetteer = get_gazetteer()
-    mentions = [m for span in doc.ents if (m := _mention(doc, span, gazetteer)) is not None]
+    spans = _join_name_particles(doc, list(doc.ents))
+    mentions = [m for span in spans if (m := _mention(doc, span, gazetteer)) is not None]
     mentions += [m for span in _repeated_names(doc, mentions) if (m := _mention(doc, span, gazetteer)) is not None]
     mentions.sort(key=lambda m: m.start)
     context = {m.country.iso3 for m in mentions if m.country}
     for m in mentions:
-        if m.country is None and (m.label in PLACE_LABELS or (m.label == "PERSON" and not m.person_cue)):
+        if m.country is None and (m.label in GAZETTEER_PLACE_LABELS or (m.label == "PERSON" and not m.person_cue)):
             m.place = gazetteer.place(m.text, context)
             if m.place is not None and m.label == "PERSON" and not _reads_as_place(m, m.place):
                 m.place = None
@@ -154,6 +209,40 @@ def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
     if last - first == 1 and mention.country is None and _in_portfolio_title(doc, first, gazetteer):
         return None
     return mention
+
+
+def _join_name_particles(doc: Doc, spans: list[Span]) -> list[Span]:
+    """Person names with lower-case particles that NER cut short: "Ursula von der" PERSON + "Leyen" GPE is
+    "Ursula von der Leyen". A PERSON span ending in particles, or followed by them, is extended over them and the
+    capitalised word after them (absorbing a span that is just that word)."""
+    joined: list[Span] = []
+    skip_until = -1
+    for span in spans:
+        if span.start < skip_until:
+            continue
+        end = span.end
+        while end > span.start and doc[end - 1].lower_ in NAME_PARTICLES:
+            end -= 1
+        particles_end = end
+        while particles_end < len(doc) and particles_end - end < 3 and doc[particles_end].lower_ in NAME_PARTICLES:
+            particles_end += 1
+        if (
+            span.label_ == "PERSON"
+            and span.start < end < particles_end
+            and particles_end < len(doc)
+            and doc[particles_end].is_title
+            and doc[particles_end].is_alpha
+            and all(doc[i].whitespace_ for i in range(end - 1, particles_end))
+        ):
+            absorbed = doc[particles_end].ent_iob_ == "B" and (
+                particles_end + 1 == len(doc) or doc[particles_end + 1].ent_iob_ != "I"
+            )
+            if absorbed or not doc[particles_end].ent_type_:
+                joined.append(Span(doc, span.start, particles_end + 1, label="PERSON"))
+                skip_until = particles_end + 1
+                continue
+        joined.append(span)
+    return joined
 
 
 def _repeated_names(doc: Doc, mentions: list[_Mention]) -> list[Span]:
@@ -275,6 +364,9 @@ def _is_locative(doc: Doc, first: int, last: int) -> bool:
     # whole document's parse annotation on every call.)
     for token in doc[first:last]:
         if not first <= token.head.i < last or token.head.i == token.i:
+            # "in Odesa and Zaporizhzhia": a conjunct shares its first conjunct's preposition
+            while token.dep_ == "conj" and token.head.i != token.i:
+                token = token.head
             return token.dep_ == "pobj" and token.head.lower_ in LOCATIVE_PREPOSITIONS
     return False
 
@@ -333,15 +425,25 @@ def _group_key(m: _Mention, full_names: dict[str, _FullName]) -> tuple[str, str]
 
 
 def _longest_name_containing(m: _Mention, full_names: dict[str, _FullName]) -> str | None:
-    """The longest full person name that this mention equals, begins or ends, by whole words. When two people
-    share it ("Kim" of "Kim Jong Un" and "Kim Yo Jong"), the one the article named last before the mention
-    (else first after it) is meant."""
+    """The longest full person name that this mention equals, begins or ends, by whole words, or failing that
+    (for a span spaCy called PERSON) contains ("Lula" of "Luiz Inacio Lula da Silva"). When two people share
+    it ("Kim" of "Kim Jong Un" and "Kim Yo Jong"), the one the article named last before the mention (else
+    first after it) is meant."""
     n = len(m.words)
+    if n == 0 or all(word in NAME_PARTICLES for word in m.words):
+        return None
+    split = {key: key.split() for key in full_names}
     candidates = [
         key
-        for key in full_names
-        if len(key.split()) >= n and (tuple(key.split()[:n]) == m.words or tuple(key.split()[-n:]) == m.words)
+        for key, words in split.items()
+        if len(words) >= n and (tuple(words[:n]) == m.words or tuple(words[-n:]) == m.words)
     ]
+    if not candidates and m.label == "PERSON":  # only a span already read as a person links by an inner word
+        candidates = [
+            key
+            for key, words in split.items()
+            if any(tuple(words[i : i + n]) == m.words for i in range(1, len(words) - n))
+        ]
     if not candidates:
         return None
     longest = max(len(key.split()) for key in candidates)
@@ -379,6 +481,18 @@ def _merge_acronyms_and_short_forms(groups: dict[tuple[str, str], _Group]) -> No
     """Organisation names written two ways in one article: "NATO" for "North Atlantic Treaty Organization",
     "Security Council" for "UN Security Council" (a final part of two or more words)."""
     orgs = [g for key, g in groups.items() if key[0] == "name" and g.mentions and _majority_label(g) == "ORG"]
+    # "Apple Inc." and "Apple": the same company with and without its legal form.
+    by_base_name: dict[str, _Group] = {}
+    for g in orgs:
+        base = _without_legal_form(_longest_surface(g))
+        if base != normalize(_longest_surface(g)):
+            by_base_name.setdefault(base, g)
+    for g in orgs:
+        target = by_base_name.get(normalize(_longest_surface(g)))
+        if target is not None and target is not g:
+            target.mentions.extend(g.mentions)
+            g.mentions = []
+    orgs = [g for g in orgs if g.mentions]
     by_acronym: dict[str, _Group] = {}
     for g in orgs:
         acronym = _acronym(_longest_surface(g))
@@ -407,6 +521,13 @@ def _merge_acronyms_and_short_forms(groups: dict[tuple[str, str], _Group]) -> No
                 m.vote = "ORG"
             owners[0].mentions.extend(g.mentions)
             g.mentions = []
+
+
+def _without_legal_form(name: str) -> str:
+    words = normalize(name).replace(",", " ").split()
+    while len(words) > 1 and words[-1] in LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
 
 
 def _starts_with_words(longer: str, shorter: str) -> bool:

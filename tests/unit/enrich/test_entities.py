@@ -284,3 +284,50 @@ def test_shared_surname_goes_to_the_person_named_last(nlp: Language) -> None:
     )
     entities = by_name(resolve_entities(doc))
     assert entities["Kim Yo Jong"].mention_count == 2 and entities["Kim Jong Un"].mention_count == 1
+
+
+def test_company_with_and_without_its_legal_form(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Nordvik Shipping ASA cut its forecast. Shares of Nordvik Shipping fell.",
+        [("Nordvik Shipping ASA", "ORG"), ("Nordvik Shipping", "ORG")],
+    )
+    (entity,) = resolve_entities(doc)
+    assert (entity.name, entity.mention_count) == ("Nordvik Shipping ASA", 2)
+
+
+def test_a_facility_is_not_grounded_as_a_city(nlp: Language) -> None:
+    # "White House" is also an alternate name of Casablanca in GeoNames
+    doc = labelled(nlp, "Reporters waited outside the White House.", [("White House", "FAC")])
+    (entity,) = resolve_entities(doc)
+    assert (entity.label, entity.geonames_id, entity.country_code) == ("FAC", None, None)
+
+
+def test_name_particles_join_a_name_cut_short(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Ursula von der Leyen said Brussels would act.",
+        [("Ursula von der", "PERSON"), ("Leyen", "GPE"), ("Brussels", "GPE")],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert entities["Ursula von der Leyen"].label == "PERSON"
+    assert "Leyen" not in entities and entities["Brussels"].country_code == "BEL"
+
+
+def test_a_person_span_links_by_an_inner_word(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Luiz Inacio Lula da Silva met envoys. Lula said trade would grow.",
+        [("Luiz Inacio Lula da Silva", "PERSON"), ("Lula", "PERSON")],
+    )
+    (entity,) = resolve_entities(doc)
+    assert (entity.name, entity.mention_count) == ("Luiz Inacio Lula da Silva", 2)
+
+
+def test_conjoined_place_shares_the_preposition(nlp: Language) -> None:
+    doc = labelled(
+        nlp, "Drones struck targets in Odesa and Mykolaiv overnight.", [("Odesa", "GPE"), ("Mykolaiv", "PERSON")]
+    )
+    entities = by_name(resolve_entities(doc))
+    assert {e.country_code for e in entities.values()} == {"UKR"}
+    assert all(e.label == "GPE" for e in entities.values())
