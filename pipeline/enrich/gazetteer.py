@@ -205,6 +205,12 @@ def _demonym_candidates(name: str) -> Iterator[tuple[str, int]]:
         yield (f"{prefix} {word}" if prefix else word), rank
 
 
+def _display_name(name: str) -> str:
+    # GeoNames writes "The Netherlands" and "The Bahamas"; entity names read better without the article.
+    name = name.strip()
+    return name[4:] if name.startswith("The ") else name
+
+
 def _alternate_keys(row: dict[str, Any], primary: str) -> set[str]:
     """Lookup keys of a city's alternate names: Latin script only, and no codes ("WAS", "ALV")."""
     keys = {
@@ -245,7 +251,7 @@ class Gazetteer:
             self.countries[row["iso3"]] = Country(
                 iso2=row["iso"],
                 iso3=row["iso3"],
-                name=row["name"].strip(),
+                name=_display_name(row["name"]),
                 geonames_id=int(row["geonameid"]),
                 capital=row.get("capital") or None,
                 lat=point.lat if point else None,

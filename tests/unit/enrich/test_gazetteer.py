@@ -157,3 +157,8 @@ def test_states_and_continents(gazetteer: Gazetteer) -> None:
 def test_normalize() -> None:
     assert normalize("  The  U.S. ") == "us"
     assert normalize("Côte d’Ivoire") == "cote d'ivoire"
+
+
+def test_display_names_drop_a_leading_article(gazetteer: Gazetteer) -> None:
+    netherlands = gazetteer.country("the Netherlands")
+    assert netherlands is not None and netherlands.name == "Netherlands" and netherlands.iso3 == "NLD"
