@@ -119,7 +119,10 @@ def ensure_up(
                     f"(health {es_health.status})"
                 )
         except BaseException:
-            # Don't leave half a stack behind: stop only what this call started.
+            # Don't leave half a stack behind: stop only what this call started. The ES server JVM is a
+            # child of the launcher with its own PID (if it got that far), so stop it explicitly as well.
+            if "elasticsearch" in started:
+                spawned.extend(elasticsearch.running_records(layout))
             if spawned:
                 stop(spawned, timeout=15)
             raise
