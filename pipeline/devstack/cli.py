@@ -37,6 +37,8 @@ def build_app() -> typer.Typer:
         if print_env:
             for key, value in info.env().items():
                 print(f"export {key}={shlex.quote(value)}")
+            # Tells ./run whether this call started anything, so it stops only a stack it started.
+            print(f"DEVSTACK_STARTED={shlex.quote(' '.join(info.started))}")
 
     @devstack.command("down")
     def down_command() -> None:
