@@ -109,9 +109,7 @@ def e2e(kafka_bootstrap: str, es_url: str, tmp_path_factory: pytest.TempPathFact
                     worker.kill()
                 log = (state / f"enricher-{n}.log").read_text(errors="replace")
                 print(f"--- enricher {n} log (tail) ---\n{log[-2000:]}")
-            client.indices.delete(
-                index=[settings.index_articles, settings.index_events], ignore_unavailable=True
-            )
+            client.indices.delete(index=[settings.index_articles, settings.index_events], ignore_unavailable=True)
 
 
 @pytest.fixture(scope="module")
@@ -138,8 +136,7 @@ def indexed(es: Elasticsearch, index: str, doc_id: str) -> dict | None:
 def drained(settings: Settings) -> bool:
     return (
         consumer_lag(settings, settings.enricher_group, [settings.topic_raw]) == 0
-        and consumer_lag(settings, settings.indexer_group, [settings.topic_enriched, settings.topic_events])
-        == 0
+        and consumer_lag(settings, settings.indexer_group, [settings.topic_enriched, settings.topic_events]) == 0
     )
 
 
@@ -233,13 +230,9 @@ def test_replay_and_second_report_keep_counts_and_merge_sources(
     assert (count(es, e2e.index_articles), count(es, e2e.index_events)) == (articles_before, events_before)
 
     # Another outlet reports the same story: same events (same ids), one more article, both as sources.
-    other = raw_article(
-        "https://other.example/asia/missile", seed.text, "Missile launch as Blinken visits Seoul"
-    )
+    other = raw_article("https://other.example/asia/missile", seed.text, "Missile launch as Blinken visits Seoul")
     publish(producer, e2e, other)
-    wait_for(
-        lambda: indexed(es, e2e.index_articles, other.article_id) is not None, "the second report indexed"
-    )
+    wait_for(lambda: indexed(es, e2e.index_articles, other.article_id) is not None, "the second report indexed")
     wait_for(lambda: drained(e2e), "the second report's events")
     assert count(es, e2e.index_events) == events_before
     merged = indexed(es, e2e.index_events, seed.event_ids[0])
@@ -259,7 +252,42 @@ def test_malformed_message_is_dead_lettered_and_the_next_one_processed(
     wait_for(lambda: indexed(es, e2e.index_articles, good.article_id) is not None, "the good message indexed")
     letters = [DeadLetter.model_validate_json(value) for value in read_topic(e2e, e2e.topic_dead_letter)]
     broken = [letter for letter in letters if letter.key == "broken"]
-    assert broken, (
-        f"no dead letter for the malformed message; got {[json.loads(x.model_dump_json()) for x in letters]}"
-    )
+    assert broken, f"no dead letter for the malformed message; got {[json.loads(x.model_dump_json()) for x in letters]}"
     assert broken[0].stage == "enrich" and broken[0].reason and broken[0].payload
+
+
+def test_subscribe_prints_published_events(e2e: Settings, seed: EnrichedArticle) -> None:
+    wait_for(lambda: drained(e2e), "events on the topic")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "subscribe",
+            "--from-beginning",
+            "--json",
+            "--limit",
+            "3",
+            "--timeout",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+        check=True,
+    )
+    printed = [Event.model_validate_json(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(printed) == 3 and all(event.event_id.startswith("evt_") for event in printed)
+
+
+def test_search_command_finds_the_seed_article(e2e: Settings, seed: EnrichedArticle) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "search", "missile", "--entity", "Antony Blinken", "--country", "PRK"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, COLUMNS="200"),
+        check=True,
+    )
+    assert "North Korea fires missile during Blinken visit" in done.stdout

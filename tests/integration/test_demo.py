@@ -1,0 +1,62 @@
+"""The main job (`pipeline demo`, what `./run demo` runs) on private topics, indices and state."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from elasticsearch import Elasticsearch
+from kafka import KafkaAdminClient
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_url: str, tmp_path: Path) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    env = dict(
+        os.environ,
+        COLUMNS="160",
+        PIPELINE_KAFKA_BOOTSTRAP=kafka_bootstrap,
+        PIPELINE_ELASTICSEARCH_URL=es_url,
+        PIPELINE_TOPIC_RAW=f"demo-{suffix}.articles.raw",
+        PIPELINE_TOPIC_ENRICHED=f"demo-{suffix}.articles.enriched",
+        PIPELINE_TOPIC_EVENTS=f"demo-{suffix}.events.enriched",
+        PIPELINE_TOPIC_DEAD_LETTER=f"demo-{suffix}.deadletter",
+        PIPELINE_ENRICHER_GROUP=f"demo-{suffix}-enricher",
+        PIPELINE_INDEXER_GROUP=f"demo-{suffix}-indexer",
+        PIPELINE_INDEX_ARTICLES=f"demo-{suffix}-articles",
+        PIPELINE_INDEX_EVENTS=f"demo-{suffix}-events",
+        PIPELINE_STATE_PATH=str(tmp_path / "collector.sqlite3"),
+        PIPELINE_DEMO_PORT=str(_free_port()),
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "demo", "--timeout", "240"],
+            capture_output=True,
+            text=True,
+            timeout=400,
+            env=env,
+        )
+    finally:
+        es = Elasticsearch(es_url)
+        es.indices.delete(index=f"demo-{suffix}-*", ignore_unavailable=True, allow_no_indices=True)
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        admin.delete_topics([t for t in admin.list_topics() if t.startswith(f"demo-{suffix}.")])
+        admin.close()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    # Seven sample stories; the syndicated copy is recognised as a duplicate and not published.
+    assert "articles indexed │ 7" in out, out[-3000:]
+    assert "events per type" in out and "CONSULT" in out
+    assert "for 'missile'" in out and "North Korea" in out
