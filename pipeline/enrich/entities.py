@@ -4,13 +4,15 @@ spaCy labels each span on its own; an article names the same person, organisatio
 the small model does not label them consistently ("Blinken" GPE in one sentence, PERSON in the next). This
 module reads the spans as mentions of a smaller set of entities:
 
-1. Spans are cleaned (a leading "the" or title, a trailing possessive or punctuation dropped; a romanised
-   given name that the tokenizer split at its hyphen re-joined) and junk spans are dropped.
+1. Spans are cleaned (a leading "the" or title, a trailing possessive, punctuation or descriptor dropped; a
+   name cut short at a hyphen or a particle re-joined: "Moon Jae-in", "Ursula von der Leyen"); junk spans are
+   dropped; untagged repetitions of names already used are added.
 2. Countries are recognised by name, code, short form or demonym, and cities, US states and continents by name
    (``pipeline.enrich.gazetteer``); the countries named give context for choosing among same-named cities.
 3. A short name links to the longest full person name it begins or ends ("Blinken", "Antony Blinken"), unless
-   it names a country; then every mention of one surface form joins the entity another mention
-   of that form was resolved to (one sense per discourse); an acronym links to the organisation it abbreviates.
+   it names a country; then every mention of one surface form joins the entity another mention of that form
+   was resolved to (one sense per discourse); organisation names written two ways are joined ("IAEA",
+   "Apple Inc." / "Apple").
 4. Each entity's type is decided across its mentions: a linked person is PERSON, a country GPE, otherwise the
    majority of spaCy's labels (a title such as "President" before a name counts as a vote for PERSON).
 
@@ -63,60 +65,21 @@ LOCATIVE_PREPOSITIONS = frozenset(
 )
 PROMINENT_CITY_POPULATION = 1_000_000
 
-POSSESSIVES = frozenset({"'s", "’s", "'", "’", "s"})
+POSSESSIVES = frozenset({"'s", "’s", "'", "’"})
 # Words joining the capitalised words of a name; they don't contribute a letter to its acronym.
 ACRONYM_SKIP = frozenset({"of", "the", "and", "for", "on", "in", "&", "de", "du", "des", "la", "le"})
+# fmt: off
 # Lower-case particles inside personal names: "von der Leyen", "de Gaulle", "bin Salman", "da Silva".
-NAME_PARTICLES = frozenset(
-    {
-        "von",
-        "van",
-        "der",
-        "den",
-        "de",
-        "da",
-        "di",
-        "del",
-        "della",
-        "dos",
-        "das",
-        "du",
-        "la",
-        "le",
-        "bin",
-        "ibn",
-        "ben",
-        "al",
-        "zu",
-        "ter",
-    }
-)
+NAME_PARTICLES = frozenset({
+    "von", "van", "der", "den", "de", "da", "di", "del", "della", "dos", "das", "du", "la", "le",
+    "bin", "ibn", "ben", "al", "zu", "ter",
+})
 # Company legal forms, as normalised (lower case, no dots): "Apple Inc." is "Apple".
-LEGAL_FORMS = frozenset(
-    {
-        "inc",
-        "incorporated",
-        "corp",
-        "corporation",
-        "co",
-        "ltd",
-        "limited",
-        "llc",
-        "plc",
-        "ag",
-        "sa",
-        "se",
-        "nv",
-        "bv",
-        "gmbh",
-        "spa",
-        "ab",
-        "asa",
-        "oyj",
-        "holdings",
-        "group",
-    }
-)
+LEGAL_FORMS = frozenset({
+    "inc", "incorporated", "corp", "corporation", "co", "ltd", "limited", "llc", "plc",
+    "ag", "sa", "se", "nv", "bv", "gmbh", "spa", "ab", "asa", "oyj", "holdings", "group",
+})
+# fmt: on
 # On a tie between spaCy's labels, the more specific reading wins.
 LABEL_PRIORITY = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP")
 

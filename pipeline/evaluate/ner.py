@@ -154,7 +154,7 @@ def pipeline_spans(entities: Iterable[Any], score_demonyms: bool = False) -> set
         for entity in entities
         if entity.label in SPACY_TO_CONLL
         for mention in entity.mentions
-        if score_demonyms or not _is_demonym(gazetteer, mention.text)
+        if score_demonyms or entity.label != "GPE" or not _is_demonym(gazetteer, mention.text)
     }
 
 
