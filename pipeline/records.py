@@ -26,8 +26,8 @@ class Record(BaseModel):
         return self.model_dump_json(exclude_none=False).encode("utf-8")
 
 
-class RawArticle(Record):
-    """One extracted article as the collector publishes it to ``articles.raw`` (key: ``article_id``)."""
+class ArticleFields(Record):
+    """What the collector knows of an article; the raw and the enriched article both carry it."""
 
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     article_id: str = Field(description="Stable id derived from the canonical URL")
@@ -44,6 +44,10 @@ class RawArticle(Record):
     feed_url: str | None = None
     content_hash: str = ""
     fetched_at: datetime = Field(default_factory=utc_now)
+
+
+class RawArticle(ArticleFields):
+    """One extracted article as the collector publishes it to ``articles.raw`` (key: ``article_id``)."""
 
 
 class Lineage(Record):
@@ -118,24 +122,9 @@ class Event(Record):
     coded_at: datetime = Field(default_factory=utc_now)
 
 
-class EnrichedArticle(Record):
+class EnrichedArticle(ArticleFields):
     """A raw article plus what the enricher found, on ``articles.enriched`` (key: ``article_id``)."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
-    article_id: str
-    revision: int = 1
-    url: str
-    canonical_url: str
-    title: str = ""
-    text: str
-    authors: list[str] = Field(default_factory=list)
-    published_at: datetime | None = None
-    updated_at: datetime | None = None
-    language: str | None = None
-    site_name: str | None = None
-    feed_url: str | None = None
-    content_hash: str = ""
-    fetched_at: datetime | None = None
     entities: list[Entity] = Field(default_factory=list)
     countries: list[str] = Field(default_factory=list, description="ISO alpha-3 codes of countries involved")
     event_ids: list[str] = Field(default_factory=list)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
-import sys
 from pathlib import Path
 
 import structlog
@@ -29,25 +27,6 @@ from pipeline.settings import Settings, get_settings
 
 console = Console(stderr=False)
 log = structlog.get_logger(__name__)
-
-
-def _configure_logging(settings: Settings) -> None:
-    """Plain structlog set-up, unless the process configured logging already."""
-    if structlog.is_configured():
-        return
-    level = logging.getLevelName(settings.log_level.upper())
-    renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer() if settings.log_json else structlog.dev.ConsoleRenderer(colors=False)
-    )
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            renderer,
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(level if isinstance(level, int) else logging.INFO),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-    )
 
 
 def _select_feeds(sources: list[str], feeds_file: Path | None, interval: float | None) -> list[FeedConfig]:
@@ -124,7 +103,6 @@ def collect_command(
 ) -> None:
     """Poll RSS/Atom/JSON feeds, extract new articles and publish them to Kafka (articles.raw)."""
     settings = get_settings()
-    _configure_logging(settings)
     feeds = _select_feeds(sources or [], feeds_file, interval)
     publisher: Publisher = MemoryPublisher() if dry_run else KafkaPublisher(settings)
     store = StateStore(":memory:" if dry_run else settings.state_path)
