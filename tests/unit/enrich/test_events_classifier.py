@@ -1,0 +1,100 @@
+"""Story classifier (training, round trip through JSON), main-type choice, and the evaluation's split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.enrich.event_classifier import (
+    StoryClassifier,
+    classifier_disabled,
+    main_event_type,
+    save_classifier,
+    story_features,
+    story_prior,
+    train_classifier,
+)
+from pipeline.evaluate.events import classification_scores, fold_of, split_of
+from pipeline.records import Event, Evidence
+
+from .test_events_support import LINEAGE
+
+_TEXTS = {
+    "PROTEST": ["thousands of protesters marched in the capital", "students rallied and protested the fee rise"],
+    "ASSAULT": ["gunmen attacked a village and killed ten people", "an airstrike killed fighters near the border"],
+    "AID": ["the donor sent humanitarian aid and food", "relief supplies and aid reached the flood victims"],
+}
+
+
+def _train() -> StoryClassifier:
+    texts = [t for group in _TEXTS.values() for t in group]
+    labels = [label for label, group in _TEXTS.items() for _ in group]
+    return train_classifier(texts, labels, list(_TEXTS), min_df=1, epochs=200, meta={"note": "unit test"})
+
+
+def test_features_are_content_words_with_the_lead_counted_twice() -> None:
+    counts = story_features("Police fired tear gas; police arrested 20." + " filler" * 100 + " curfew")
+    assert counts["police"] == 4 and counts["gas"] == 2 and counts["curfew"] == 1
+    assert "20" not in counts and "the" not in story_features("the police")
+
+
+def test_training_is_deterministic_and_learns() -> None:
+    first, second = _train(), _train()
+    probs = first.predict_proba("protesters marched and rallied")
+    assert max(probs, key=lambda t: probs[t]) == "PROTEST"
+    assert probs == second.predict_proba("protesters marched and rallied")
+    assert abs(sum(probs.values()) - 1.0) < 1e-9
+
+
+def test_json_round_trip(tmp_path: Path) -> None:
+    model = _train()
+    path = tmp_path / "model.json"
+    save_classifier(model, path)
+    import json
+
+    loaded = StoryClassifier.from_json(json.loads(path.read_text(encoding="utf-8")))
+    text = "an airstrike killed ten fighters"
+    original, restored = model.predict_proba(text), loaded.predict_proba(text)
+    assert loaded.meta == {"note": "unit test"}
+    assert all(abs(original[k] - restored[k]) < 1e-3 for k in original)
+
+
+def _event(event_type: str, confidence: float) -> Event:
+    return Event(
+        event_id=f"evt_{event_type}_{confidence}",
+        event_type=event_type,
+        evidence=Evidence(sentence="x", start=0, end=1),
+        confidence=confidence,
+        article_id="a",
+        lineage=LINEAGE,
+    )
+
+
+def test_main_type_mixes_events_and_prior() -> None:
+    events = [_event("ASSAULT", 0.9), _event("PROTEST", 0.5), _event("PROTEST", 0.5)]
+    assert main_event_type(events) == "PROTEST"  # confidence mass, not the single best event
+    prior = {"AID": 0.9, "PROTEST": 0.05, "ASSAULT": 0.05}
+    assert main_event_type(events, prior, prior_weight=0.9) == "AID"
+    assert main_event_type([], prior, prior_weight=0.5) == "AID"
+    assert main_event_type([]) is None
+
+
+def test_prior_can_be_switched_off() -> None:
+    with classifier_disabled():
+        assert story_prior("anything at all") is None
+
+
+def test_split_is_by_template_and_stable() -> None:
+    template = "{country_1} Expands Intelligence Sharing"
+    assert split_of(template) == split_of(template)
+    assert {split_of(f"template {i}") for i in range(200)} == {"train", "test"}
+    share = sum(split_of(f"template {i}") == "test" for i in range(2000)) / 2000
+    assert 0.25 < share < 0.35
+    assert 0 <= fold_of(template, 3) < 3
+
+
+def test_classification_scores() -> None:
+    scores = classification_scores(["A", "A", "B", "C"], ["A", "B", "B", None], ["A", "B", "C"])
+    assert scores["accuracy"] == 0.5
+    assert scores["per_type"]["A"]["precision"] == 1.0 and scores["per_type"]["A"]["recall"] == 0.5
+    assert scores["per_type"]["C"]["f1"] == 0.0
+    assert abs(scores["macro_f1"] - (2 / 3 + 2 / 3 + 0.0) / 3) < 1e-9
