@@ -26,7 +26,7 @@ reporting the same event agree on its id.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -143,7 +143,19 @@ def code_events(
             kept = events.get(event.event_id)
             if kept is None or event.confidence > kept.confidence:
                 events[event.event_id] = event
-    return sorted(events.values(), key=lambda e: (e.evidence.start, -e.confidence))
+    return sorted(_fold_untargeted(events.values()), key=lambda e: (e.evidence.start, -e.confidence))
+
+
+def _fold_untargeted(events: Iterable[Event]) -> list[Event]:
+    """Drop an event without a target when the article reports the same action (type, mode, source,
+    place, day) with one: "Blinken's visit" and "during his visit" are one visit to South Korea."""
+    events = list(events)
+
+    def action(event: Event) -> tuple[object, ...]:
+        return (event.event_type, event.mode, _actor_key(event.source), _place_key(event.location), event.date)
+
+    targeted = {action(e) for e in events if e.target is not None and e.source is not None}
+    return [e for e in events if e.target is not None or e.source is None or action(e) not in targeted]
 
 
 # -- modality and speech acts --------------------------------------------------------------------------
@@ -410,6 +422,10 @@ def _targets_of(frame: _Frame, verb: Token, index: EntityIndex, by_head: Mapping
                 candidates.extend(c for c in child.children if c.dep_ == "pobj")
             elif child.dep_ == "ccomp" and frame.event_type in {"THREATEN", "ACCUSE", "REQUEST"}:
                 candidates.extend(c for c in child.children if c.dep_ == "nsubj")
+            elif child.dep_ == "conj" and child.pos_ == "PROPN" and candidates and not _has_subject(child):
+                # A small-model parse error: in "met with X, a ..., and Y" the second name is often hung on the
+                # verb as its conjunct. A name with no clause of its own coordinated there is another object.
+                candidates.append(child)
     actors: list[Actor] = []
     for cand in candidates:
         for tok in (cand, *_conjuncts(cand)):
@@ -432,6 +448,10 @@ def _link_event_objects(frames: Sequence[_Frame], frame_by_head: Mapping[int, _F
                 continue
             if all(not _same_actor(other.source, t) for t in frame.targets):
                 frame.targets.append(other.source)
+
+
+def _has_subject(tok: Token) -> bool:
+    return any(c.dep_ in {"nsubj", "nsubjpass"} for c in tok.children)
 
 
 def _visit_preps(frame: _Frame) -> frozenset[str]:
@@ -625,8 +645,13 @@ def _confidence(frame: _Frame, type_prior: Mapping[str, float] | None) -> float:
 
 
 def _actor_key(actor: Actor | None) -> str | None:
+    """Identity of an actor within an event id. A person is themself (Blinken meeting Choi and Blinken
+    meeting Cho are two events); a country, or a body acting for one, is its country code, so differently
+    worded reports ("Seoul", "South Korea", "the South Korean government") agree."""
     if actor is None:
         return None
+    if actor.label == "PERSON":
+        return f"{actor.country_code or ''}:{actor.name}"
     return actor.country_code or actor.name
 
 
@@ -658,9 +683,8 @@ def _events_from(
     out: list[Event] = []
     targets: list[Actor | None] = list(frame.targets) or [None]
     for target in targets:
-        eid = event_id(
-            frame.event_type, _actor_key(frame.source), _actor_key(target), _place_key(frame.location), frame.date
-        )
+        kind = f"{frame.event_type}/{frame.mode}" if frame.mode else frame.event_type  # a visit is not a meeting
+        eid = event_id(kind, _actor_key(frame.source), _actor_key(target), _place_key(frame.location), frame.date)
         out.append(
             Event(
                 event_id=eid,

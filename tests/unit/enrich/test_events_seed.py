@@ -64,11 +64,15 @@ def test_condemnation_of_launch(seed_events: list[Event]) -> None:
 
 
 def test_meetings_in_seoul(seed_events: list[Event]) -> None:
-    # "held meetings in Seoul" and "met with ... Choi Sang-mok" (a host, so KOR); the meeting with Choi has
-    # the same (type, actors, place, day) key as the visit and is the same CONSULT event.
+    # "met with acting president Choi Sang-mok, ..., and Foreign Minister Cho Tae-yul": one meeting each,
+    # with hosts (KOR); "held meetings in Seoul" names no one and folds into them. The visit is separate.
     consult = _find(seed_events, {"CONSULT"}, source="USA")
-    assert any("held meetings in Seoul" in e.evidence.sentence for e in consult)
-    assert any(e.target is not None and e.target.country_code == "KOR" for e in consult)
+    met = {e.target.name: e.target for e in consult if e.mode != "visit" and e.target is not None}
+    assert {"Choi Sang-mok", "Cho Tae-yul"} <= set(met)
+    assert met["Choi Sang-mok"].country_code == met["Cho Tae-yul"].country_code == "KOR"
+    met_ids = {e.target.name: e.event_id for e in consult if e.mode != "visit" and e.target is not None}
+    assert met_ids["Choi Sang-mok"] != met_ids["Cho Tae-yul"]
+    assert all(e.event_id not in met_ids.values() for e in consult if e.mode == "visit")
 
 
 def test_martial_law(seed_events: list[Event]) -> None:
