@@ -18,6 +18,8 @@ import pytest
 import typer.main
 import yaml
 
+from pipeline.devstack.artifacts import read_versions
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -25,7 +27,14 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 FEEDS_FILE = ROOT / "deploy" / "feeds.yaml"
 
 PIPELINE_SERVICES = {"setup", "collector", "enricher", "indexer", "samples"}
-INFRA_IMAGES = {"kafka": "apache/kafka:3.9.2", "elasticsearch": "elasticsearch:8.19.7", "kibana": "kibana:8.19.7"}
+# The compose images run the same versions as the local stack (deploy/local/pom.xml), so tests on one hold
+# for the other.
+_LOCAL = read_versions()
+INFRA_IMAGES = {
+    "kafka": f"apache/kafka:{_LOCAL.kafka}",
+    "elasticsearch": f"elasticsearch:{_LOCAL.elasticsearch}",
+    "kibana": f"kibana:{_LOCAL.elasticsearch}",
+}
 
 
 def _docker_compose() -> str:
