@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import signal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pipeline.collect.collector import Collector, CollectReport, FeedReport
 from pipeline.collect.feedlist import (
     FeedConfig,
     FeedsFileError,
@@ -20,10 +20,12 @@ from pipeline.collect.feedlist import (
     load_feeds_file,
     with_fixed_interval,
 )
-from pipeline.collect.fetch import Fetcher
-from pipeline.collect.publisher import KafkaPublisher, MemoryPublisher, Publisher
-from pipeline.collect.state import StateStore
 from pipeline.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the collector pulls in datasketch/scipy: imported when a command runs, not for --help
+    from pipeline.collect.collector import CollectReport, FeedReport
+    from pipeline.collect.publisher import Publisher
+    from pipeline.collect.state import StateStore
 
 console = Console(stderr=False)
 log = structlog.get_logger(__name__)
@@ -49,6 +51,9 @@ async def _run(
     publisher: Publisher,
     store: StateStore,
 ) -> CollectReport | None:
+    from pipeline.collect.collector import Collector
+    from pipeline.collect.fetch import Fetcher
+
     enabled = [f for f in feeds if f.enabled]
     progress = Progress(
         TextColumn("[bold]collecting"),
@@ -102,6 +107,9 @@ def collect_command(
     ),
 ) -> None:
     """Poll RSS/Atom/JSON feeds, extract new articles and publish them to Kafka (articles.raw)."""
+    from pipeline.collect.publisher import KafkaPublisher, MemoryPublisher
+    from pipeline.collect.state import StateStore
+
     settings = get_settings()
     feeds = _select_feeds(sources or [], feeds_file, interval)
     publisher: Publisher = MemoryPublisher() if dry_run else KafkaPublisher(settings)
