@@ -611,8 +611,32 @@ def _fill_date(frame: _Frame, published: datetime | None) -> None:
         if value is not None:
             frame.date, frame.date_text = value, best[1].text
             return
-    if published is not None and not frame.future and not frame.conditional:
+    if published is not None and not frame.future and not frame.conditional and not _background(head):
         frame.date = published.date().isoformat()
+
+
+_EARLIER = frozenset({"once", "previously", "formerly", "earlier"})
+
+
+def _background(head: Token) -> bool:
+    """Told as background, before the time of reporting ("had formed a bond", "once included threats"):
+    such an event happened, but not on the publication day, so without a written date it stays undated.
+    A purpose or coordinated clause shares its governor's time ("had visited Kenya to discuss trade")."""
+    verb = _clause_verb(head)
+    if verb.pos_ not in {"VERB", "AUX"} and verb.dep_ in {"dobj", "pobj", "attr"}:
+        verb = verb.head  # a nominal trigger: the time is its verb's
+    for _ in range(4):
+        if verb.pos_ in {"VERB", "AUX"}:
+            # Past perfect, except in reported speech, where it is only the backshifted past ("said it had
+            # heightened surveillance" is recent news).
+            if verb.tag_ == "VBN" and "had" in _aux_words(verb) and verb.dep_ != "ccomp":
+                return True
+            if any(c.dep_ == "advmod" and c.lower_ in _EARLIER for c in verb.children):
+                return True
+        if verb.dep_ not in {"advcl", "xcomp", "conj"} or verb.head is verb:
+            return False
+        verb = verb.head
+    return False
 
 
 # -- output ------------------------------------------------------------------------------------------------

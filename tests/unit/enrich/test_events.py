@@ -131,3 +131,11 @@ def test_no_publication_date_leaves_relative_dates_open(nlp: Language) -> None:
     events = _code(nlp, "Kenya expelled the Ugandan ambassador on Monday.", published=None)
     sanction = _of_type(events, "SANCTION")
     assert sanction and sanction[0].mode == "expel" and sanction[0].date is None
+
+
+def test_background_events_without_a_written_date_stay_undated(nlp: Language) -> None:
+    published = datetime(2025, 3, 4, tzinfo=UTC)
+    background = _code(nlp, "The minister had visited Kenya to discuss trade.", published=published)
+    assert background and all(event.date is None for event in background)
+    reported = _code(nlp, "The army said it had arrested twelve protesters in Lagos.", published=published)
+    assert reported and all(event.date == "2025-03-04" for event in reported)
