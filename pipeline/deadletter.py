@@ -21,6 +21,7 @@ def dead_letter(
     reason: str,
     *,
     error: BaseException | None = None,
+    error_type: str | None = None,
     key: str | None = None,
     source_topic: str | None = None,
     partition: int | None = None,
@@ -30,7 +31,7 @@ def dead_letter(
     return DeadLetter(
         stage=stage,
         reason=reason,
-        error_type=type(error).__name__ if error is not None else "Rejected",
+        error_type=error_type or (type(error).__name__ if error is not None else "Rejected"),
         key=key,
         source_topic=source_topic,
         partition=partition,

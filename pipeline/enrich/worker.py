@@ -125,6 +125,7 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
                     dead_letter(
                         "enrich",
                         result.reason,
+                        error_type=result.error_type,
                         key=result.article_id,
                         source_topic=settings.topic_raw,
                         partition=partition,
