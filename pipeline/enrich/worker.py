@@ -91,7 +91,7 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     batches = stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds)  # type: ignore[attr-defined]
     async for batch in batches:
         articles: list[RawArticle] = []
-        offsets: dict[str, tuple[int, int]] = {}
+        messages: list[Any] = []  # each article's Kafka message, for dead letters
         for event in batch:
             message = event.message
             try:
@@ -111,26 +111,24 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
                 )
                 continue
             articles.append(article)
-            offsets[article.article_id] = (message.partition, message.offset)
+            messages.append(message)
         if not articles:
             continue
         began = time.perf_counter()
         results = await asyncio.get_running_loop().run_in_executor(None, enrich_articles, articles, nlp)
         ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
-        for result in results:
+        for article, message, result in zip(articles, messages, results, strict=True):  # results keep input order
             if isinstance(result, EnrichmentFailure):
-                partition, offset = offsets.get(result.article_id, (None, None))
-                source = next((a for a in articles if a.article_id == result.article_id), None)
                 await _send_dead_letter(
                     dead_letter(
                         "enrich",
                         result.reason,
                         error_type=result.error_type,
                         key=result.article_id,
-                        source_topic=settings.topic_raw,
-                        partition=partition,
-                        offset=offset,
-                        payload=source.model_dump_json() if source else None,
+                        source_topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                        payload=article.model_dump_json(),
                     )
                 )
                 continue
