@@ -291,3 +291,17 @@ def test_search_command_finds_the_seed_article(e2e: Settings, seed: EnrichedArti
         check=True,
     )
     assert "North Korea fires missile during Blinken visit" in done.stdout
+
+
+def test_indexer_dead_letters_what_it_cannot_read_and_keeps_indexing(
+    e2e: Settings, producer: KafkaProducer, es: Elasticsearch, seed: EnrichedArticle
+) -> None:
+    producer.send(e2e.topic_enriched, key="not-an-article", value=b"\x00\xffbinary").get(timeout=30)
+    after = raw_article(
+        "https://e2e.example/after-binary", "Officials in Nairobi signed a water-sharing agreement on Friday.", "Deal"
+    )
+    publish(producer, e2e, after)
+    wait_for(lambda: indexed(es, e2e.index_articles, after.article_id) is not None, "the next article indexed")
+    letters = [DeadLetter.model_validate_json(value) for value in read_topic(e2e, e2e.topic_dead_letter)]
+    refused = [letter for letter in letters if letter.key == "not-an-article"]
+    assert refused and refused[0].stage == "index" and refused[0].source_topic == e2e.topic_enriched
