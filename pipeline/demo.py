@@ -118,6 +118,7 @@ def print_summary(settings: Settings) -> None:
         size=0,
         aggs={
             "labels": {"terms": {"field": "entities.label", "size": 10}},
+            "distinct": {"cardinality": {"field": "entities.name"}},
             "entities": {"terms": {"field": "entities.name", "size": 12}},
         },
     )
@@ -127,12 +128,13 @@ def print_summary(settings: Settings) -> None:
     summary = Table(title="What the pipeline found", show_header=False)
     summary.add_row("articles indexed", str(articles["hits"]["total"]["value"]))
     summary.add_row("events indexed", str(events["hits"]["total"]["value"]))
+    summary.add_row("distinct entities", str(articles["aggregations"]["distinct"]["value"]))
     summary.add_row(
-        "entities by type",
+        "articles per entity type",
         ", ".join(f"{b['key']} {b['doc_count']}" for b in articles["aggregations"]["labels"]["buckets"]),
     )
     summary.add_row(
-        "most mentioned",
+        "entities in most articles",
         ", ".join(f"{b['key']} ({b['doc_count']})" for b in articles["aggregations"]["entities"]["buckets"]),
     )
     summary.add_row(
