@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
+from typing import Any
 
 import structlog
 from kafka import KafkaAdminClient, KafkaProducer
@@ -16,6 +17,43 @@ from pipeline.settings import Settings
 log = structlog.get_logger(__name__)
 
 
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Connection security for every kafka-python client (PIPELINE_KAFKA_SECURITY_PROTOCOL and friends)."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.kafka,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
+    if settings.kafka_ssl_cafile:
+        options["ssl_cafile"] = settings.kafka_ssl_cafile
+    return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """The same security for Faust (aiokafka): None, SSL or SASL credentials."""
+    import ssl
+
+    import faust
+
+    protocol = settings.kafka_security_protocol
+    context = ssl.create_default_context(cafile=settings.kafka_ssl_cafile) if protocol.endswith("SSL") else None
+    if protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None,
+            mechanism=settings.kafka_sasl_mechanism or "PLAIN",
+            ssl_context=context,
+        )
+    if protocol == "SSL":
+        return faust.SSLCredentials(context)
+    return None
+
+
 def pipeline_topics(settings: Settings) -> list[str]:
     return [settings.topic_raw, settings.topic_enriched, settings.topic_events, settings.topic_dead_letter]
 
@@ -23,7 +61,7 @@ def pipeline_topics(settings: Settings) -> list[str]:
 def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
     """Create the pipeline's topics if missing (idempotent). Returns the names that were created."""
     wanted = list(names) if names is not None else pipeline_topics(settings)
-    admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-setup")
+    admin = KafkaAdminClient(client_id="pipeline-setup", **client_options(settings))
     try:
         existing = set(admin.list_topics())
         missing = [name for name in wanted if name not in existing]
@@ -45,7 +83,7 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> lis
 def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
     """A producer that neither loses nor duplicates what it is given: acks from all replicas, idempotent."""
     return KafkaProducer(
-        bootstrap_servers=settings.kafka,
+        **client_options(settings),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -67,8 +105,8 @@ class LagProbe:
     def __init__(self, settings: Settings) -> None:
         from kafka import KafkaConsumer
 
-        self._admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
-        self._consumer = KafkaConsumer(bootstrap_servers=settings.kafka, client_id="pipeline-lag")
+        self._admin = KafkaAdminClient(client_id="pipeline-lag", **client_options(settings))
+        self._consumer = KafkaConsumer(client_id="pipeline-lag", **client_options(settings))
 
     def lag(self, group: str, topics: Iterable[str]) -> int | None:
         """Messages on ``topics`` not yet committed by ``group`` (a group that never committed lags fully);

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,10 +21,22 @@ class Settings(BaseSettings):
     elasticsearch_url: str = ""
     kibana_url: str = ""
 
+    # Security (off by default, as in the local profile; see docs/deploy.md). Credentials in the
+    # Elasticsearch and Kibana URLs (https://user:password@host) work too.
+    elasticsearch_api_key: SecretStr | None = None
+    elasticsearch_ca_certs: str | None = None
+    kibana_ca_certs: str | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+
     # Local stack (pipeline devstack), used when no services are configured.
     devstack_dir: Path = Path(".devstack")
     devstack_kafka_port: int = 9092
     devstack_kafka_controller_port: int = 9093
+    devstack_kafka_sasl_port: int = 9094  # a second listener, SASL/PLAIN, so the secured path is tested too
     devstack_es_port: int = 9200
 
     # Topics and consumer groups.

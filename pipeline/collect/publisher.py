@@ -7,10 +7,7 @@ not delivered.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import structlog
 
@@ -55,45 +52,17 @@ class MemoryPublisher:
         return None
 
 
-def _project_topic_helper() -> Callable[..., Any] | None:
-    """The project's ``ensure_topics(settings, names)``, wherever it lives, if it exists."""
-    for module_name in ("pipeline.topics", "pipeline.kafka"):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        helper = getattr(module, "ensure_topics", None)
-        if callable(helper):
-            return cast(Callable[..., Any], helper)
-    return None
-
-
 def ensure_collector_topics(settings: Settings) -> None:
     """Create the topics the collector writes to, if missing.
 
     Tolerant by design: a broker that forbids topic creation may still have the topics, and a missing one
     shows up as a failed send (``PublishError``) instead of a crash here.
     """
+    from pipeline.kafka import ensure_topics
+
     wanted = [settings.topic_raw, settings.topic_dead_letter]
     try:
-        helper = _project_topic_helper()
-        if helper is not None:
-            helper(settings, wanted)
-            return
-        from kafka import KafkaAdminClient
-        from kafka.admin import NewTopic
-        from kafka.errors import TopicAlreadyExistsError
-
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka, client_id="pipeline-collector-setup")
-        try:
-            missing = [t for t in wanted if t not in set(admin.list_topics())]
-            if missing:
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    admin.create_topics(
-                        [NewTopic(t, settings.topic_partitions, settings.topic_replication) for t in missing]
-                    )
-        finally:
-            admin.close()
+        ensure_topics(settings, wanted)
     except Exception as exc:
         log.warning("topic set-up failed", error=repr(exc), topics=wanted)
 
@@ -109,18 +78,9 @@ class KafkaPublisher:
         if ensure_topics:
             ensure_collector_topics(settings)
         if producer is None:
-            from kafka import KafkaProducer
+            from pipeline.kafka import make_producer
 
-            producer = KafkaProducer(
-                bootstrap_servers=settings.kafka,
-                client_id="pipeline-collector",
-                acks="all",
-                enable_idempotence=True,  # supported by kafka-python since 2.1
-                linger_ms=20,
-                compression_type="gzip",
-                max_request_size=4_000_000,
-                key_serializer=lambda key: key.encode("utf-8"),
-            )
+            producer = make_producer(settings, client_id="pipeline-collector")
         self._producer = producer
         self._pending: list[tuple[str, str, Any]] = []
 

@@ -37,6 +37,8 @@ def build_app() -> typer.Typer:
         if print_env:
             for key, value in info.env().items():
                 print(f"export {key}={shlex.quote(value)}")
+            # The secured listener, for the tests of the SASL path (not a pipeline setting).
+            print(f"export DEVSTACK_KAFKA_SASL_BOOTSTRAP={shlex.quote(info.kafka_sasl_bootstrap)}")
             # Tells ./run whether this call started anything, so it stops only a stack it started.
             print(f"DEVSTACK_STARTED={shlex.quote(' '.join(info.started))}")
 

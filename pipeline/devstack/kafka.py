@@ -81,18 +81,32 @@ def running_version(layout: Layout) -> str:
         return "?"
 
 
+# The SASL listener's one account. A throwaway local broker's, like its data; never a production secret.
+SASL_USERNAME = "pipeline"
+SASL_PASSWORD = "pipeline-devstack"
+
+
 def server_properties(layout: Layout, data_dir: Path) -> str:
-    port, controller = layout.kafka_port, layout.kafka_controller_port
+    port, controller, sasl = layout.kafka_port, layout.kafka_controller_port, layout.kafka_sasl_port
+    jaas = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{SASL_USERNAME}" password="{SASL_PASSWORD}" user_{SASL_USERNAME}="{SASL_PASSWORD}";'
+    )
     settings = {
         # KRaft combined mode: one JVM is both the only voter and the only broker.
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": f"1@127.0.0.1:{controller}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": (
+            f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller},SASL_PLAINTEXT://127.0.0.1:{sasl}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port},SASL_PLAINTEXT://127.0.0.1:{sasl}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT",
+        # The secured listener: clients must authenticate (SASL/PLAIN) before anything else.
+        "sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
         "log.dirs": str(data_dir),
         # Two cores: the defaults (3 network, 8 io, 10 background threads) only add contention.
         "num.network.threads": "2",
@@ -170,6 +184,7 @@ def check_ports(layout: Layout) -> None:
     for name, port in (
         ("PIPELINE_DEVSTACK_KAFKA_PORT", layout.kafka_port),
         ("PIPELINE_DEVSTACK_KAFKA_CONTROLLER_PORT", layout.kafka_controller_port),
+        ("PIPELINE_DEVSTACK_KAFKA_SASL_PORT", layout.kafka_sasl_port),
     ):
         if not port_is_free(port):
             raise DevstackError(

@@ -24,6 +24,7 @@ class Layout:
     root: Path
     kafka_port: int
     kafka_controller_port: int
+    kafka_sasl_port: int
     es_port: int
 
     @classmethod
@@ -36,6 +37,7 @@ class Layout:
             root=root,
             kafka_port=settings.devstack_kafka_port,
             kafka_controller_port=settings.devstack_kafka_controller_port,
+            kafka_sasl_port=settings.devstack_kafka_sasl_port,
             es_port=settings.devstack_es_port,
         )
 
@@ -66,6 +68,10 @@ class Layout:
     @property
     def kafka_bootstrap(self) -> str:
         return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def kafka_sasl_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_sasl_port}"
 
     @property
     def es_url(self) -> str:

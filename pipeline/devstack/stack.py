@@ -25,6 +25,7 @@ DEFAULT_TIMEOUT = 180.0
 @dataclass(frozen=True)
 class StackInfo:
     kafka_bootstrap: str
+    kafka_sasl_bootstrap: str  # the same broker behind SASL/PLAIN (devstack.kafka.SASL_USERNAME/PASSWORD)
     elasticsearch_url: str
     kafka_version: str
     elasticsearch_version: str
@@ -110,7 +111,8 @@ def ensure_up(
                 kafka_health = kafka.wait_ready(layout, kafka_record, timeout)
                 console.print(
                     f"[green]✓[/] Kafka {kafka.running_version(layout)} listening on "
-                    f"{layout.kafka_bootstrap} (controller 127.0.0.1:{layout.kafka_controller_port}, "
+                    f"{layout.kafka_bootstrap} (SASL/PLAIN {layout.kafka_sasl_bootstrap}, "
+                    f"controller 127.0.0.1:{layout.kafka_controller_port}, "
                     f"cluster id {kafka_health.cluster_id})"
                 )
                 es_health = elasticsearch.wait_ready(layout, es_records[-1], timeout)
@@ -130,6 +132,7 @@ def ensure_up(
     console.print(f"Devstack {verb} in {time.monotonic() - began:.1f}s (dir {layout.root})")
     return StackInfo(
         kafka_bootstrap=layout.kafka_bootstrap,
+        kafka_sasl_bootstrap=layout.kafka_sasl_bootstrap,
         elasticsearch_url=layout.es_url,
         kafka_version=kafka.running_version(layout),
         elasticsearch_version=es_health.version,

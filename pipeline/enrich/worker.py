@@ -20,6 +20,7 @@ import structlog
 from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter
+from pipeline.kafka import faust_credentials
 from pipeline.metrics import (
     ARTICLES_ENRICHED,
     DEAD_LETTERS,
@@ -37,6 +38,7 @@ def create_app(settings: Settings) -> faust.App:
     return faust.App(
         settings.enricher_group,
         broker=f"kafka://{settings.kafka}",
+        broker_credentials=faust_credentials(settings),
         store="memory://",
         datadir=str(settings.state_path.parent / "faust"),
         topic_partitions=settings.topic_partitions,

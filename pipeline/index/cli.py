@@ -34,7 +34,13 @@ def setup_services(kibana_objects: Path | None = None) -> None:
         from pipeline.index.kibana import default_saved_objects_path, import_saved_objects
 
         path = kibana_objects or default_saved_objects_path()
-        count = import_saved_objects(settings.kibana_url, path)
+        count = import_saved_objects(
+            settings.kibana_url,
+            path,
+            api_key=settings.elasticsearch_api_key.get_secret_value() if settings.elasticsearch_api_key else None,
+            verify=settings.kibana_ca_certs or True,
+            wait_seconds=120,
+        )
         console.print(f"Kibana {settings.kibana_url}: {count} saved objects imported")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import structlog
 from elasticsearch import Elasticsearch
@@ -14,7 +15,13 @@ log = structlog.get_logger(__name__)
 
 
 def make_client(settings: Settings) -> Elasticsearch:
-    return Elasticsearch(settings.elasticsearch, request_timeout=30, retry_on_timeout=True, max_retries=3)
+    """A client for the configured node; credentials from the URL, or PIPELINE_ELASTICSEARCH_API_KEY."""
+    security: dict[str, Any] = {}
+    if settings.elasticsearch_api_key:
+        security["api_key"] = settings.elasticsearch_api_key.get_secret_value()
+    if settings.elasticsearch_ca_certs:
+        security["ca_certs"] = settings.elasticsearch_ca_certs
+    return Elasticsearch(settings.elasticsearch, request_timeout=30, retry_on_timeout=True, max_retries=3, **security)
 
 
 def wait_until_ready(client: Elasticsearch, timeout_seconds: float = 60.0) -> None:

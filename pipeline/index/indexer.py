@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from pipeline.deadletter import dead_letter
 from pipeline.index.es import ensure_indices, make_client, wait_until_ready
 from pipeline.index.sink import ElasticsearchSink, SinkFailure
-from pipeline.kafka import ensure_topics, make_producer, send_dead_letter
+from pipeline.kafka import client_options, ensure_topics, make_producer, send_dead_letter
 from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, start_metrics_server
 from pipeline.records import EnrichedArticle, Event
 from pipeline.settings import Settings
@@ -70,7 +70,7 @@ class Indexer:
         return KafkaConsumer(
             self.settings.topic_enriched,
             self.settings.topic_events,
-            bootstrap_servers=self.settings.kafka,
+            **client_options(self.settings),
             group_id=self.settings.indexer_group,
             client_id="pipeline-indexer",
             enable_auto_commit=False,

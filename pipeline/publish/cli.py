@@ -9,6 +9,7 @@ from kafka import KafkaConsumer
 from rich.console import Console
 
 from pipeline.index.search import event_lines
+from pipeline.kafka import client_options
 from pipeline.records import Event
 from pipeline.settings import get_settings
 
@@ -30,7 +31,7 @@ def register(app: typer.Typer) -> None:
         wanted = {t.upper() for t in event_type or []}
         consumer = KafkaConsumer(
             settings.topic_events,
-            bootstrap_servers=settings.kafka,
+            **client_options(settings),
             group_id=group or f"pipeline-subscribe-{uuid.uuid4().hex[:8]}",
             enable_auto_commit=group is not None,
             auto_offset_reset="earliest" if from_beginning else "latest",
