@@ -18,6 +18,7 @@ import functools
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -170,7 +171,11 @@ def run_demo(query: str, timeout: float) -> None:
         console.rule("Collect")
         from pipeline.collect.collector import collect_once
 
-        report = collect_once(settings, [f"{base_url}/feed.xml"])
+        # Each demo collects the samples afresh: a collector state kept from an earlier run would publish
+        # nothing after `./run down` wiped the stack. Re-publishing is harmless (same ids, idempotent writes).
+        with tempfile.TemporaryDirectory(prefix="pipeline-demo-") as state_dir:
+            fresh = settings.model_copy(update={"state_path": Path(state_dir) / "collector.sqlite3"})
+            report = collect_once(fresh, [f"{base_url}/feed.xml"])
         console.print(report.table())
 
     console.rule("Enrich and index")

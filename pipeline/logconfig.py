@@ -41,3 +41,6 @@ def configure_logging(settings: Settings) -> None:
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level if isinstance(level, int) else logging.INFO, stream=sys.stderr)
+    # Client libraries log every request at INFO; our own logs say what matters.
+    for noisy in ("elastic_transport", "kafka", "aiokafka", "httpx", "httpcore", "trafilatura", "htmldate"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, level if isinstance(level, int) else 0))

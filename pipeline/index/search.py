@@ -98,7 +98,12 @@ def event_query(filters: SearchFilters) -> dict[str, Any]:
 
 
 ARTICLE_HIGHLIGHT: dict[str, Any] = {"fields": {"text": {"fragment_size": 160, "number_of_fragments": 1}}}
-EVENT_SORT: list[dict[str, Any]] = [{"_score": "desc"}, {"date": {"order": "desc", "unmapped_type": "date"}}]
+# Best match first; without a query, the most recently reported and then the most confident.
+EVENT_SORT: list[dict[str, Any]] = [
+    {"_score": "desc"},
+    {"article_published_at": {"order": "desc", "unmapped_type": "date"}},
+    {"confidence": "desc"},
+]
 
 
 def _actor(actor: dict[str, Any] | None) -> str:
