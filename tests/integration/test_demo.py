@@ -41,14 +41,18 @@ def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_ur
         PIPELINE_STATE_PATH=str(tmp_path / "collector.sqlite3"),
         PIPELINE_DEMO_PORT=str(_free_port()),
     )
-    try:
-        done = subprocess.run(
+    def demo() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
             [sys.executable, "-m", "pipeline", "demo", "--timeout", "240"],
             capture_output=True,
             text=True,
             timeout=400,
             env=env,
         )
+
+    try:
+        done = demo()
+        again = demo()  # the samples are published again: same ids, so nothing is counted twice
     finally:
         es = Elasticsearch(es_url)
         es.indices.delete(index=f"demo-{suffix}-*", ignore_unavailable=True, allow_no_indices=True)
@@ -61,3 +65,9 @@ def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_ur
     assert re.search(r"articles indexed\s+│ 7\s", out), out[-3000:]
     assert "events per type" in out and "CONSULT" in out
     assert "for 'missile'" in out and "North Korea" in out
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+
+    def counts(text: str) -> list[str]:
+        return re.findall(r"(?:articles|events) indexed\s+│ (\d+)", text)
+
+    assert counts(again.stdout) == counts(out)
