@@ -94,9 +94,10 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
     )
 
 
-def send_dead_letter(producer: KafkaProducer, settings: Settings, record: DeadLetter) -> None:
+def send_dead_letter(producer: KafkaProducer, settings: Settings, record: DeadLetter) -> Any:
+    """Send a dead letter; returns the delivery future, which the caller must resolve before it commits."""
     log.warning("dead-lettered", stage=record.stage, key=record.key, reason=record.reason)
-    producer.send(settings.topic_dead_letter, key=record.key or "", value=record.to_json_bytes())
+    return producer.send(settings.topic_dead_letter, key=record.key or "", value=record.to_json_bytes())
 
 
 class LagProbe:
@@ -135,12 +136,3 @@ class LagProbe:
     def close(self) -> None:
         self._consumer.close()
         self._admin.close()
-
-
-def consumer_lag(settings: Settings, group: str, topics: Iterable[str]) -> int | None:
-    """One-off ``LagProbe.lag``."""
-    probe = LagProbe(settings)
-    try:
-        return probe.lag(group, topics)
-    finally:
-        probe.close()

@@ -22,15 +22,13 @@ from pipeline.enrich import events as event_coding
 from pipeline.enrich import taxonomy
 from pipeline.enrich.entities import resolve_entities
 from pipeline.enrich.nlp import model_lineage
-from pipeline.records import EnrichedArticle, Entity, Event, Lineage, RawArticle
+from pipeline.records import ArticleFields, EnrichedArticle, Entity, Event, Lineage, RawArticle
 from pipeline.settings import get_settings
 
 log = structlog.get_logger(__name__)
 
 # Fields an enriched article copies unchanged from the raw one.
-_COPIED_FIELDS = tuple(
-    name for name in EnrichedArticle.model_fields if name in RawArticle.model_fields and name != "schema_version"
-)
+_COPIED_FIELDS = tuple(name for name in ArticleFields.model_fields if name != "schema_version")
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from kafka import KafkaConsumer
@@ -18,10 +19,10 @@ from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter
 from pipeline.index.es import ensure_indices, make_client, wait_until_ready
-from pipeline.index.sink import ElasticsearchSink, SinkFailure
+from pipeline.index.sink import ElasticsearchSink
 from pipeline.kafka import client_options, ensure_topics, make_producer, send_dead_letter
 from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, start_metrics_server
-from pipeline.records import EnrichedArticle, Event
+from pipeline.records import DeadLetter, EnrichedArticle, Event
 from pipeline.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -79,32 +80,16 @@ class Indexer:
             key_deserializer=lambda key: key.decode("utf-8") if key else None,
         )
 
-    def _dead_letter_failures(self, failures: list[SinkFailure], by_id: dict[str, ConsumerRecord]) -> None:
-        for failure in failures:
-            record = by_id.get(failure.doc_id)
-            send_dead_letter(
-                self.producer,
-                self.settings,
-                dead_letter(
-                    "index",
-                    f"Elasticsearch refused the document ({failure.status}): {failure.reason}",
-                    key=failure.doc_id,
-                    source_topic=record.topic if record else None,
-                    partition=record.partition if record else None,
-                    offset=record.offset if record else None,
-                    payload=record.value if record else None,
-                ),
-            )
-            self.stats.dead_lettered += 1
-            DEAD_LETTERS.labels("index").inc()
+    def _dead_letter(self, record: DeadLetter) -> Any:
+        self.stats.dead_lettered += 1
+        DEAD_LETTERS.labels("index").inc()
+        return send_dead_letter(self.producer, self.settings, record)
 
     def process(self, records: list[ConsumerRecord]) -> None:
-        """Write one batch; returns only when every record is indexed or dead-lettered."""
+        """Write one batch; returns only when every record is indexed or its dead letter is acknowledged."""
         articles, events, bad = _parse(records, self.settings)
-        for record, exc in bad:
-            send_dead_letter(
-                self.producer,
-                self.settings,
+        deliveries = [
+            self._dead_letter(
                 dead_letter(
                     "index",
                     f"not a valid {record.topic} message: {exc}".splitlines()[0][:500],
@@ -114,10 +99,10 @@ class Indexer:
                     partition=record.partition,
                     offset=record.offset,
                     payload=record.value,
-                ),
+                )
             )
-            self.stats.dead_lettered += 1
-            DEAD_LETTERS.labels("index").inc()
+            for record, exc in bad
+        ]
         by_id = {r.key: r for r in records if r.key}
         while not self._stop.is_set():
             try:
@@ -129,8 +114,23 @@ class Indexer:
                 self._stop.wait(5.0)
         else:
             return
-        self._dead_letter_failures((article_report.failures or []) + (event_report.failures or []), by_id)
-        self.producer.flush()
+        for failure in article_report.failures + event_report.failures:
+            record = by_id.get(failure.doc_id)
+            deliveries.append(
+                self._dead_letter(
+                    dead_letter(
+                        "index",
+                        f"Elasticsearch refused the document ({failure.status}): {failure.reason}",
+                        key=failure.doc_id,
+                        source_topic=record.topic if record else None,
+                        partition=record.partition if record else None,
+                        offset=record.offset if record else None,
+                        payload=record.value if record else None,
+                    )
+                )
+            )
+        for delivery in deliveries:
+            delivery.get(timeout=60)  # raises if Kafka refused it: the batch's offsets are then not committed
         DOCUMENTS_INDEXED.labels("article").inc(article_report.written)
         DOCUMENTS_INDEXED.labels("event").inc(event_report.written)
         self.stats.articles += article_report.written

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -41,7 +41,7 @@ class SinkFailure:
 class SinkReport:
     written: int = 0
     stale: int = 0
-    failures: list[SinkFailure] | None = None
+    failures: list[SinkFailure] = field(default_factory=list)
 
 
 def _backoff(attempt: int) -> float:
@@ -70,7 +70,7 @@ class ElasticsearchSink:
         raise RuntimeError(f"Elasticsearch bulk failed after {MAX_ATTEMPTS} attempts")
 
     def write_articles(self, articles: Sequence[EnrichedArticle]) -> SinkReport:
-        report = SinkReport(failures=[])
+        report = SinkReport()
         pending = {a.article_id: a for a in articles}  # last revision in the batch wins
         for attempt in range(MAX_ATTEMPTS):
             if not pending:
@@ -99,7 +99,6 @@ class ElasticsearchSink:
                 elif status in TRANSIENT_STATUSES:
                     retry[article.article_id] = article
                 else:
-                    assert report.failures is not None
                     report.failures.append(SinkFailure(article.article_id, _reason(result), status))
             pending = retry
             if pending:
@@ -108,7 +107,7 @@ class ElasticsearchSink:
         return report
 
     def write_events(self, events: Sequence[Event]) -> SinkReport:
-        report = SinkReport(failures=[])
+        report = SinkReport()
         incoming: dict[str, dict[str, Any]] = {}
         for event in events:
             doc = event_document(event)
@@ -147,7 +146,6 @@ class ElasticsearchSink:
                 elif status == 409 or status in TRANSIENT_STATUSES:
                     retry[doc_id] = pending[doc_id]  # someone else wrote it meanwhile: merge again
                 else:
-                    assert report.failures is not None
                     report.failures.append(SinkFailure(doc_id, _reason(result), status))
             pending = retry
             if pending:
@@ -157,7 +155,6 @@ class ElasticsearchSink:
 
     @staticmethod
     def _give_up(doc_ids: Any, report: SinkReport) -> None:
-        assert report.failures is not None
         for doc_id in doc_ids:
             report.failures.append(SinkFailure(doc_id, "still failing after retries", 503))
 

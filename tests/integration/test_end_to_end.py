@@ -24,7 +24,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from pipeline.ids import article_id
 from pipeline.index.es import ensure_indices, make_client
 from pipeline.index.indexer import Indexer
-from pipeline.kafka import consumer_lag, ensure_topics
+from pipeline.kafka import LagProbe, ensure_topics
 from pipeline.records import DeadLetter, EnrichedArticle, Event, RawArticle
 from pipeline.settings import Settings
 
@@ -133,10 +133,17 @@ def indexed(es: Elasticsearch, index: str, doc_id: str) -> dict | None:
     return found["_source"] if found.get("found") else None
 
 
-def drained(settings: Settings) -> bool:
+@pytest.fixture(scope="module")
+def lag(e2e: Settings) -> Iterator[LagProbe]:
+    probe = LagProbe(e2e)  # one admin and one consumer connection for the module, not two per poll
+    yield probe
+    probe.close()
+
+
+def drained(probe: LagProbe, settings: Settings) -> bool:
     return (
-        consumer_lag(settings, settings.enricher_group, [settings.topic_raw]) == 0
-        and consumer_lag(settings, settings.indexer_group, [settings.topic_enriched, settings.topic_events]) == 0
+        probe.lag(settings.enricher_group, [settings.topic_raw]) == 0
+        and probe.lag(settings.indexer_group, [settings.topic_enriched, settings.topic_events]) == 0
     )
 
 
@@ -195,9 +202,11 @@ def test_seed_article_entities_are_indexed_canonically(seed: EnrichedArticle) ->
     assert seed.lineage.model_name and seed.lineage.taxonomy_version
 
 
-def test_events_are_published_and_indexed(e2e: Settings, seed: EnrichedArticle, es: Elasticsearch) -> None:
+def test_events_are_published_and_indexed(
+    e2e: Settings, seed: EnrichedArticle, es: Elasticsearch, lag: LagProbe
+) -> None:
     assert seed.event_ids, "the seed article should yield events"
-    wait_for(lambda: drained(e2e), "enricher and indexer to catch up")
+    wait_for(lambda: drained(lag, e2e), "enricher and indexer to catch up")
     on_topic = [Event.model_validate_json(value) for value in read_topic(e2e, e2e.topic_events)]
     assert {event.event_id for event in on_topic} >= set(seed.event_ids)
     wait_for(lambda: count(es, e2e.index_events) >= len(set(seed.event_ids)), "events indexed")
@@ -219,21 +228,21 @@ def test_two_workers_share_the_partitions(e2e: Settings, seed: EnrichedArticle) 
 
 
 def test_replay_and_second_report_keep_counts_and_merge_sources(
-    e2e: Settings, producer: KafkaProducer, es: Elasticsearch, seed: EnrichedArticle
+    e2e: Settings, producer: KafkaProducer, es: Elasticsearch, seed: EnrichedArticle, lag: LagProbe
 ) -> None:
-    wait_for(lambda: drained(e2e), "a quiet pipeline")
+    wait_for(lambda: drained(lag, e2e), "a quiet pipeline")
     articles_before, events_before = count(es, e2e.index_articles), count(es, e2e.index_events)
 
     replay = RawArticle.model_validate(seed.model_dump(include=set(RawArticle.model_fields)))
     publish(producer, e2e, replay)
-    wait_for(lambda: drained(e2e), "the replay to be processed")
+    wait_for(lambda: drained(lag, e2e), "the replay to be processed")
     assert (count(es, e2e.index_articles), count(es, e2e.index_events)) == (articles_before, events_before)
 
     # Another outlet reports the same story: same events (same ids), one more article, both as sources.
     other = raw_article("https://other.example/asia/missile", seed.text, "Missile launch as Blinken visits Seoul")
     publish(producer, e2e, other)
     wait_for(lambda: indexed(es, e2e.index_articles, other.article_id) is not None, "the second report indexed")
-    wait_for(lambda: drained(e2e), "the second report's events")
+    wait_for(lambda: drained(lag, e2e), "the second report's events")
     assert count(es, e2e.index_events) == events_before
     merged = indexed(es, e2e.index_events, seed.event_ids[0])
     assert merged is not None and {seed.article_id, other.article_id} <= set(merged["article_ids"])
@@ -256,8 +265,8 @@ def test_malformed_message_is_dead_lettered_and_the_next_one_processed(
     assert broken[0].stage == "enrich" and broken[0].reason and broken[0].payload
 
 
-def test_subscribe_prints_published_events(e2e: Settings, seed: EnrichedArticle) -> None:
-    wait_for(lambda: drained(e2e), "events on the topic")
+def test_subscribe_prints_published_events(e2e: Settings, seed: EnrichedArticle, lag: LagProbe) -> None:
+    wait_for(lambda: drained(lag, e2e), "events on the topic")
     done = subprocess.run(
         [
             sys.executable,
