@@ -1,0 +1,1 @@
+"""Querying events and articles: filters shared by ``search`` and ``subscribe``, and their output formats."""
