@@ -15,7 +15,15 @@ from typing import Any
 import typer
 from pydantic import BaseModel
 
-from pipeline.records import SCHEMA_VERSION, DeadLetter, EnrichedArticle, Event, RawArticle
+from pipeline.records import (
+    SCHEMA_VERSION,
+    DeadLetter,
+    EnrichedArticle,
+    Event,
+    EventChange,
+    RawArticle,
+    Subscription,
+)
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -24,6 +32,8 @@ MESSAGE_MODELS: dict[str, type[BaseModel]] = {
     "enriched-article": EnrichedArticle,
     "event": Event,
     "dead-letter": DeadLetter,
+    "subscription": Subscription,
+    "event-change": EventChange,
 }
 
 INDEX_TEMPLATES = {"articles": "articles.index-template.json", "events": "events.index-template.json"}

@@ -58,9 +58,16 @@ def pipeline_topics(settings: Settings) -> list[str]:
     return [settings.topic_raw, settings.topic_enriched, settings.topic_events, settings.topic_dead_letter]
 
 
-def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
+def ensure_topics(
+    settings: Settings,
+    names: Iterable[str] | None = None,
+    *,
+    partitions: int | None = None,
+    config: dict[str, str] | None = None,
+) -> list[str]:
     """Create the pipeline's topics if missing (idempotent). Returns the names that were created."""
     wanted = list(names) if names is not None else pipeline_topics(settings)
+    partitions = partitions or settings.topic_partitions
     admin = KafkaAdminClient(client_id="pipeline-setup", **client_options(settings))
     try:
         existing = set(admin.list_topics())
@@ -68,13 +75,18 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> lis
         if not missing:
             return []
         new = [
-            NewTopic(name, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication)
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=settings.topic_replication,
+                topic_configs=config or {},
+            )
             for name in missing
         ]
         # Another process may win the race; the topics then exist, which is all we need.
         with contextlib.suppress(TopicAlreadyExistsError):
             admin.create_topics(new)
-        log.info("topics created", topics=missing, partitions=settings.topic_partitions)
+        log.info("topics created", topics=missing, partitions=partitions)
         return missing
     finally:
         admin.close()

@@ -8,7 +8,7 @@ Bump ``SCHEMA_VERSION`` (and the schemas) on any incompatible change.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +98,26 @@ class Evidence(Record):
     end: int
 
 
+class ArticleRef(Record):
+    """A reporting article as an event carries it, so a subscriber needs no second lookup."""
+
+    article_id: str
+    url: str
+    title: str = ""
+    site_name: str | None = None
+    published_at: datetime | None = None
+
+    @classmethod
+    def of(cls, article: ArticleFields) -> ArticleRef:
+        return cls(
+            article_id=article.article_id,
+            url=article.url,
+            title=article.title,
+            site_name=article.site_name,
+            published_at=article.published_at,
+        )
+
+
 class Event(Record):
     """One coded event as published to ``events.enriched`` (key: ``event_id``)."""
 
@@ -117,6 +137,9 @@ class Event(Record):
     confidence: float = Field(ge=0.0, le=1.0)
     article_id: str = Field(description="The article this mention of the event came from")
     article_ids: list[str] = Field(default_factory=list, description="All articles reporting the event")
+    articles: list[ArticleRef] = Field(
+        default_factory=list, description="The reporting articles' URLs and titles, merged like article_ids"
+    )
     article_published_at: datetime | None = None
     lineage: Lineage
     coded_at: datetime = Field(default_factory=utc_now)
@@ -131,6 +154,42 @@ class EnrichedArticle(ArticleFields):
     event_types: list[str] = Field(default_factory=list)
     lineage: Lineage
     enriched_at: datetime = Field(default_factory=utc_now)
+
+
+SUBSCRIPTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+
+
+class Subscription(Record):
+    """A named subscription on the compacted topic ``pipeline.subscriptions`` (key: ``name``; a tombstone,
+    i.e. a null value, removes it). Its matching creates and updates go to ``events.sub.<name>``."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    name: str = Field(pattern=SUBSCRIPTION_NAME_PATTERN, description="Also the suffix of its topic")
+    filter: dict[str, Any] = Field(
+        default_factory=dict, description="The event filter, as `pipeline subscribe` options would build it"
+    )
+    webhook_url: str | None = Field(None, description="Where `pipeline subscriptions deliver` POSTs its events")
+    backfill: bool = Field(True, description="Fill the topic from the retained events too, not only new ones")
+    live_from: dict[str, int] = Field(
+        default_factory=dict,
+        description="Without backfill: per partition of events.enriched, the first offset to consider",
+    )
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class EventChange(Record):
+    """An event when first coded (``create``) or when another article reports it (``update``), as published
+    to ``events.sub.<name>`` (key: ``event_id``). Derived deterministically from ``events.enriched``: a
+    replay produces the same changes, so ``(event_id, article_count)`` identifies a delivery."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    change: Literal["create", "update"]
+    event_id: str
+    article_count: int = Field(ge=1, description="Articles reporting the event after this change")
+    new_article_ids: list[str] = Field(description="The article(s) this change adds")
+    event: Event = Field(description="The event with every report merged so far (articles: URLs and titles)")
+    source_partition: int = Field(description="Partition of events.enriched the change derives from")
+    source_offset: int = Field(description="Offset there of the report that caused it")
 
 
 Stage = Literal["collect", "enrich", "index"]

@@ -44,10 +44,18 @@ class Settings(BaseSettings):
     topic_enriched: str = "articles.enriched"
     topic_events: str = "events.enriched"
     topic_dead_letter: str = "pipeline.deadletter"
+    topic_subscriptions: str = "pipeline.subscriptions"  # compacted: key = subscription name
+    topic_subscription_prefix: str = "events.sub."  # + subscription name: its creates and updates
     topic_partitions: int = 4
     topic_replication: int = 1
     enricher_group: str = "pipeline-enricher"
     indexer_group: str = "pipeline-indexer"
+    subscriptions_group: str = "pipeline-subscriptions"
+
+    # Webhook delivery (pipeline subscribe --webhook, pipeline subscriptions deliver).
+    webhook_secret: SecretStr | None = None  # signs each request (X-Pipeline-Signature) when set
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_backoff_seconds: float = 60.0
 
     # Elasticsearch indices (names of the write aliases' concrete indices).
     index_articles: str = "news-articles"

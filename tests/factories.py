@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pipeline.ids import article_id, event_id
 from pipeline.records import (
     Actor,
+    ArticleRef,
     EnrichedArticle,
     Entity,
     Event,
@@ -79,6 +80,7 @@ def sample_event() -> Event:
         confidence=0.8,
         article_id=raw.article_id,
         article_ids=[raw.article_id],
+        articles=[ArticleRef.of(raw)],
         article_published_at=raw.published_at,
         lineage=LINEAGE,
     )

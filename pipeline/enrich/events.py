@@ -38,7 +38,7 @@ from pipeline.enrich.event_classifier import story_prior
 from pipeline.enrich.event_lexicon import TriggerMatch, lexicon_index
 from pipeline.enrich.taxonomy import Taxonomy, get_taxonomy
 from pipeline.ids import event_id
-from pipeline.records import Actor, Entity, Event, Evidence, Lineage, Location, RawArticle
+from pipeline.records import Actor, ArticleRef, Entity, Event, Evidence, Lineage, Location, RawArticle
 
 MIN_CONFIDENCE = 0.3
 
@@ -724,6 +724,7 @@ def _events_from(
                 confidence=confidence,
                 article_id=article.article_id,
                 article_ids=[article.article_id],
+                articles=[ArticleRef.of(article)],
                 article_published_at=article.published_at,
                 lineage=lineage,
             )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.records import EnrichedArticle, Event
+from pipeline.reports import merge_reports
 
 
 def _now() -> str:
@@ -31,17 +32,7 @@ def event_document(event: Event) -> dict[str, Any]:
 
 
 def merge_event(existing: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
-    """One event reported by several articles: keep every source article and the best evidence.
-
-    Merging is commutative and idempotent in what matters (article set, best confidence, earliest
-    publication), so replays and out-of-order delivery converge on the same document.
-    """
-    incoming_is_better = float(incoming.get("confidence") or 0) > float(existing.get("confidence") or 0)
-    merged = dict(incoming if incoming_is_better else existing)
-    merged["article_ids"] = sorted(set(existing.get("article_ids") or []) | set(incoming.get("article_ids") or []))
-    published = [p for p in (existing.get("article_published_at"), incoming.get("article_published_at")) if p]
-    merged["article_published_at"] = min(published) if published else None
-    # The first article that reported the event stays its "article_id"; the rest are in article_ids.
-    merged["article_id"] = existing["article_id"]
+    """Two reports of one event as one document (see ``pipeline.reports.merge_reports``)."""
+    merged = merge_reports(existing, incoming)
     merged["indexed_at"] = incoming.get("indexed_at") or existing.get("indexed_at")
     return merged

@@ -10,6 +10,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.index.es import ensure_indices
 from pipeline.index.sink import ElasticsearchSink
+from pipeline.records import ArticleRef
 from pipeline.settings import Settings
 from tests.factories import sample_enriched, sample_event
 
@@ -50,8 +51,9 @@ def test_replayed_articles_overwrite_and_old_revisions_are_ignored(sink: Elastic
 
 def test_two_reports_of_one_event_merge_into_one_document(sink: ElasticsearchSink) -> None:
     event = sample_event()
+    other_ref = ArticleRef(article_id="art_other", url="https://other.example/x", title="Other report")
     other = event.model_copy(
-        update={"article_id": "art_other", "article_ids": ["art_other"], "confidence": 0.95}
+        update={"article_id": "art_other", "article_ids": ["art_other"], "articles": [other_ref], "confidence": 0.95}
     )
     sink.write_events([event])
     sink.write_events([other])
@@ -60,6 +62,10 @@ def test_two_reports_of_one_event_merge_into_one_document(sink: ElasticsearchSin
     stored = sink.client.get(index=sink.events_index, id=event.event_id)["_source"]
     assert stored["article_ids"] == sorted([event.article_id, "art_other"])
     assert stored["confidence"] == pytest.approx(0.95)
+    assert {ref["article_id"]: ref["title"] for ref in stored["articles"]} == {
+        event.article_id: "Launch",
+        "art_other": "Other report",
+    }
     assert stored["location"]["point"] == {"lat": 37.566, "lon": 126.978}
 
 
@@ -67,13 +73,9 @@ def test_a_document_the_mapping_refuses_comes_back_as_a_failure(sink: Elasticsea
     # An index whose strict mapping knows none of the article's fields: a permanent refusal (400),
     # which must come back for dead-lettering instead of being retried forever.
     refusing = f"refusing-{uuid.uuid4().hex[:8]}"  # outside the templates' index patterns
-    sink.client.indices.create(
-        index=refusing, mappings={"dynamic": "strict", "properties": {"x": {"type": "keyword"}}}
-    )
+    sink.client.indices.create(index=refusing, mappings={"dynamic": "strict", "properties": {"x": {"type": "keyword"}}})
     try:
-        report = ElasticsearchSink(sink.client, refusing, sink.events_index).write_articles(
-            [sample_enriched()]
-        )
+        report = ElasticsearchSink(sink.client, refusing, sink.events_index).write_articles([sample_enriched()])
         assert report.written == 0
         assert report.failures and report.failures[0].status == 400
         assert "strict_dynamic_mapping" in report.failures[0].reason

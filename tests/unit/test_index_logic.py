@@ -42,6 +42,18 @@ def test_merge_event_unions_sources_and_keeps_the_best_evidence() -> None:
     assert merge_event(merged, second)["article_ids"] == ["a1", "a2"]  # replay changes nothing
 
 
+def test_merge_event_keeps_every_reporting_articles_url_and_title() -> None:
+    def report(aid: str, published: str) -> dict[str, object]:
+        ref = {"article_id": aid, "url": f"https://n.example/{aid}", "title": aid.upper(), "published_at": published}
+        return {"event_id": "e", "article_id": aid, "article_ids": [aid], "articles": [ref], "confidence": 0.5}
+
+    later, earlier = report("a1", "2025-01-06T10:00:00Z"), report("a2", "2025-01-06T09:00:00Z")
+    merged = merge_event(later, earlier)
+    assert [ref["article_id"] for ref in merged["articles"]] == ["a2", "a1"]  # earliest report first
+    assert merged["articles"][1]["url"] == "https://n.example/a1"
+    assert merge_event(merged, later)["articles"] == merged["articles"] == merge_event(earlier, later)["articles"]
+
+
 def test_country_code_accepts_names_and_codes() -> None:
     assert country_code("South Korea") == "KOR"
     assert country_code("kr") == "KOR"

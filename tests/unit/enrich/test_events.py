@@ -122,6 +122,7 @@ def test_evidence_offsets_and_lineage(nlp: Language) -> None:
         assert doc.text[event.evidence.start : event.evidence.end] == event.evidence.sentence
         assert event.lineage.taxonomy_version == TAXONOMY_VERSION
         assert event.article_id == "art_x" and event.article_ids == ["art_x"]
+        assert [ref.article_id for ref in event.articles] == ["art_x"]
         assert 0.0 <= event.confidence <= 1.0
     accuse = _of_type(events, "ACCUSE")
     assert accuse and accuse[0].evidence.sentence == "Pakistan accused India of shelling a village."
