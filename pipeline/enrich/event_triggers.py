@@ -1,0 +1,246 @@
+"""Event coding, step 1: from trigger matches to frames.
+
+A ``Frame`` is one trigger on its way to becoming an event. Here it gets its modality: negated and generic
+triggers are dropped; future, hedged, conditional and reported ones are marked; following the PLOVER
+codebook an announced or future event is recoded as its intent type ("will meet" -> AGREE, "vowed to
+attack" -> THREATEN), a trigger that is the content of a speech act ("urged Russia to *withdraw*") is folded
+into that speech act, and ending a conflictual action ("lifted the curfew") becomes a concession.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from spacy.tokens import Span, Token
+
+from pipeline.enrich.event_lexicon import TriggerMatch
+from pipeline.enrich.taxonomy import Taxonomy
+from pipeline.records import Actor, Location
+
+# Verbs that merely carry a nominal trigger: "held talks", "staged a protest", "launched an attack".
+_LIGHT_VERBS = frozenset({
+    "hold", "conduct", "stage", "carry", "launch", "make", "pay", "begin", "start", "continue", "organize",
+    "organise", "lead", "undertake", "mount", "take", "give", "issue", "host", "announce", "declare",
+    "impose", "file", "open", "reach", "sign", "have", "attend", "join", "deliver", "provide", "send",
+    "resume", "renew", "escalate", "intensify", "step",
+})  # fmt: skip
+_FUTURE_GOVERNORS = frozenset({"plan", "intend", "prepare", "aim", "hope", "want", "expect", "schedule", "set"})
+# Attempts ("attempted to impose martial law") are coded as what was attempted; these only raise a possibility.
+_HEDGE_GOVERNORS = frozenset({"consider", "mull", "weigh", "propose", "threaten", "contemplate"})
+_FAIL_GOVERNORS = frozenset({"fail", "cancel", "postpone", "avoid", "halt", "stop"})
+_MODAL_FUTURE = frozenset({"will", "shall", "'ll", "wo"})
+_MODAL_HEDGE = frozenset({"would", "could", "might", "may", "should", "can", "must"})
+_GENERIC_MODIFIERS = frozenset({"any", "further", "future", "possible", "potential", "every", "new"})
+_EMBED_DEPS = frozenset({"xcomp", "ccomp", "pcomp", "pobj", "prep", "dobj", "acl", "advcl", "conj"})
+
+
+@dataclass
+class Frame:
+    """A trigger being turned into an event."""
+
+    match: TriggerMatch
+    sent: Span
+    event_type: str
+    mode: str | None
+    future: bool = False
+    hedged: bool = False
+    conditional: bool = False
+    reported: bool = False
+    converted: bool = False
+    fallback_source: bool = False
+    event_objects: list[int] = field(default_factory=list)  # heads of triggers that are this one's object
+    actor_head: Token | None = None  # where to look for actors when not the trigger ("*lifted* the curfew")
+    source: Actor | None = None
+    targets: list[Actor] = field(default_factory=list)
+    location: Location | None = None
+    date: str | None = None
+    date_text: str | None = None
+
+    @property
+    def head(self) -> Token:
+        return self.match.head
+
+
+# -- modality and speech acts --------------------------------------------------------------------------
+
+
+def speech_act_contents(
+    matches: Sequence[TriggerMatch], by_head: Mapping[int, TriggerMatch], taxonomy: Taxonomy
+) -> dict[int, TriggerMatch]:
+    """Map speech-act trigger head -> the trigger that is its content ("urged X to *withdraw*")."""
+    contents: dict[int, TriggerMatch] = {}
+    for match in matches:
+        tok, path = match.head, []
+        for _ in range(3):
+            if tok.dep_ not in _EMBED_DEPS or tok.head.i == tok.i:
+                break
+            path.append(tok.dep_)
+            tok = tok.head
+            parent = by_head.get(tok.i)
+            if parent is None or parent is match:
+                continue
+            if not taxonomy.is_speech_act(parent.trigger.event_type) or "conj" in path:
+                break
+            # A that-clause is content only when it is prospective ("warned that it would retaliate");
+            # otherwise it reports a separate event ("warned that Pyongyang was collaborating").
+            if "ccomp" in path and not (_is_future(match.head) or _is_hedged(match.head)):
+                break
+            contents.setdefault(parent.head.i, match)
+            break
+    return contents
+
+
+def clause_verb(head: Token) -> Token:
+    """The verb whose tense and subject apply to a trigger: itself, or the light verb of a nominal one."""
+    light = head.head.lemma_.lower() in _LIGHT_VERBS
+    if head.pos_ in {"NOUN", "PROPN"} and head.dep_ in {"dobj", "attr", "nsubjpass"} and light:
+        return head.head
+    return head
+
+
+def aux_words(verb: Token) -> set[str]:
+    return {c.lower_ for c in verb.children if c.dep_ in {"aux", "auxpass"}}
+
+
+def _governor(verb: Token) -> Token | None:
+    return verb.head if verb.dep_ in {"xcomp", "ccomp"} and verb.head.i != verb.i else None
+
+
+def _is_future(tok: Token) -> bool:
+    verb = clause_verb(tok)
+    if aux_words(verb) & _MODAL_FUTURE:
+        return True
+    gov = _governor(verb)
+    if gov is not None and gov.lemma_.lower() in _FUTURE_GOVERNORS:
+        return True
+    # "is going to meet"
+    return gov is not None and gov.lower_ == "going"
+
+
+def _is_hedged(tok: Token) -> bool:
+    verb = clause_verb(tok)
+    if aux_words(verb) & _MODAL_HEDGE:
+        return True
+    gov = _governor(verb)
+    return gov is not None and gov.lemma_.lower() in _HEDGE_GOVERNORS
+
+
+def _is_conditional(tok: Token) -> bool:
+    verb = clause_verb(tok)
+    for node in (verb, *list(verb.ancestors)[:2]):
+        if any(c.dep_ == "mark" and c.lower_ in {"if", "unless", "whether"} for c in node.children):
+            return True
+    return False
+
+
+def _is_negated(tok: Token) -> bool:
+    verb = clause_verb(tok)
+    for node in {tok, verb}:
+        for child in node.children:
+            if child.dep_ == "neg":
+                return True
+            if child.dep_ == "det" and child.lower_ == "no":
+                return True
+    gov = _governor(verb)
+    return gov is not None and gov.lemma_.lower() in _FAIL_GOVERNORS
+
+
+def _is_reported(tok: Token) -> bool:
+    verb = clause_verb(tok)
+    return verb.dep_ == "ccomp"
+
+
+def _is_generic(tok: Token) -> bool:
+    """A nominal trigger that names no actual event: "any further launches", "possible talks"."""
+    if tok.pos_ not in {"NOUN", "PROPN"}:
+        return False
+    return any(c.lower_ in _GENERIC_MODIFIERS and c.dep_ in {"det", "amod"} for c in tok.children)
+
+
+def frame_for(match: TriggerMatch, content: TriggerMatch | None, taxonomy: Taxonomy) -> Frame | None:
+    head = match.head
+    if _is_negated(head) or _is_generic(head):
+        return None
+    frame = Frame(match=match, sent=head.sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
+    frame.future = _is_future(head)
+    frame.hedged = _is_hedged(head)
+    frame.conditional = _is_conditional(head)
+    frame.reported = _is_reported(head)
+    if content is not None:
+        _apply_content(frame, content, taxonomy)
+        return frame
+    ender = ended_by(match, taxonomy)
+    if ender is not None:
+        becomes, _, _ = taxonomy.cessation()
+        frame.event_type, frame.mode, frame.converted = becomes or frame.event_type, None, True
+        frame.actor_head = ender
+        return frame
+    if taxonomy.is_speech_act(frame.event_type):
+        return frame
+    new_type, new_mode = taxonomy.intent(frame.event_type, frame.mode)
+    if frame.future or ((frame.hedged or frame.conditional) and new_type == "THREATEN"):
+        # Codebook 2.3: a future cooperative act is AGREE, a future or hypothetical conflictual one THREATEN;
+        # the hedge is then what makes it a threat, so only a mild penalty remains.
+        if frame.conditional and new_type == "THREATEN":
+            frame.conditional, frame.hedged = False, True
+        frame.converted = new_type != frame.event_type
+        frame.event_type, frame.mode = new_type, new_mode
+    return frame
+
+
+def ended_by(match: TriggerMatch, taxonomy: Taxonomy) -> Token | None:
+    """The word ending a conflictual action ("lifted the curfew", "suspension of attacks"), if any."""
+    becomes, verbs, nouns = taxonomy.cessation()
+    if becomes is None or not taxonomy.is_conflict(match.trigger.event_type):
+        return None
+    head = match.head
+    governor = head.head
+    if head.dep_ in {"dobj", "nsubjpass", "pobj"} and governor.pos_ == "VERB" and _verb_key(governor) in verbs:
+        return governor
+    if head.dep_ == "pobj" and governor.lower_ == "of" and governor.head.lemma_.lower() in nouns:
+        return governor.head
+    if head.dep_ == "pobj" and governor.lower_ == "to" and governor.head.lemma_.lower() == "end":
+        return governor.head  # "an end to the strike"
+    return None
+
+
+def _verb_key(verb: Token) -> str:
+    particle = next((c.lower_ for c in verb.children if c.dep_ == "prt"), None)
+    lemma = verb.lemma_.lower()
+    return f"{lemma} {particle}" if particle else lemma
+
+
+def _apply_content(frame: Frame, content: TriggerMatch, taxonomy: Taxonomy) -> None:
+    inner_type, inner_mode = content.trigger.event_type, content.trigger.mode
+    if frame.event_type in {"REQUEST", "REJECT"}:
+        frame.mode = frame.mode or taxonomy.demand_mode(inner_type)
+    elif frame.event_type == "THREATEN":
+        frame.mode = frame.mode or taxonomy.intent(inner_type, inner_mode)[1]
+    elif frame.event_type == "AGREE":
+        # Promising a concession is a CONCEDE, promising force a THREATEN (codebook 3.1, 3.4).
+        new_type, new_mode = taxonomy.intent(inner_type, inner_mode)
+        if new_type != "AGREE":
+            frame.event_type, frame.mode, frame.converted = new_type, new_mode, True
+
+
+def in_sentence(match: TriggerMatch) -> bool:
+    return match.head.sent is not None
+
+
+def frames_from_matches(matches: Sequence[TriggerMatch], taxonomy: Taxonomy) -> list[Frame]:
+    """One frame per trigger that reports an event; speech-act contents and cessation verbs are folded into
+    the frame they belong to rather than becoming frames of their own."""
+    by_head = {m.head.i: m for m in matches}
+    contents = speech_act_contents(matches, by_head, taxonomy)
+    embedded = {id(content) for content in contents.values()}
+    # A verb that ends a conflictual action ("withdrew its complaint") is part of that concession.
+    enders = {ender.i for m in matches if (ender := ended_by(m, taxonomy)) is not None}
+    frames: list[Frame] = []
+    for match in matches:
+        if id(match) in embedded or match.head.i in enders or not in_sentence(match):
+            continue
+        frame = frame_for(match, contents.get(match.head.i), taxonomy)
+        if frame is not None:
+            frames.append(frame)
+    return frames
