@@ -118,6 +118,10 @@ class ArticleRef(Record):
         )
 
 
+# PLOVER's quad categories: verbal or material, cooperation or conflict.
+QuadClass = Literal["verbal-cooperation", "material-cooperation", "verbal-conflict", "material-conflict"]
+
+
 class Event(Record):
     """One coded event as published to ``events.enriched`` (key: ``event_id``)."""
 
@@ -126,6 +130,13 @@ class Event(Record):
     event_type: str = Field(description="One of the 16 PLOVER types")
     mode: str | None = None
     cameo_root: str | None = Field(None, description="CAMEO root code (two digits) the type corresponds to")
+    quad_class: QuadClass | None = Field(None, description="PLOVER quad category of the type")
+    intensity: float | None = Field(
+        None,
+        ge=-10.0,
+        le=10.0,
+        description="Signed conflict (-10) to cooperation (+10) score of the type and mode, PLOVER codebook table 2.2",
+    )
     source: Actor | None = None
     target: Actor | None = None
     location: Location | None = None

@@ -72,6 +72,8 @@ def sample_event() -> Event:
         event_type="MOBILIZE",
         mode="weapons",
         cameo_root="15",
+        quad_class="material-conflict",
+        intensity=-6.5,
         source=Actor(name="North Korea", country_code="PRK", label="GPE"),
         location=Location(place="Seoul", country_code="KOR", geonames_id=1835848, lat=37.566, lon=126.978),
         date="2025-01-06",

@@ -95,6 +95,8 @@ def events_from(
                 event_type=frame.event_type,
                 mode=frame.mode,
                 cameo_root=cameo,
+                quad_class=taxonomy.quad_class(frame.event_type),
+                intensity=taxonomy.intensity(frame.event_type, frame.mode),
                 source=frame.source,
                 target=target,
                 location=frame.location,

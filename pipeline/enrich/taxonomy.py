@@ -16,6 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pipeline.records import QuadClass
+
 TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "plover.yaml"
 
 PLOVER_TYPES: tuple[str, ...] = (
@@ -52,12 +54,14 @@ class IntentSpec(_Strict):
 
 class ModeSpec(_Strict):
     definition: str
+    intensity: float | None = Field(None, ge=-10.0, le=10.0)
     cameo_root: str | None = None
     triggers: list[TriggerEntry | str] = Field(default_factory=list)
 
 
 class TypeSpec(_Strict):
-    quad: Literal["verbal-cooperation", "material-cooperation", "verbal-conflict", "material-conflict"]
+    quad: QuadClass
+    intensity: float = Field(ge=-10.0, le=10.0)
     cameo_roots: list[str] = Field(min_length=1)
     definition: str
     speech_act: bool = False
@@ -183,6 +187,17 @@ class Taxonomy:
         if spec is None:
             return None, frozenset(), frozenset()
         return spec.becomes, frozenset(spec.verbs), frozenset(spec.nouns)
+
+    def quad_class(self, event_type: str) -> QuadClass:
+        return self.spec.types[event_type].quad
+
+    def intensity(self, event_type: str, mode: str | None = None) -> float:
+        """Signed conflict-cooperation score of the type, or of its mode when the codebook scores it."""
+        tspec = self.spec.types[event_type]
+        mode_spec = tspec.modes.get(mode) if mode is not None else None
+        if mode_spec is not None and mode_spec.intensity is not None:
+            return mode_spec.intensity
+        return tspec.intensity
 
     def is_conflict(self, event_type: str) -> bool:
         return self.spec.types[event_type].quad in {"verbal-conflict", "material-conflict"}

@@ -48,6 +48,7 @@ def test_missile_launch(seed_events: list[Event]) -> None:
     assert launch
     assert launch[0].date == "2025-01-06" and launch[0].date_text == "Monday"
     assert "launched a missile" in launch[0].evidence.sentence
+    assert launch[0].quad_class == "material-conflict" and launch[0].intensity is not None and launch[0].intensity < 0
 
 
 def test_blinken_visit(seed_events: list[Event]) -> None:

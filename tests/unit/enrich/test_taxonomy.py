@@ -109,3 +109,18 @@ def test_invalid_files_are_rejected() -> None:
     duplicate["types"]["AID"]["triggers"].append("condemn")
     with pytest.raises(ValueError, match="listed twice"):
         Taxonomy(TaxonomyFile.model_validate(duplicate))
+
+
+def test_quad_class_and_intensity_follow_type_and_mode() -> None:
+    taxonomy = get_taxonomy()
+    assert taxonomy.quad_class("ASSAULT") == "material-conflict"
+    assert taxonomy.quad_class("CONSULT") == "verbal-cooperation"
+    assert taxonomy.intensity("CONSULT", "visit") == 4.0
+    assert taxonomy.intensity("CONSULT", None) == 2.5
+    assert taxonomy.intensity("ASSAULT", "unconventional") == -10.0
+    for event_type in taxonomy.event_types:
+        conflict = taxonomy.is_conflict(event_type)
+        for mode in (None, *taxonomy.modes(event_type)):
+            score = taxonomy.intensity(event_type, mode)
+            # Cooperation scores at or above zero, conflict below (REQUEST, verbal conflict, can be 0 or mildly +).
+            assert (score < 0) if conflict and event_type != "REQUEST" else (score >= -1.0)
