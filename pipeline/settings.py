@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     devstack_kafka_controller_port: int = 9093
     devstack_kafka_sasl_port: int = 9094  # a second listener, SASL/PLAIN, so the secured path is tested too
     devstack_es_port: int = 9200
+    # Where Elasticsearch's own files go. Unset: inside devstack_dir, except as root, where ES runs as the
+    # user pipeline-es and the checkout may be closed to it: then /var/tmp/pipeline-devstack.
+    devstack_es_dir: Path | None = None
 
     # Topics and consumer groups.
     topic_raw: str = "articles.raw"

@@ -6,6 +6,7 @@ import hashlib
 import shutil
 import stat
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
 from collections import deque
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from pipeline.devstack.layout import POM, Layout
-from pipeline.devstack.process import DevstackError
+from pipeline.devstack.process import DevstackError, make_trusted_dir
 
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
@@ -95,15 +96,41 @@ def _fetch_with_maven(layout: Layout, versions: Versions, console: Console) -> N
 
 
 def _unpack_elasticsearch(layout: Layout, versions: Versions, console: Console) -> Path:
-    home = layout.dist / f"elasticsearch-{versions.elasticsearch}"
+    """Unpack once into ``layout.es_dist``, which several checkouts may share (see layout.es_dir_for)."""
+    home = layout.es_dist / f"elasticsearch-{versions.elasticsearch}"
     marker = home / ".unpacked"
     if marker.is_file():
         return home
     archive = _es_zip(layout, versions)
-    staging = layout.dist / f".unpacking-{versions.elasticsearch}"
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(home, ignore_errors=True)
-    staging.mkdir(parents=True)
+    make_trusted_dir(layout.es_dist)
+    # A private staging dir and an atomic rename: two checkouts unpacking at once cannot clash.
+    staging = Path(tempfile.mkdtemp(prefix=f".unpacking-{versions.elasticsearch}-", dir=layout.es_dist))
+    try:
+        top = _extract(archive, staging, console)
+        if not (top / "bin" / "elasticsearch").is_file():
+            raise DevstackError(f"{archive} does not look like an Elasticsearch distribution")
+        (top / ".unpacked").write_text(versions.elasticsearch + "\n")
+        # World-readable so the unprivileged ES user can read it while root keeps ownership.
+        for path in [top, *top.rglob("*")]:
+            if path.is_dir():
+                path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+            else:
+                path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
+        if not marker.is_file():
+            # An interrupted earlier unpack may have left a partial dir (the marker is written last).
+            shutil.rmtree(home, ignore_errors=True)
+            try:
+                top.rename(home)
+            except OSError:
+                if not marker.is_file():  # not a concurrent unpack that won the race
+                    raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    console.print(f"[green]✓[/] Elasticsearch {versions.elasticsearch} unpacked to {home}")
+    return home
+
+
+def _extract(archive: Path, staging: Path, console: Console) -> Path:
     with (
         zipfile.ZipFile(archive) as zf,
         Progress(
@@ -123,17 +150,4 @@ def _unpack_elasticsearch(layout: Layout, versions: Versions, console: Console) 
             if mode and not info.is_dir():
                 target.chmod(mode)
             progress.advance(task)
-    top = staging / f"elasticsearch-{versions.elasticsearch}"
-    if not (top / "bin" / "elasticsearch").is_file():
-        raise DevstackError(f"{archive} does not look like an Elasticsearch distribution")
-    # World-readable so the unprivileged ES user can read it while root keeps ownership.
-    for path in [top, *top.rglob("*")]:
-        if path.is_dir():
-            path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-        else:
-            path.chmod(path.stat().st_mode | stat.S_IRGRP | stat.S_IROTH)
-    top.rename(home)
-    shutil.rmtree(staging, ignore_errors=True)
-    marker.write_text(versions.elasticsearch + "\n")
-    console.print(f"[green]✓[/] Elasticsearch {versions.elasticsearch} unpacked to {home}")
-    return home
+    return staging / archive.stem

@@ -24,6 +24,7 @@ from pipeline.devstack.layout import Layout
 from pipeline.devstack.process import (
     DevstackError,
     ProcessRecord,
+    make_trusted_dir,
     port_is_free,
     read_pid_file,
     spawn,
@@ -61,13 +62,15 @@ class EsPaths:
 
     @classmethod
     def of(cls, layout: Layout) -> EsPaths:
-        run = layout.run / "elasticsearch"
+        # Under es_root: the ES user must reach these (see layout.es_dir_for); PID files and the launcher's
+        # output are written by us and stay in the devstack dir.
+        run = layout.es_root / "run" / "elasticsearch"
         return cls(
             run=run,
             config=run / "config",
             data=run / "data",
             tmp=run / "tmp",
-            logs=layout.logs / "elasticsearch",
+            logs=layout.es_root / "logs" / "elasticsearch",
             output=layout.logs / "elasticsearch.out",
             es_pid_file=run / "es.pid",
             launcher_pid_file=layout.run / "pids" / "elasticsearch-launcher.pid",
@@ -135,7 +138,7 @@ def _check_traversable(path: Path, run_as: RunAs) -> None:
             raise DevstackError(
                 f"User {run_as.name} cannot enter {parent} (mode {stat.filemode(st.st_mode)}), so "
                 f"Elasticsearch cannot read {path}. Run `chmod o+x {parent}` or set "
-                "PIPELINE_DEVSTACK_DIR to a directory outside it (e.g. /var/tmp/pipeline-devstack)."
+                "PIPELINE_DEVSTACK_ES_DIR to a directory outside it (default /var/tmp/pipeline-devstack)."
             )
 
 
@@ -180,9 +183,12 @@ def start(layout: Layout, es_home: Path, version: str) -> tuple[subprocess.Popen
         raise DevstackError(f"Elasticsearch 8.19 needs Java 17+, but {java_home} is Java {major}; set ES_JAVA_HOME")
     run_as = ensure_es_user()
 
+    if layout.es_root != layout.root:
+        make_trusted_dir(layout.es_root)
     shutil.rmtree(paths.run, ignore_errors=True)
     shutil.rmtree(paths.logs, ignore_errors=True)
     paths.output.unlink(missing_ok=True)
+    _link_logs(layout, paths)
     # A private copy of config/: ES writes its keystore there, and the distribution stays pristine.
     shutil.copytree(es_home / "config", paths.config)
     (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, paths))
@@ -192,7 +198,8 @@ def start(layout: Layout, es_home: Path, version: str) -> tuple[subprocess.Popen
 
     argv = [str(es_home / "bin" / "elasticsearch"), "-p", str(paths.es_pid_file)]
     if run_as is not None:
-        _check_traversable(es_home, run_as)
+        for needed in (es_home, paths.run, paths.logs):
+            _check_traversable(needed, run_as)
         for directory in (paths.run, paths.logs):
             _chown_tree(directory, run_as)
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -210,6 +217,24 @@ def start(layout: Layout, es_home: Path, version: str) -> tuple[subprocess.Popen
     # cwd = the logs dir: the stock jvm.options writes gc.log relative to the working directory.
     proc = spawn(argv, env=env, cwd=paths.logs, output=paths.output)
     return proc, write_pid_file(paths.launcher_pid_file, proc.pid, "elasticsearch-launcher")
+
+
+def _link_logs(layout: Layout, paths: EsPaths) -> None:
+    """Keep ``<devstack_dir>/logs/elasticsearch`` the place to look, wherever the node's logs really are."""
+    link = layout.logs / "elasticsearch"
+    if link == paths.logs:
+        return
+    layout.logs.mkdir(parents=True, exist_ok=True)
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.symlink_to(paths.logs, target_is_directory=True)
+
+
+def remove_run_dirs(layout: Layout) -> None:
+    """The node's config and data (``down``); outside the devstack dir when ES runs as another user."""
+    shutil.rmtree(EsPaths.of(layout).run, ignore_errors=True)
 
 
 def _chown_tree(root: Path, run_as: RunAs) -> None:

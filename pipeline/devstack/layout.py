@@ -5,10 +5,19 @@
   dist/         the unpacked ES distribution; kept as well
   run/          configs, data dirs and PID files of the running stack; removed by `down`
   logs/         process output; kept after `down` for post-mortems, truncated by the next `up`
+
+Elasticsearch refuses to run as root, so as root it runs as the user ``pipeline-es``, which may not be able to
+enter the checkout (a home directory with mode 700, a ``mktemp -d``). Its own files therefore live where
+that user can always reach them (``es_root``, see ``es_dir_for``):
+
+<es_base>/dist/elasticsearch-<ver>/   the unpacked distribution, shared by every checkout (read-only)
+<es_base>/<hash of devstack_dir>/     this checkout's node(s): run/ (config, data; removed by `down`), logs/
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +26,23 @@ from pipeline.settings import Settings
 # deploy/local/pom.xml relative to the source checkout (the package is installed editable).
 REPO_ROOT = Path(__file__).resolve().parents[2]
 POM = REPO_ROOT / "deploy" / "local" / "pom.xml"
+# World-traversable on every Linux machine, survives reboots, and is not cleaned as eagerly as /tmp.
+DEFAULT_ES_BASE = Path("/var/tmp/pipeline-devstack")
+
+
+def es_dir_for(root: Path, configured: Path | None) -> tuple[Path, Path]:
+    """(distribution dir, this checkout's node dir) for Elasticsearch.
+
+    Not as root, ES runs as ourselves and can read the checkout: everything stays under ``root``. As root,
+    the default base is ``DEFAULT_ES_BASE``; a hash of the devstack dir keeps checkouts apart.
+    """
+    if configured is None and os.geteuid() != 0:
+        return root / "dist", root
+    base = DEFAULT_ES_BASE if configured is None else configured
+    if not base.is_absolute():
+        base = REPO_ROOT / base
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return base / "dist", base / digest
 
 
 @dataclass(frozen=True)
@@ -26,6 +52,8 @@ class Layout:
     kafka_controller_port: int
     kafka_sasl_port: int
     es_port: int
+    es_dist: Path  # unpacked Elasticsearch distributions
+    es_root: Path  # this stack's Elasticsearch run/ and logs/
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Layout:
@@ -33,12 +61,15 @@ class Layout:
         if not root.is_absolute():
             # Relative paths mean the repository root, not wherever the command happens to run.
             root = REPO_ROOT / root
+        es_dist, es_root = es_dir_for(root, settings.devstack_es_dir)
         return cls(
             root=root,
             kafka_port=settings.devstack_kafka_port,
             kafka_controller_port=settings.devstack_kafka_controller_port,
             kafka_sasl_port=settings.devstack_kafka_sasl_port,
             es_port=settings.devstack_es_port,
+            es_dist=es_dist,
+            es_root=es_root,
         )
 
     @property
@@ -48,10 +79,6 @@ class Layout:
     @property
     def kafka_libs(self) -> Path:
         return self.artifacts / "kafka-libs"
-
-    @property
-    def dist(self) -> Path:
-        return self.root / "dist"
 
     @property
     def run(self) -> Path:

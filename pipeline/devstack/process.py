@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -155,3 +156,23 @@ def tail(path: Path, lines: int = 30) -> str:
     except FileNotFoundError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def make_trusted_dir(path: Path) -> None:
+    """Create ``path`` (mode 755) and check that nobody else could have planted or swapped anything in it.
+
+    Used for directories outside the checkout, under a world-writable parent such as /var/tmp: every
+    directory on the way must belong to root or to us, and be writable by others only if sticky (/var/tmp).
+    """
+    path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    me = os.geteuid()
+    for directory in [path, *path.parents]:
+        info = directory.stat()
+        foreign = info.st_uid not in (0, me)
+        open_to_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX
+        if foreign or open_to_others:
+            raise DevstackError(
+                f"{directory} (owner uid {info.st_uid}, mode {stat.filemode(info.st_mode)}) could be changed by "
+                f"another user, so the devstack will not keep Elasticsearch's files in {path}. Remove it, or set "
+                "PIPELINE_DEVSTACK_ES_DIR to a directory owned by you."
+            )

@@ -166,6 +166,7 @@ def down(settings: Settings | None = None, *, console: Console | None = None, ti
             console.print("Nothing was running.")
         if any(r.is_running() for r in records):
             raise DevstackError("Some processes survived SIGKILL; not deleting their data dirs")
+        elasticsearch.remove_run_dirs(layout)
         shutil.rmtree(layout.run, ignore_errors=True)
         console.print(f"[green]✓[/] removed {layout.run} (artifacts in {layout.artifacts} kept)")
 
