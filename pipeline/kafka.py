@@ -22,6 +22,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.kafka,
         "security_protocol": settings.kafka_security_protocol,
+        # Bounds the first contact, so a wrong address fails in seconds (NoBrokersAvailable) instead of hanging.
+        "api_version_auto_timeout_ms": int(settings.kafka_timeout_seconds * 1000),
     }
     if settings.kafka_security_protocol.startswith("SASL"):
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism or "PLAIN"

@@ -44,3 +44,8 @@ def configure_logging(settings: Settings) -> None:
     # Client libraries log every request at INFO; our own logs say what matters.
     for noisy in ("elastic_transport", "kafka", "aiokafka", "httpx", "httpcore", "trafilatura", "htmldate"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, level if isinstance(level, int) else 0))
+    # Their retries of a refused connection come with a traceback each time; our own logs and the final
+    # message say it once (PIPELINE_LOG_LEVEL=DEBUG or --debug shows them).
+    if level != logging.DEBUG:
+        for chatty in ("elastic_transport.transport", "elastic_transport.node_pool", "kafka.conn", "kafka.client"):
+            logging.getLogger(chatty).setLevel(logging.CRITICAL)

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_cafile: str | None = None
 
+    # How long to wait for a service: one request (a few seconds, so a dead address fails fast; the global
+    # `pipeline --timeout S` sets both), and how long set-up waits for a node that is still starting.
+    elasticsearch_timeout_seconds: float = 5.0
+    kafka_timeout_seconds: float = 5.0
+    service_wait_seconds: float = 60.0
+
     # Local stack (pipeline devstack), used when no services are configured.
     devstack_dir: Path = Path(".devstack")
     devstack_kafka_port: int = 9092

@@ -14,29 +14,63 @@ from pipeline.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-def make_client(settings: Settings) -> Elasticsearch:
-    """A client for the configured node; credentials from the URL, or PIPELINE_ELASTICSEARCH_API_KEY."""
+# Bulk writes of a full batch on a busy node take longer than an interactive query may.
+BULK_REQUEST_TIMEOUT_SECONDS = 60.0
+
+
+def make_client(settings: Settings, request_timeout: float | None = None) -> Elasticsearch:
+    """A client for the configured node; credentials from the URL, or PIPELINE_ELASTICSEARCH_API_KEY.
+
+    Requests time out after PIPELINE_ELASTICSEARCH_TIMEOUT_SECONDS (unless ``request_timeout`` says otherwise)
+    and are not repeated on a timeout, so an address that accepts but never answers fails in seconds.
+    """
     security: dict[str, Any] = {}
     if settings.elasticsearch_api_key:
         security["api_key"] = settings.elasticsearch_api_key.get_secret_value()
     if settings.elasticsearch_ca_certs:
         security["ca_certs"] = settings.elasticsearch_ca_certs
-    return Elasticsearch(settings.elasticsearch, request_timeout=30, retry_on_timeout=True, max_retries=3, **security)
+    return Elasticsearch(
+        settings.elasticsearch,
+        request_timeout=request_timeout or settings.elasticsearch_timeout_seconds,
+        retry_on_timeout=False,
+        max_retries=1,
+        **security,
+    )
 
 
-def wait_until_ready(client: Elasticsearch, timeout_seconds: float = 60.0) -> None:
-    """Readiness by cluster health (the local test distribution has no ``GET /``, so no ping())."""
-    deadline = time.monotonic() + timeout_seconds
+def wait_until_ready(client: Elasticsearch, timeout_seconds: float | None = None) -> None:
+    """Readiness by cluster health (the local test distribution has no ``GET /``, so no ping()).
+
+    A node that is still starting is waited for (PIPELINE_SERVICE_WAIT_SECONDS), and the wait is announced.
+    """
+    from pipeline.errors import START_HINT_ES, ServiceUnavailable, redact_url
+    from pipeline.settings import get_settings
+
+    wait = get_settings().service_wait_seconds if timeout_seconds is None else timeout_seconds
+    url = redact_url(str(client.transport.node_pool.all()[0].base_url))
+    deadline = time.monotonic() + wait
     last_error: Exception | None = None
-    while time.monotonic() < deadline:
+    announced = False
+    while True:
         try:
-            health = client.cluster.health(wait_for_status="yellow", timeout="5s")
+            health = client.cluster.health(wait_for_status="yellow", timeout="1s")
             if health["status"] in ("yellow", "green"):
+                if announced:
+                    log.info("Elasticsearch is ready", url=url)
                 return
         except Exception as exc:  # connection refused while the node starts
             last_error = exc
+        if time.monotonic() >= deadline:
+            break
+        if not announced:
+            log.warning(f"waiting up to {wait:g}s for Elasticsearch at {url} to become ready", error=str(last_error))
+            announced = True
         time.sleep(1.0)
-    raise RuntimeError(f"Elasticsearch at {client.transport.node_pool.all()} not ready: {last_error}")
+    raise ServiceUnavailable(
+        f"Elasticsearch not ready after {wait:g}s: {last_error}".splitlines()[0][:300],
+        where=url,
+        hint=START_HINT_ES + " (PIPELINE_SERVICE_WAIT_SECONDS sets how long to wait)",
+    )
 
 
 def index_names(settings: Settings) -> dict[str, str]:

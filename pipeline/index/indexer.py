@@ -18,7 +18,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter
-from pipeline.index.es import ensure_indices, make_client, wait_until_ready
+from pipeline.index.es import BULK_REQUEST_TIMEOUT_SECONDS, ensure_indices, make_client, wait_until_ready
 from pipeline.index.sink import ElasticsearchSink
 from pipeline.kafka import client_options, ensure_topics, make_producer, send_dead_letter
 from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, start_metrics_server
@@ -58,7 +58,7 @@ def _parse(
 class Indexer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = make_client(settings)
+        self.client = make_client(settings, request_timeout=BULK_REQUEST_TIMEOUT_SECONDS)
         self.sink = ElasticsearchSink(self.client, settings.index_articles, settings.index_events)
         self.producer = make_producer(settings, client_id="pipeline-indexer")
         self.stats = IndexerStats()

@@ -12,7 +12,11 @@ from pipeline.settings import Settings
 
 def test_plaintext_by_default() -> None:
     settings = Settings(kafka_bootstrap="k:9092")
-    assert client_options(settings) == {"bootstrap_servers": "k:9092", "security_protocol": "PLAINTEXT"}
+    assert client_options(settings) == {
+        "bootstrap_servers": "k:9092",
+        "security_protocol": "PLAINTEXT",
+        "api_version_auto_timeout_ms": 5000,
+    }
     assert faust_credentials(settings) is None
 
 

@@ -1,0 +1,175 @@
+"""Expected failures, told as messages: what failed, where, what to do.
+
+Commands raise the typed errors below (or let a known client-library error escape); ``pipeline.cli.main``
+turns either into a few lines on stderr and a non-zero exit. Anything else is a bug and keeps its traceback,
+as does every failure under ``--debug`` (or ``PIPELINE_LOG_LEVEL=DEBUG``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pipeline.settings import Settings
+
+# Exit codes from sysexits.h, so scripts can tell "try again later" from "fix your configuration".
+EXIT_USAGE = 64
+EXIT_NOT_FOUND = 66
+EXIT_UNAVAILABLE = 69
+EXIT_TIMEOUT = 75
+EXIT_NO_PERMISSION = 77
+
+START_HINT_ES = "start the local stack with `./run up`, or set PIPELINE_ELASTICSEARCH_URL to a running node"
+START_HINT_KAFKA = "start the local stack with `./run up`, or set PIPELINE_KAFKA_BOOTSTRAP to a running broker"
+
+
+class PipelineError(Exception):
+    """A failure the user can act on. ``where`` is a URL or address; ``hint`` says what to do."""
+
+    exit_code = 1
+
+    def __init__(self, what: str, *, where: str | None = None, hint: str | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.where = where
+        self.hint = hint
+
+    def lines(self) -> list[str]:
+        head = f"error: {self.what}" + (f" ({self.where})" if self.where else "")
+        return [head] + ([f"  → {self.hint}"] if self.hint else [])
+
+
+class ServiceUnavailable(PipelineError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class ServiceTimeout(PipelineError):
+    exit_code = EXIT_TIMEOUT
+
+
+class AuthFailed(PipelineError):
+    exit_code = EXIT_NO_PERMISSION
+
+
+class MissingResource(PipelineError):
+    """An index, topic or file that should exist does not."""
+
+    exit_code = EXIT_NOT_FOUND
+
+
+class BadOptionValue(PipelineError):
+    exit_code = EXIT_USAGE
+
+
+def redact_url(url: str) -> str:
+    """``https://user:secret@host`` → ``https://user:***@host``: addresses are shown, passwords never."""
+    return re.sub(r"(//[^/:@]+):[^/@]*@", r"\1:***@", url)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _elasticsearch_error(exc: BaseException, settings: Settings) -> PipelineError | None:
+    import elastic_transport
+    import elasticsearch
+
+    url = redact_url(settings.elasticsearch)
+    if isinstance(exc, elastic_transport.ConnectionTimeout):
+        return ServiceTimeout(
+            f"Elasticsearch did not answer within {settings.elasticsearch_timeout_seconds:g}s",
+            where=url,
+            hint="check the node, or allow more time with --timeout / PIPELINE_ELASTICSEARCH_TIMEOUT_SECONDS",
+        )
+    if isinstance(exc, elastic_transport.ConnectionError | elastic_transport.SerializationError):
+        return ServiceUnavailable("cannot reach Elasticsearch", where=url, hint=START_HINT_ES)
+    if isinstance(exc, elasticsearch.AuthenticationException | elasticsearch.AuthorizationException):
+        return AuthFailed(
+            f"Elasticsearch refused the credentials ({exc.meta.status})",
+            where=url,
+            hint="set PIPELINE_ELASTICSEARCH_API_KEY, or put user:password in PIPELINE_ELASTICSEARCH_URL",
+        )
+    if isinstance(exc, elasticsearch.NotFoundError):
+        index = _index_in(exc)
+        return MissingResource(
+            f"Elasticsearch index {index!r} does not exist" if index else f"not found in Elasticsearch: {exc.message}",
+            where=url,
+            hint="run `pipeline setup` to create the indices, then `pipeline index` to fill them",
+        )
+    if isinstance(exc, elasticsearch.ApiError):
+        return PipelineError(f"Elasticsearch refused the request ({exc.meta.status}): {_reason(exc)}", where=url)
+    return None
+
+
+def _index_in(exc: BaseException) -> str | None:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict) and error.get("type") == "index_not_found_exception":
+            return str(error.get("index") or error.get("resource.id") or "") or None
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        return f"{error.get('type', 'error')}: {error.get('reason', '')}"[:300]
+    return str(exc)[:300]
+
+
+def _kafka_error(exc: BaseException, settings: Settings) -> PipelineError | None:
+    from kafka import errors
+
+    where = settings.kafka
+    if isinstance(exc, errors.NoBrokersAvailable):
+        return ServiceUnavailable("cannot reach Kafka", where=where, hint=START_HINT_KAFKA)
+    if isinstance(exc, errors.KafkaTimeoutError | errors.KafkaConnectionError | errors.RequestTimedOutError):
+        return ServiceTimeout(
+            "Kafka did not answer in time",
+            where=where,
+            hint="check the broker, or allow more time with --timeout / PIPELINE_KAFKA_TIMEOUT_SECONDS",
+        )
+    if isinstance(exc, errors.SaslAuthenticationFailedError | errors.AuthorizationError):
+        return AuthFailed(
+            f"Kafka refused the client: {type(exc).__name__}",
+            where=where,
+            hint="check PIPELINE_KAFKA_SECURITY_PROTOCOL and PIPELINE_KAFKA_SASL_USERNAME / _PASSWORD",
+        )
+    if isinstance(exc, errors.UnknownTopicOrPartitionError):
+        return MissingResource("a Kafka topic does not exist", where=where, hint="run `pipeline setup`")
+    return None
+
+
+def _http_error(exc: BaseException) -> PipelineError | None:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return ServiceTimeout("no answer in time", where=redact_url(str(exc.request.url)))
+    if isinstance(exc, httpx.TransportError):
+        return ServiceUnavailable(f"cannot connect: {exc}", where=redact_url(str(exc.request.url)))
+    return None
+
+
+def explain(exc: BaseException, settings: Settings) -> PipelineError | None:
+    """The message for an expected failure (this one or any it was raised from), None for a bug."""
+    for link in _chain(exc):
+        if isinstance(link, PipelineError):
+            return link
+        for translate in (
+            lambda e: _elasticsearch_error(e, settings),
+            lambda e: _kafka_error(e, settings),
+            _http_error,
+        ):
+            try:
+                found = translate(link)
+            except (ImportError, AttributeError, RuntimeError):  # library absent, or error lacks its usual fields
+                found = None
+            if found is not None:
+                return found
+    return None
