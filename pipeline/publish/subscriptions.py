@@ -31,6 +31,11 @@ def subscription_topic(settings: Settings, name: str) -> str:
     return f"{settings.topic_subscription_prefix}{name}"
 
 
+def unassigned_consumer(settings: Settings, client_id: str) -> KafkaConsumer:
+    """A consumer outside any group, for reading partitions it assigns itself."""
+    return KafkaConsumer(client_id=client_id, enable_auto_commit=False, **client_options(settings))
+
+
 def ensure_config_topic(settings: Settings) -> None:
     # One partition: the catalogue is tiny, and one partition keeps every change to it in order.
     ensure_topics(settings, [settings.topic_subscriptions], partitions=1, config=CONFIG_TOPIC_SETTINGS)
@@ -41,7 +46,7 @@ class SubscriptionCatalog:
 
     def __init__(self, settings: Settings) -> None:
         ensure_config_topic(settings)
-        self._consumer = KafkaConsumer(client_id="pipeline-subscriptions-catalog", **client_options(settings))
+        self._consumer = unassigned_consumer(settings, "pipeline-subscriptions-catalog")
         partitions = [
             TopicPartition(settings.topic_subscriptions, p)
             for p in sorted(self._consumer.partitions_for_topic(settings.topic_subscriptions) or {0})
@@ -89,7 +94,7 @@ def load_subscriptions(settings: Settings) -> dict[str, Subscription]:
 
 def events_end_offsets(settings: Settings) -> dict[str, int]:
     """Per partition of events.enriched, the offset the next event will get."""
-    consumer = KafkaConsumer(client_id="pipeline-subscriptions-offsets", **client_options(settings))
+    consumer = unassigned_consumer(settings, "pipeline-subscriptions-offsets")
     try:
         partitions = [
             TopicPartition(settings.topic_events, p)
@@ -101,7 +106,7 @@ def events_end_offsets(settings: Settings) -> dict[str, int]:
 
 
 def events_partition_count(settings: Settings) -> int:
-    consumer = KafkaConsumer(client_id="pipeline-subscriptions-offsets", **client_options(settings))
+    consumer = unassigned_consumer(settings, "pipeline-subscriptions-offsets")
     try:
         return len(consumer.partitions_for_topic(settings.topic_events) or []) or settings.topic_partitions
     finally:

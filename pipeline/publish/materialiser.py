@@ -1,0 +1,194 @@
+"""The subscription materialiser as a Faust app: ``events.enriched`` in, ``events.sub.<name>`` out.
+
+For every event report it decides, with a Faust table keyed by event id (changelogged, so it survives
+restarts), whether the report is a create, an update or nothing new (``pipeline.publish.changes``), and
+writes each change to the topic of every subscription whose filter matches. Before the first write to a
+partition of a subscription's topic, and for a new subscription even on a quiet stream, it catches that
+partition up from the retained events (``pipeline.publish.materialise.catch_up``): that is the backfill,
+and also what repairs a partition after a crash or a rebalance.
+
+Run: ``pipeline subscriptions run`` (one consumer group, ``PIPELINE_SUBSCRIPTIONS_GROUP``; start more to
+share the partitions). A report the materialiser cannot read is logged and skipped: the indexer reads the
+same topic and dead-letters it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+import structlog
+from kafka import KafkaAdminClient, KafkaProducer
+
+from pipeline.kafka import client_options, faust_credentials, make_producer
+from pipeline.publish.changes import EventState, apply_report
+from pipeline.publish.materialise import SubscriptionMatcher, catch_up, change_bytes, read_report
+from pipeline.publish.subscriptions import SubscriptionCatalog, subscription_topic
+from pipeline.records import EventChange
+from pipeline.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+CATALOG_REFRESH_SECONDS = 1.0
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.subscriptions_group,
+        broker=f"kafka://{settings.kafka}",
+        broker_credentials=faust_credentials(settings),
+        store="memory://",  # the table is rebuilt from its changelog topic on start
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        producer_acks=-1,
+        producer_max_request_size=4_000_000,
+        table_key_serializer="raw",
+        table_value_serializer="raw",
+    )
+
+
+settings = get_settings()
+app = create_app(settings)
+_raw_bytes: dict[str, Any] = {
+    "key_type": bytes,
+    "value_type": bytes,
+    "key_serializer": "raw",
+    "value_serializer": "raw",
+}
+events_topic = app.topic(settings.topic_events, **_raw_bytes)
+# event id -> EventState as JSON: the articles known to report the event and where each was first seen.
+event_states = app.Table("event-states", key_type=bytes, value_type=bytes)
+
+
+class Materialiser:
+    """What the agent and the idle timer share: the catalogue, and which partitions are caught up."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()  # one of agent and timer at a time, so writes to a partition stay in order
+        self.catalog: SubscriptionCatalog | None = None
+        self.matchers: dict[str, SubscriptionMatcher] = {}
+        self.refreshed_at = 0.0
+        self.caught_up: set[tuple[str, int]] = set()
+        self.positions: dict[int, int] = {}  # next offset to process, per partition handled in this process
+        self._producer: KafkaProducer | None = None
+
+    async def run_blocking(self, function: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+    async def refresh(self) -> dict[str, SubscriptionMatcher]:
+        if self.catalog is None:
+            self.catalog = await self.run_blocking(SubscriptionCatalog, settings)
+        elif time.monotonic() - self.refreshed_at < CATALOG_REFRESH_SECONDS:
+            return self.matchers
+        current = await self.run_blocking(self.catalog.refresh)
+        self.refreshed_at = time.monotonic()
+        for name in set(self.matchers) - set(current):
+            del self.matchers[name]
+            self.caught_up = {key for key in self.caught_up if key[0] != name}
+            log.info("subscription removed", subscription=name)
+        for name, subscription in current.items():
+            known = self.matchers.get(name)
+            if known is None or known.subscription != subscription:
+                self.matchers[name] = SubscriptionMatcher(subscription)
+                self.caught_up = {key for key in self.caught_up if key[0] != name}
+                log.info("subscription active", subscription=name, filter=subscription.filter)
+        return self.matchers
+
+    async def ensure_caught_up(self, matcher: SubscriptionMatcher, partition: int, upto: int) -> None:
+        key = (matcher.subscription.name, partition)
+        if key in self.caught_up:
+            return
+        if self._producer is None:
+            self._producer = await self.run_blocking(make_producer, settings, "pipeline-subscriptions-catch-up")
+        await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer)
+        self.caught_up.add(key)
+
+    def forget_partitions(self, partitions: set[int]) -> None:
+        """Another worker may have handled these meanwhile: catch them up again before writing."""
+        self.caught_up = {key for key in self.caught_up if key[1] not in partitions}
+        for partition in partitions:
+            self.positions.pop(partition, None)
+
+
+state = Materialiser()
+
+
+async def _publish(matcher: SubscriptionMatcher, change: EventChange) -> None:
+    await app.producer.send_and_wait(
+        subscription_topic(settings, matcher.subscription.name),
+        change.event_id.encode(),
+        change_bytes(change),
+        change.source_partition,
+        None,
+        None,
+    )
+
+
+@app.agent(events_topic)
+async def materialise(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+    async for event in stream.events():
+        message = event.message
+        async with state.lock:
+            matchers = await state.refresh()
+            report = read_report(event.value)
+            if report is not None and message.key is not None:
+                known = event_states.get(message.key)
+                previous = EventState.from_json(json.loads(known)) if known else None
+                updated, change = apply_report(previous, report, message.partition, message.offset)
+                if updated is not None:
+                    event_states[message.key] = json.dumps(updated.to_json()).encode()
+                if change is not None:
+                    for matcher in list(matchers.values()):
+                        await state.ensure_caught_up(matcher, message.partition, message.offset)
+                        if matcher.wants(change):
+                            await _publish(matcher, change)
+            state.positions[message.partition] = message.offset + 1
+        yield None
+
+
+@app.timer(interval=2.0)
+async def catch_up_quiet_partitions() -> None:
+    """A new subscription fills from the retained events even when no new event arrives."""
+    assigned = {tp.partition for tp in app.consumer.assignment() if tp.topic == settings.topic_events}
+    if not assigned:
+        return
+    async with state.lock:
+        matchers = await state.refresh()
+        pending = [
+            (m, p) for m in matchers.values() for p in assigned if (m.subscription.name, p) not in state.caught_up
+        ]
+        if not pending:
+            return
+        committed = await state.run_blocking(_committed_offsets, settings)
+        for matcher, partition in pending:
+            upto = state.positions.get(partition, committed.get(partition, 0))
+            await state.ensure_caught_up(matcher, partition, upto)
+
+
+@app.on_partitions_assigned.connect
+async def _on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    assigned = args[0] if args else kwargs.get("assigned", set())
+    state.forget_partitions({tp.partition for tp in assigned if tp.topic == settings.topic_events})
+
+
+def _committed_offsets(settings: Settings) -> dict[int, int]:
+    """Where this group resumes in each events.enriched partition (nothing processed there yet)."""
+    admin = KafkaAdminClient(client_id="pipeline-subscriptions-offsets", **client_options(settings))
+    try:
+        offsets = admin.list_consumer_group_offsets(settings.subscriptions_group)
+    finally:
+        admin.close()
+    return {tp.partition: max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == settings.topic_events}
+
+
+def run_worker(loglevel: str = "info") -> None:
+    """Start a Faust worker for this app in the current process (blocks until stopped)."""
+    from faust.worker import Worker
+
+    Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -1,0 +1,212 @@
+"""``pipeline subscriptions add|list|remove|run|deliver``: named subscriptions, stored in Kafka."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import typer
+from kafka import KafkaConsumer
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.kafka import client_options
+from pipeline.publish.subscriptions import (
+    SubscriptionError,
+    add_subscription,
+    load_subscriptions,
+    remove_subscription,
+    subscription_topic,
+)
+from pipeline.publish.webhook import WebhookRefused, WebhookSender, deliver_messages
+from pipeline.query.filters import EventFilter, FilterError
+from pipeline.records import Subscription
+from pipeline.settings import Settings, get_settings
+
+console = Console()
+errors = Console(stderr=True)
+
+subscriptions_app = typer.Typer(
+    help=(
+        "Named subscriptions: a filter stored in Kafka (topic pipeline.subscriptions) whose matching event "
+        "creates and updates fill the topic events.sub.NAME, readable by any Kafka client."
+    ),
+    no_args_is_help=True,
+)
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+@subscriptions_app.command("add")
+def add_command(
+    name: str = typer.Argument(..., help="Letters, digits, '-' and '_'; the topic is events.sub.NAME"),
+    event_type: list[str] = typer.Option(None, "--type", "-t", help="PLOVER types (repeatable)"),
+    mode: list[str] = typer.Option(None, "--mode", help="PLOVER modes (repeatable)"),
+    quad_class: list[str] = typer.Option(None, "--quad-class", help="Quad classes (repeatable)"),
+    country: list[str] = typer.Option(None, "--country", "-c", help="Country name or ISO code (repeatable)"),
+    entity: list[str] = typer.Option(None, "--entity", "-e", help="Actor or entity name (repeatable)"),
+    min_confidence: float = typer.Option(None, "--min-confidence", help="Lowest confidence, 0..1"),
+    near: str = typer.Option(None, "--near", help="A point (LAT,LON) or a place name"),
+    radius_km: float = typer.Option(None, "--radius-km", help="Radius around --near (default 50)"),
+    since: str = typer.Option(None, "--since", help="ISO date or relative (24h, 7d)"),
+    until: str = typer.Option(None, "--until", help="ISO date or relative (24h, 7d)"),
+    webhook: str = typer.Option(None, "--webhook", help="POST its events here (pipeline subscriptions deliver)"),
+    backfill: bool = typer.Option(
+        True, "--backfill/--no-backfill", help="Also fill from the events retained so far, not only new ones"
+    ),
+) -> None:
+    """Store a subscription and create its topic; `pipeline subscriptions run` fills it."""
+    settings = get_settings()
+    try:
+        event_filter = EventFilter.parse(
+            types=event_type,
+            modes=mode,
+            quad_classes=quad_class,
+            countries=country,
+            entities=entity,
+            min_confidence=min_confidence,
+            near=near,
+            radius_km=radius_km,
+            since=since,
+            until=until,
+        )
+        subscription = Subscription(
+            name=name, filter=event_filter.model_dump(mode="json"), webhook_url=webhook, backfill=backfill
+        )
+    except FilterError as exc:
+        _fail(str(exc))
+        return
+    except ValueError as exc:
+        _fail(f"invalid subscription {name!r}: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}")
+        return
+    try:
+        stored = add_subscription(settings, subscription)
+    except SubscriptionError as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        f"subscription [bold]{stored.name}[/bold] stored; topic [cyan]{subscription_topic(settings, name)}[/cyan] "
+        f"fills while `pipeline subscriptions run` is running"
+        + (" (from the retained events on)" if stored.backfill else " (new events only)"),
+        highlight=False,
+    )
+
+
+@subscriptions_app.command("list")
+def list_command() -> None:
+    """The stored subscriptions, their topics and filters."""
+    settings = get_settings()
+    subscriptions = load_subscriptions(settings)
+    if not subscriptions:
+        console.print("no subscriptions (add one: pipeline subscriptions add NAME --country KOR)")
+        return
+    table = Table("name", "topic", "filter", "webhook", "backfill")
+    for name, subscription in sorted(subscriptions.items()):
+        table.add_row(
+            name,
+            subscription_topic(settings, name),
+            _describe(subscription),
+            subscription.webhook_url or "",
+            "yes" if subscription.backfill else "no",
+        )
+    console.print(table)
+
+
+def _describe(subscription: Subscription) -> str:
+    try:
+        return EventFilter.model_validate(subscription.filter).describe()
+    except ValueError:
+        return f"unreadable filter {subscription.filter}"
+
+
+@subscriptions_app.command("remove")
+def remove_command(
+    name: str = typer.Argument(...),
+    keep_topic: bool = typer.Option(False, "--keep-topic", help="Keep events.sub.NAME and what it holds"),
+) -> None:
+    """Remove a subscription (a tombstone on the config topic) and, unless --keep-topic, its topic."""
+    settings = get_settings()
+    try:
+        remove_subscription(settings, name, keep_topic=keep_topic)
+    except SubscriptionError as exc:
+        _fail(str(exc))
+    console.print(f"subscription [bold]{name}[/bold] removed", highlight=False)
+
+
+@subscriptions_app.command("run")
+def run_command(
+    loglevel: str = typer.Option("info", help="Faust worker log level"),
+) -> None:
+    """Materialise every subscription (a Faust worker; start more to share the partitions)."""
+    from pipeline.publish.materialiser import run_worker
+
+    run_worker(loglevel)
+
+
+@subscriptions_app.command("deliver")
+def deliver_command(
+    name: str = typer.Argument(..., help="A subscription with a webhook (or give --webhook)"),
+    webhook: str = typer.Option(None, "--webhook", help="POST here instead of the subscription's webhook"),
+    limit: int = typer.Option(0, help="Stop after this many deliveries (0: follow forever)"),
+    timeout: float = typer.Option(0, help="Stop after this many idle seconds (0: follow forever)"),
+) -> None:
+    """POST the subscription's creates and updates to its webhook, at least once (PIPELINE_WEBHOOK_SECRET
+    signs them)."""
+    settings = get_settings()
+    subscription = load_subscriptions(settings).get(name)
+    if subscription is None:
+        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
+        return
+    url = webhook or subscription.webhook_url
+    if not url:
+        _fail(f"subscription {name!r} has no webhook; give one with --webhook URL")
+        return
+    topic = subscription_topic(settings, name)
+    consumer = webhook_consumer(settings, topic, f"pipeline-webhook-{name}", from_beginning=True, timeout=timeout)
+    run_webhook(settings, consumer, url, lambda _value: True, limit=limit)
+
+
+def webhook_group(url: str, topic: str) -> str:
+    """A stable consumer group per (topic, URL): a restarted delivery resumes where the last one stopped."""
+    return f"pipeline-webhook-{hashlib.sha256(f'{topic} {url}'.encode()).hexdigest()[:12]}"
+
+
+def webhook_consumer(
+    settings: Settings, topic: str, group: str, *, from_beginning: bool, timeout: float
+) -> KafkaConsumer:
+    return KafkaConsumer(
+        topic,
+        **client_options(settings),
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+        consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"),
+    )
+
+
+def run_webhook(
+    settings: Settings, consumer: KafkaConsumer, url: str, wanted: Callable[[bytes], bool], *, limit: int = 0
+) -> None:
+    """Deliver to ``url`` until stopped; a refusing receiver ends it with a message and exit status 1."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    sender = WebhookSender(
+        url, secret, timeout=settings.webhook_timeout_seconds, max_backoff=settings.webhook_max_backoff_seconds
+    )
+    errors.print(f"delivering to {url}{' (signed)' if secret else ''}; Ctrl-C stops", highlight=False)
+    try:
+        delivered = deliver_messages(consumer, sender, wanted, limit=limit)
+        errors.print(f"{delivered} events delivered", highlight=False)
+    except WebhookRefused as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+        sender.close()
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(subscriptions_app, name="subscriptions")
