@@ -217,5 +217,25 @@ class DeadLetter(Record):
     source_topic: str | None = None
     partition: int | None = None
     offset: int | None = None
-    payload: str | None = Field(None, description="The offending input, truncated")
+    payload: str | None = Field(
+        None,
+        description=(
+            "The offending input, whole: with payload_encoding 'gzip+base64' the base64 text of its gzip "
+            "compression; without an encoding, plain text (letters written before 2026-12). Left out when it "
+            "would not fit the broker's message size; source_topic/partition/offset then locate it."
+        ),
+    )
+    payload_encoding: Literal["gzip+base64"] | None = None
+    payload_bytes: int | None = Field(None, ge=0, description="Size of the original input in bytes")
     at: datetime = Field(default_factory=utc_now)
+
+    def original_payload(self) -> bytes | None:
+        """The input exactly as it arrived (None when it was not kept)."""
+        if self.payload is None:
+            return None
+        if self.payload_encoding == "gzip+base64":
+            import base64
+            import gzip
+
+            return gzip.decompress(base64.b64decode(self.payload))
+        return self.payload.encode("utf-8")

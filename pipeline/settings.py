@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None  # signs each request (X-Pipeline-Signature) when set
     webhook_timeout_seconds: float = 10.0
     webhook_max_backoff_seconds: float = 60.0
+    # The broker's message.max.bytes: dead letters keep a payload only while the letter stays below it.
+    kafka_max_message_bytes: int = 1_000_000
+    # How long a consumer may go between polls before the group drops it. The indexer polls (paused) while
+    # Elasticsearch is away, so it can be short; tests lower it to prove that.
+    indexer_max_poll_interval_ms: int = 300_000
+    # Longest wait between two attempts at a batch Elasticsearch does not take (outage, 429, write block).
+    indexer_retry_max_seconds: float = 30.0
 
     # Elasticsearch indices (names of the write aliases' concrete indices).
     index_articles: str = "news-articles"

@@ -173,8 +173,11 @@ def check_port(layout: Layout) -> None:
         )
 
 
-def start(layout: Layout, es_home: Path, version: str) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Write a fresh config/data dir and launch the node. Does not wait for it."""
+def start(
+    layout: Layout, es_home: Path, version: str, *, keep_data: bool = False
+) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    """Write a fresh config/data dir and launch the node (``keep_data``: relaunch on the existing ones, as
+    after a crash). Does not wait for it."""
     paths = EsPaths.of(layout)
     check_port(layout)
     java_home = elasticsearch_java_home()
@@ -185,13 +188,17 @@ def start(layout: Layout, es_home: Path, version: str) -> tuple[subprocess.Popen
 
     if layout.es_root != layout.root:
         make_trusted_dir(layout.es_root)
-    shutil.rmtree(paths.run, ignore_errors=True)
-    shutil.rmtree(paths.logs, ignore_errors=True)
-    paths.output.unlink(missing_ok=True)
-    _link_logs(layout, paths)
-    # A private copy of config/: ES writes its keystore there, and the distribution stays pristine.
-    shutil.copytree(es_home / "config", paths.config)
-    (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, paths))
+    if keep_data:
+        for stale in (paths.es_pid_file, paths.server_pid_file):
+            stale.unlink(missing_ok=True)
+    else:
+        shutil.rmtree(paths.run, ignore_errors=True)
+        shutil.rmtree(paths.logs, ignore_errors=True)
+        paths.output.unlink(missing_ok=True)
+        _link_logs(layout, paths)
+        # A private copy of config/: ES writes its keystore there, and the distribution stays pristine.
+        shutil.copytree(es_home / "config", paths.config)
+        (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, paths))
     for directory in (paths.data, paths.tmp, paths.logs):
         directory.mkdir(parents=True, exist_ok=True)
     paths.version_file.write_text(version + "\n")

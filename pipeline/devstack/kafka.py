@@ -194,10 +194,15 @@ def check_ports(layout: Layout) -> None:
             )
 
 
-def start(layout: Layout, libs: Path, version: str) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Format a fresh log dir with a random cluster id and launch the broker. Does not wait for it."""
+def start(
+    layout: Layout, libs: Path, version: str, *, keep_data: bool = False
+) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    """Format a fresh log dir with a random cluster id and launch the broker (``keep_data``: relaunch on the
+    existing log dir, as after a crash). Does not wait for it."""
     paths = KafkaPaths.of(layout)
     check_ports(layout)
+    if keep_data:
+        return _launch(paths, libs)
     shutil.rmtree(paths.run, ignore_errors=True)
     shutil.rmtree(paths.logs, ignore_errors=True)
     paths.data.mkdir(parents=True)
@@ -216,6 +221,10 @@ def start(layout: Layout, libs: Path, version: str) -> tuple[subprocess.Popen[by
             f"Formatting the Kafka log dir failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
         )
 
+    return _launch(paths, libs)
+
+
+def _launch(paths: KafkaPaths, libs: Path) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
     argv = [*_java_command(libs, paths, "kafka.Kafka", short_lived=False), str(paths.config)]
     proc = spawn(argv, env=_kafka_env(), cwd=paths.run, output=paths.output)
     return proc, write_pid_file(paths.pid_file, proc.pid, "kafka")

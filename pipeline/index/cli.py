@@ -104,6 +104,7 @@ def register(app: typer.Typer) -> None:
         """Run the indexer: articles.enriched + events.enriched -> Elasticsearch (idempotent bulk writes)."""
         from pipeline.index.indexer import Indexer
 
+        # A permanent refusal (pipeline.index.sink.RequestRefused) leaves through pipeline.cli's error handler.
         indexer = Indexer(get_settings())
         try:
             indexer.run(

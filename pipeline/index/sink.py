@@ -1,4 +1,4 @@
-"""Writes articles and events to Elasticsearch idempotently.
+"""Writes articles and events to Elasticsearch idempotently, one attempt at a time.
 
 * Articles: id = article_id, external version = revision, so a replay rewrites the same document and a
   late, older revision never overwrites a newer one.
@@ -6,28 +6,61 @@
   concurrency (if_seq_no / if_primary_term), because scripted upserts need painless, which the local test
   distribution lacks.
 
-Transient failures (connection, 429, 5xx) are retried with exponential backoff; items Elasticsearch refuses
-for good (e.g. a mapping error) come back as ``SinkFailure`` for the caller to dead-letter.
+Each write sorts every document into one of four outcomes: written, stale (an older revision), *held*
+(Elasticsearch could not take it now: 429, 5xx, a write block; the caller retries it later, however long that
+takes) or *refused* (Elasticsearch refuses this document itself, e.g. a mapping error: the caller dead-letters
+it). A whole request that fails is either ``ElasticsearchUnavailable`` (retry later) or ``RequestRefused``
+(permanent: credentials, permissions, a missing index; retrying cannot help).
 """
 
 from __future__ import annotations
 
-import random
+import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from pipeline.errors import EXIT_NO_PERMISSION, EXIT_NOT_FOUND, PipelineError
 from pipeline.index.documents import article_document, event_document, merge_event
 from pipeline.records import EnrichedArticle, Event
 
 log = structlog.get_logger(__name__)
 
-TRANSIENT_STATUSES = {429, 502, 503, 504}
-MAX_ATTEMPTS = 6
+# Per-item statuses worth retrying: overload and server-side failures pass.
+TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+# Item errors that concern the whole index, not the document: every other document fails alike.
+INDEX_UNAVAILABLE = {"index_not_found_exception", "index_closed_exception"}
+# Two indexers merging into one event conflict now and then; rounds beyond this mean something is wrong.
+MAX_MERGE_ROUNDS = 6
+# Well below Elasticsearch's http.max_content_length (100 MB), so a batch of large articles is never a 413.
+MAX_BULK_BYTES = 8_000_000
+
+
+class ElasticsearchUnavailable(Exception):
+    """The whole request failed for a reason that passes: unreachable, overloaded, write-blocked."""
+
+
+class RequestRefused(PipelineError):
+    """The whole request was refused for good (401, 403 not a block, 413, a missing or closed index)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(
+            f"Elasticsearch refused the indexer's request ({status}): {reason}",
+            hint=(
+                "retrying cannot help, so the indexer stopped. Check the credentials "
+                "(PIPELINE_ELASTICSEARCH_API_KEY) and the role's index privileges, and that the indices exist and "
+                "are open (`pipeline setup`); then start it again. Uncommitted messages are read again."
+            ),
+        )
+        self.status = status
+        self.reason = reason
+        self.exit_code = (
+            EXIT_NO_PERMISSION if status in (401, 403) else EXIT_NOT_FOUND if "index_" in reason else 1
+        )
 
 
 @dataclass(frozen=True)
@@ -41,11 +74,43 @@ class SinkFailure:
 class SinkReport:
     written: int = 0
     stale: int = 0
-    failures: list[SinkFailure] = field(default_factory=list)
+    failures: list[SinkFailure] = field(default_factory=list)  # refused: to be dead-lettered
+    held: list[SinkFailure] = field(default_factory=list)  # not taken now: to be retried
 
 
-def _backoff(attempt: int) -> float:
-    return float(min(30.0, 0.5 * 2**attempt) * (0.5 + random.random() / 2))
+def is_write_block(status: int, error: Any) -> bool:
+    """A 403 that is a cluster or index block (disk watermark, read-only index): lifted by an operator."""
+    return status == 403 and isinstance(error, dict) and error.get("type") == "cluster_block_exception"
+
+
+def _status_and_error(exc: ApiError) -> tuple[int, Any]:
+    body = exc.body if isinstance(exc.body, dict) else {}
+    return int(exc.status_code or 0), body.get("error", exc.message)
+
+
+def _raise_for_request(exc: Exception) -> NoReturn:
+    """Translate a failed request into ElasticsearchUnavailable or RequestRefused."""
+    if isinstance(exc, ApiError):
+        status, error = _status_and_error(exc)
+        if status in TRANSIENT_STATUSES or is_write_block(status, error):
+            raise ElasticsearchUnavailable(f"{status} {_reason({'error': error})}") from exc
+        raise RequestRefused(status, _reason({"error": error})) from exc
+    raise ElasticsearchUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _chunks(operations: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Action/document pairs in bulk requests of at most MAX_BULK_BYTES (one oversized pair goes alone)."""
+    chunk: list[dict[str, Any]] = []
+    size = 0
+    for action, document in zip(operations[::2], operations[1::2], strict=True):
+        pair_size = len(json.dumps(document, default=str)) + 200
+        if chunk and size + pair_size > MAX_BULK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk += [action, document]
+        size += pair_size
+    if chunk:
+        yield chunk
 
 
 class ElasticsearchSink:
@@ -54,70 +119,61 @@ class ElasticsearchSink:
         self.articles_index = articles_index
         self.events_index = events_index
 
-    def _bulk(self, operations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """One bulk call, retried as a whole on transport errors. Returns the per-item results."""
-        for attempt in range(MAX_ATTEMPTS):
+    def _bulk(self, operations: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+        """Bulk requests for ``operations``; (status, result) per document, in order."""
+        results: list[tuple[int, dict[str, Any]]] = []
+        for chunk in _chunks(operations):
             try:
-                response = self.client.bulk(operations=operations, refresh=False)
-                return [next(iter(item.values())) for item in response["items"]]
+                response = self.client.bulk(operations=chunk, refresh=False)
             except (TransportError, ApiError) as exc:
-                status = getattr(exc, "status_code", None) or getattr(getattr(exc, "meta", None), "status", 0)
-                if isinstance(exc, ApiError) and status not in TRANSIENT_STATUSES:
-                    raise
-                delay = _backoff(attempt)
-                log.warning("bulk failed, retrying", error=str(exc), attempt=attempt + 1, delay=round(delay, 2))
-                time.sleep(delay)
-        raise RuntimeError(f"Elasticsearch bulk failed after {MAX_ATTEMPTS} attempts")
+                _raise_for_request(exc)
+            for item in response["items"]:
+                result = next(iter(item.values()))
+                status = int(result.get("status", 500))
+                if (result.get("error") or {}).get("type") in INDEX_UNAVAILABLE:
+                    raise RequestRefused(status, _reason(result))
+                results.append((status, result))
+        return results
 
     def write_articles(self, articles: Sequence[EnrichedArticle]) -> SinkReport:
         report = SinkReport()
-        pending = {a.article_id: a for a in articles}  # last revision in the batch wins
-        for attempt in range(MAX_ATTEMPTS):
-            if not pending:
-                break
-            operations: list[dict[str, Any]] = []
-            for article in pending.values():
-                operations.append(
-                    {
-                        "index": {
-                            "_index": self.articles_index,
-                            "_id": article.article_id,
-                            "version": article.revision,
-                            "version_type": "external_gte",
-                        }
+        latest = {a.article_id: a for a in articles}  # last revision in the batch wins
+        operations: list[dict[str, Any]] = []
+        for article in latest.values():
+            operations.append(
+                {
+                    "index": {
+                        "_index": self.articles_index,
+                        "_id": article.article_id,
+                        "version": article.revision,
+                        "version_type": "external_gte",
                     }
-                )
-                operations.append(article_document(article))
-            results = self._bulk(operations)
-            retry: dict[str, EnrichedArticle] = {}
-            for article, result in zip(pending.values(), results, strict=True):
-                status = int(result.get("status", 500))
-                if status < 300:
-                    report.written += 1
-                elif status == 409:
-                    report.stale += 1  # a newer revision is already indexed
-                elif status in TRANSIENT_STATUSES:
-                    retry[article.article_id] = article
-                else:
-                    report.failures.append(SinkFailure(article.article_id, _reason(result), status))
-            pending = retry
-            if pending:
-                time.sleep(_backoff(attempt))
-        self._give_up(pending.keys(), report)
+                }
+            )
+            operations.append(article_document(article))
+        for doc_id, (status, result) in zip(latest, self._bulk(operations), strict=True):
+            if status < 300:
+                report.written += 1
+            elif status == 409:
+                report.stale += 1  # a newer revision is already indexed
+            else:
+                _sort_failure(report, doc_id, status, result)
         return report
 
     def write_events(self, events: Sequence[Event]) -> SinkReport:
         report = SinkReport()
-        incoming: dict[str, dict[str, Any]] = {}
+        pending: dict[str, dict[str, Any]] = {}
         for event in events:
             doc = event_document(event)
-            known = incoming.get(event.event_id)
-            incoming[event.event_id] = merge_event(known, doc) if known else doc
-        pending = incoming
-        for attempt in range(MAX_ATTEMPTS):
+            known = pending.get(event.event_id)
+            pending[event.event_id] = merge_event(known, doc) if known else doc
+        for merge_round in range(MAX_MERGE_ROUNDS):
             if not pending:
                 break
-            found = self.client.mget(index=self.events_index, ids=list(pending))["docs"]
+            try:
+                found = self.client.mget(index=self.events_index, ids=list(pending))["docs"]
+            except (TransportError, ApiError) as exc:
+                _raise_for_request(exc)
             operations: list[dict[str, Any]] = []
             for existing in found:
                 doc_id = existing["_id"]
@@ -136,27 +192,31 @@ class ElasticsearchSink:
                 else:
                     operations.append({"create": {"_index": self.events_index, "_id": doc_id}})
                     operations.append(pending[doc_id])
-            results = self._bulk(operations)
-            retry: dict[str, dict[str, Any]] = {}
-            for existing, result in zip(found, results, strict=True):
+            conflicts: dict[str, dict[str, Any]] = {}
+            for existing, (status, result) in zip(found, self._bulk(operations), strict=True):
                 doc_id = existing["_id"]
-                status = int(result.get("status", 500))
                 if status < 300:
                     report.written += 1
-                elif status == 409 or status in TRANSIENT_STATUSES:
-                    retry[doc_id] = pending[doc_id]  # someone else wrote it meanwhile: merge again
+                elif status == 409:
+                    conflicts[doc_id] = pending[doc_id]  # someone else wrote it meanwhile: merge again
                 else:
-                    report.failures.append(SinkFailure(doc_id, _reason(result), status))
-            pending = retry
+                    _sort_failure(report, doc_id, status, result)
+            pending = conflicts
             if pending:
-                time.sleep(_backoff(attempt) / 4)
-        self._give_up(pending.keys(), report)
+                time.sleep(0.05 * 2**merge_round)
+        for doc_id in pending:
+            report.failures.append(
+                SinkFailure(doc_id, f"merge conflict persisted after {MAX_MERGE_ROUNDS} rounds", 409)
+            )
         return report
 
-    @staticmethod
-    def _give_up(doc_ids: Any, report: SinkReport) -> None:
-        for doc_id in doc_ids:
-            report.failures.append(SinkFailure(doc_id, "still failing after retries", 503))
+
+def _sort_failure(report: SinkReport, doc_id: str, status: int, result: dict[str, Any]) -> None:
+    failure = SinkFailure(doc_id, _reason(result), status)
+    if status in TRANSIENT_STATUSES or is_write_block(status, result.get("error")):
+        report.held.append(failure)
+    else:
+        report.failures.append(failure)
 
 
 def _reason(result: dict[str, Any]) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import jsonschema
 import pytest
 
 from pipeline.contracts import MESSAGE_MODELS, export_json_schema, index_template, json_schema
-from pipeline.deadletter import MAX_PAYLOAD_CHARS, dead_letter
+from pipeline.deadletter import dead_letter
 from pipeline.index.documents import article_document, event_document
 from pipeline.records import SCHEMA_VERSION
 from tests.factories import sample_enriched, sample_event, sample_raw
@@ -80,6 +81,21 @@ def test_index_template_maps_every_document_field_strictly(kind: str, document: 
     assert not missing, f"fields without a mapping in the {kind} template: {sorted(missing)}"
 
 
-def test_dead_letter_payload_is_truncated() -> None:
-    record = dead_letter("collect", "too big", payload="x" * (MAX_PAYLOAD_CHARS + 50))
-    assert record.payload is not None and record.payload.endswith("[truncated 50 chars]")
+def test_dead_letter_keeps_the_whole_payload_compressed() -> None:
+    article = ("x" * 150_000 + "é\n").encode("utf-8")  # far beyond the old 20,000-character cut
+    record = dead_letter("enrich", "boom", payload=article)
+    assert record.payload_encoding == "gzip+base64" and record.payload_bytes == len(article)
+    assert len(record.to_json_bytes()) < len(article) // 10
+    assert record.original_payload() == article
+    undecodable = b"\x00\xff\xfe"
+    assert dead_letter("index", "binary", payload=undecodable).original_payload() == undecodable
+
+
+def test_a_payload_beyond_the_broker_limit_leaves_only_its_source_coordinates() -> None:
+    incompressible = bytes(range(256)) * 2_000 + os.urandom(600_000)
+    record = dead_letter(
+        "index", "too big", payload=incompressible, source_topic="t", partition=3, offset=41, max_message_bytes=500_000
+    )
+    assert record.payload is None and record.payload_bytes == len(incompressible)
+    assert (record.source_topic, record.partition, record.offset) == ("t", 3, 41)
+    assert "left out" in record.reason and len(record.to_json_bytes()) < 500_000

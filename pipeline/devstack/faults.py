@@ -1,0 +1,120 @@
+"""Faults for the local stack: kill, freeze and restart its Kafka broker and Elasticsearch node.
+
+Used by the fault tests and ``benchmarks/faults.py``. Processes are found only through this devstack's PID
+records (PID plus start time), never by name, so nothing outside the stack is ever signalled. A restart keeps
+the data (topics, offsets, indices), as a crashed service's supervisor would.
+
+``fault_injection_allowed`` guards against breaking a stack other people use: faults are injected only into a
+stack the current test run started itself (``DEVSTACK_STARTED``, exported by ``./run test``) or when asked
+explicitly (``PIPELINE_FAULT_TESTS=1``), and only when the configured services are this devstack's ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+from rich.console import Console
+
+from pipeline.devstack import elasticsearch, kafka
+from pipeline.devstack.artifacts import ensure_artifacts
+from pipeline.devstack.layout import Layout
+from pipeline.devstack.process import DevstackError, ProcessRecord
+from pipeline.settings import Settings
+
+RESTART_TIMEOUT = 180.0
+
+
+def fault_injection_allowed(settings: Settings) -> str | None:
+    """None when faults may be injected into the configured services, else why not."""
+    layout = Layout.from_settings(settings)
+    if settings.kafka != layout.kafka_bootstrap or settings.elasticsearch.rstrip("/") != layout.es_url:
+        return f"the configured services ({settings.kafka}, {settings.elasticsearch}) are not this devstack's"
+    if not (os.environ.get("DEVSTACK_STARTED") or os.environ.get("PIPELINE_FAULT_TESTS") == "1"):
+        return "the devstack was not started by this run (set PIPELINE_FAULT_TESTS=1 to inject faults anyway)"
+    if kafka.running_record(layout) is None or not elasticsearch.running_records(layout):
+        return f"no running devstack recorded in {layout.root}"
+    return None
+
+
+@dataclass
+class StackFaults:
+    settings: Settings
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.from_settings(self.settings)
+
+    def _es_server(self) -> ProcessRecord:
+        records = [r for r in elasticsearch.running_records(self.layout) if r.name == "elasticsearch"]
+        if not records:
+            raise DevstackError("no running Elasticsearch server recorded")
+        return records[0]
+
+    def _kafka(self) -> ProcessRecord:
+        record = kafka.running_record(self.layout)
+        if record is None:
+            raise DevstackError("no running Kafka broker recorded")
+        return record
+
+    # Elasticsearch -------------------------------------------------------------------------------------
+
+    def freeze_elasticsearch(self) -> None:
+        _signal(self._es_server(), signal.SIGSTOP)
+
+    def thaw_elasticsearch(self) -> None:
+        _signal(self._es_server(), signal.SIGCONT)
+
+    def kill_elasticsearch(self) -> None:
+        records = elasticsearch.running_records(self.layout)
+        for record in records:
+            _signal(record, signal.SIGKILL)
+        _wait_gone(records)
+
+    def restart_elasticsearch(self) -> None:
+        """Start the node again on its existing data and wait until it is healthy."""
+        layout = self.layout
+        artifacts = ensure_artifacts(layout, Console(stderr=True, quiet=True))
+        _, launcher = elasticsearch.start(layout, artifacts.es_home, artifacts.versions.elasticsearch, keep_data=True)
+        elasticsearch.wait_ready(layout, launcher, RESTART_TIMEOUT)
+
+    # Kafka ---------------------------------------------------------------------------------------------
+
+    def kill_kafka(self) -> None:
+        record = self._kafka()
+        _signal(record, signal.SIGKILL)
+        _wait_gone([record])
+
+    def restart_kafka(self) -> None:
+        """Start the broker again on its existing log dir and wait until it is ready."""
+        layout = self.layout
+        artifacts = ensure_artifacts(layout, Console(stderr=True, quiet=True))
+        deadline = time.monotonic() + 30
+        while True:  # the killed broker's ports may take a moment to be released
+            try:
+                _, record = kafka.start(layout, artifacts.kafka_libs, artifacts.versions.kafka, keep_data=True)
+                break
+            except DevstackError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        kafka.wait_ready(layout, record, RESTART_TIMEOUT)
+
+
+def _signal(record: ProcessRecord, sig: signal.Signals) -> None:
+    if not record.is_running():
+        raise DevstackError(f"{record.name} (pid {record.pid}) is not running")
+    os.kill(record.pid, sig)
+
+
+def _wait_gone(records: list[ProcessRecord], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while any(r.is_running() for r in records):
+        if time.monotonic() > deadline:
+            raise DevstackError(f"still running after SIGKILL: {[r.pid for r in records if r.is_running()]}")
+        with contextlib.suppress(ChildProcessError):  # our own children must be reaped to disappear
+            os.waitpid(-1, os.WNOHANG)
+        time.sleep(0.1)

@@ -1,0 +1,149 @@
+"""Helpers for tests that run stages against the real services on topics and indices of their own."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from elasticsearch import Elasticsearch
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+
+from pipeline.index.es import make_client
+from pipeline.index.indexer import Indexer
+from pipeline.records import DeadLetter, EnrichedArticle
+from pipeline.settings import Settings
+from tests.factories import sample_enriched
+
+
+def private_settings(base: Settings, prefix: str, **overrides: Any) -> Settings:
+    """``base`` with topics, groups and indices no other test uses."""
+    suffix = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    names: dict[str, Any] = {
+        "topic_raw": f"{suffix}.articles.raw",
+        "topic_enriched": f"{suffix}.articles.enriched",
+        "topic_events": f"{suffix}.events.enriched",
+        "topic_dead_letter": f"{suffix}.deadletter",
+        "topic_partitions": 2,
+        "enricher_group": f"{suffix}-enricher",
+        "indexer_group": f"{suffix}-indexer",
+        "index_articles": f"{suffix}-articles",
+        "index_events": f"{suffix}-events",
+    }
+    return base.model_copy(update={**names, **overrides})
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment a subprocess needs to run a stage with ``settings``."""
+    plain = {
+        name: value
+        for name, value in settings.model_dump().items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    }
+    return {**os.environ, **{f"PIPELINE_{name.upper()}": str(value) for name, value in plain.items()}}
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def article(n: int, prefix: str = "fault") -> EnrichedArticle:
+    base = sample_enriched()
+    return base.model_copy(update={"article_id": f"art_{prefix}_{n}", "url": f"https://x.example/{prefix}/{n}"})
+
+
+def producer(settings: Settings) -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=settings.kafka, acks="all")
+
+
+def publish_articles(settings: Settings, articles: list[EnrichedArticle]) -> None:
+    p = producer(settings)
+    try:
+        for a in articles:
+            p.send(settings.topic_enriched, key=a.article_id.encode(), value=a.to_json_bytes())
+        p.flush(timeout=30)
+    finally:
+        p.close()
+
+
+def read_topic(settings: Settings, topic: str, timeout_ms: int = 3000) -> list[Any]:
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=timeout_ms
+    )
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def dead_letters(settings: Settings) -> list[DeadLetter]:
+    return [DeadLetter.model_validate_json(m.value) for m in read_topic(settings, settings.topic_dead_letter)]
+
+
+def count(es: Elasticsearch, index: str) -> int:
+    """Documents in ``index``; 0 while it does not exist yet."""
+    if not es.indices.exists(index=index):
+        return 0
+    es.indices.refresh(index=index)
+    return int(es.count(index=index)["count"])
+
+
+def group_members(settings: Settings, group: str) -> int:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka)
+    try:
+        (described,) = admin.describe_consumer_groups([group])
+        return len(described.members)
+    finally:
+        admin.close()
+
+
+class IndexerThread:
+    """An Indexer on a thread; ``error`` holds what it died of."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.indexer = Indexer(settings)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.indexer.run()
+        except BaseException as exc:
+            self.error = exc
+
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+
+@contextmanager
+def running_indexer(settings: Settings) -> Iterator[IndexerThread]:
+    runner = IndexerThread(settings)
+    runner.thread.start()
+    try:
+        yield runner
+    finally:
+        runner.indexer.stop()
+        runner.thread.join(timeout=150)
+
+
+@contextmanager
+def private_indices(settings: Settings) -> Iterator[Elasticsearch]:
+    es = make_client(settings)
+    try:
+        yield es
+    finally:
+        es.options(ignore_status=[400, 404]).indices.delete(
+            index=[settings.index_articles, settings.index_events], ignore_unavailable=True
+        )
+        for index in (settings.index_articles, settings.index_events):
+            es.options(ignore_status=404).indices.delete_index_template(name=f"pipeline-{index}")
+
