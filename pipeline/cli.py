@@ -30,6 +30,7 @@ _COMMAND_MODULES = (
     "pipeline.enrich.worker_cli",
     "pipeline.evaluate.cli",
     "pipeline.index.cli",
+    "pipeline.ops.cli",
     "pipeline.publish.cli",
     "pipeline.publish.subscriptions_cli",
     "pipeline.demo",

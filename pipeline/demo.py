@@ -161,7 +161,7 @@ def run_demo(query: str, timeout: float) -> None:
     console.rule("Set-up")
     setup_services()
 
-    log_path = settings.state_path.parent / "logs" / "enricher.log"
+    log_path = settings.data_dir / "logs" / "enricher.log"
     with serve_samples(settings.demo_port) as base_url:
         # The sample server is ours and local: allow its address and skip the politeness delay.
         os.environ["PIPELINE_ALLOW_PRIVATE_HOSTS"] = '["127.0.0.1"]'

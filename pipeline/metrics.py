@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from pipeline.settings import Settings
 
+FEEDS_POLLED = Counter(
+    "pipeline_feeds_polled_total", "Feed polls by outcome (ok, not_modified, failed, ...)", ["status"]
+)
+ITEMS_COLLECTED = Counter(
+    "pipeline_items_collected_total", "Feed items by outcome (new, updated, duplicate, rejected, ...)", ["outcome"]
+)
+ARTICLES_PUBLISHED = Counter("pipeline_articles_published_total", "Articles the collector sent to articles.raw")
+LAST_PROGRESS = Gauge(
+    "pipeline_last_progress_timestamp_seconds", "Unix time a stage last finished a unit of work", ["stage"]
+)
 ARTICLES_ENRICHED = Counter("pipeline_articles_enriched_total", "Articles enriched")
 EVENTS_CODED = Counter("pipeline_events_coded_total", "Events coded", ["event_type"])
-DOCUMENTS_INDEXED = Counter(
-    "pipeline_documents_indexed_total", "Documents written to Elasticsearch", ["kind"]
-)
+DOCUMENTS_INDEXED = Counter("pipeline_documents_indexed_total", "Documents written to Elasticsearch", ["kind"])
 DEAD_LETTERS = Counter("pipeline_dead_letters_total", "Messages or items dead-lettered", ["stage"])
 ENRICH_BATCH_SECONDS = Histogram(
     "pipeline_enrich_batch_seconds",

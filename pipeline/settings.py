@@ -1,6 +1,8 @@
 """The one settings object. Every value can be set by an environment variable prefixed ``PIPELINE_``.
 
 Example: ``PIPELINE_KAFKA_BOOTSTRAP=broker:9092 PIPELINE_SPACY_MODEL=en_core_web_sm pipeline enrich``.
+The same variables may also be written in a file named ``.env`` in the working directory (environment
+variables win over it). ``pipeline config`` shows every effective value and where it came from.
 """
 
 from __future__ import annotations
@@ -9,12 +11,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_FILE = ".env"  # read from the working directory, like docker compose does
+_PACKAGE_PARENT = Path(__file__).resolve().parents[1]
+
+
+def default_data_dir() -> Path:
+    """``.pipeline`` in the project checkout; for an installed (non-editable) package, the user's data dir."""
+    if (_PACKAGE_PARENT / "pyproject.toml").is_file():
+        return _PACKAGE_PARENT / ".pipeline"
+    return Path.home() / ".local" / "share" / "news-event-pipeline"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PIPELINE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PIPELINE_", env_file=ENV_FILE, extra="ignore")
+
+    # Where the pipeline keeps its own files (collector state, Faust data, logs of the demo), whatever the
+    # working directory: the same state is found from anywhere.
+    data_dir: Path = Field(default_factory=default_data_dir)
 
     # Services. Empty means "not configured": the main job then starts the local stack.
     kafka_bootstrap: str = ""
@@ -85,7 +101,7 @@ class Settings(BaseSettings):
 
     # Collection.
     user_agent: str = "news-event-pipeline/0.1 (+https://example.org/news-event-pipeline)"
-    state_path: Path = Path(".pipeline/collector.sqlite3")
+    state_path: Path = Path("collector.sqlite3")  # a relative path is taken inside data_dir
     allow_private_hosts: list[str] = Field(default_factory=list)
     max_body_bytes: int = 5_000_000
     request_timeout_seconds: float = 20.0
@@ -111,6 +127,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     metrics_port: int = 0
+
+    @model_validator(mode="after")
+    def _files_under_data_dir(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().absolute()
+        if not self.state_path.is_absolute():
+            self.state_path = self.data_dir / self.state_path
+        return self
+
+    @property
+    def faust_data_dir(self) -> Path:
+        return self.data_dir / "faust"
 
     @property
     def kafka(self) -> str:

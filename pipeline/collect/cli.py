@@ -43,6 +43,17 @@ def _select_feeds(sources: list[str], feeds_file: Path | None, interval: float |
     return with_fixed_interval(feeds, interval) if interval else feeds
 
 
+def record_feed_metrics(feed: FeedReport) -> None:
+    from pipeline.metrics import ARTICLES_PUBLISHED, FEEDS_POLLED, ITEMS_COLLECTED, LAST_PROGRESS
+
+    FEEDS_POLLED.labels(feed.status).inc()
+    for outcome in ("new", "updated", "duplicate", "unchanged", "rejected", "retry"):
+        if count := getattr(feed, outcome):
+            ITEMS_COLLECTED.labels(outcome).inc(count)
+    ARTICLES_PUBLISHED.inc(len(feed.published))
+    LAST_PROGRESS.labels("collect").set_to_current_time()
+
+
 async def _run(
     settings: Settings,
     feeds: list[FeedConfig],
@@ -73,6 +84,7 @@ async def _run(
 
             def advance(feed: FeedReport) -> None:
                 progress.update(task, advance=1, description=feed.label)
+                record_feed_metrics(feed)
 
             if once:
                 return await collector.run_once(enabled, on_feed_done=advance)
@@ -109,9 +121,12 @@ def collect_command(
     """Poll RSS/Atom/JSON feeds, extract new articles and publish them to Kafka (articles.raw)."""
     from pipeline.collect.publisher import KafkaPublisher, MemoryPublisher
     from pipeline.collect.state import StateStore
+    from pipeline.metrics import start_metrics_server
 
     settings = get_settings()
     feeds = _select_feeds(sources or [], feeds_file, interval)
+    if not dry_run:
+        start_metrics_server(settings)
     publisher: Publisher = MemoryPublisher() if dry_run else KafkaPublisher(settings)
     store = StateStore(":memory:" if dry_run else settings.state_path)
     try:

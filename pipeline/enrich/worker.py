@@ -26,6 +26,7 @@ from pipeline.metrics import (
     DEAD_LETTERS,
     ENRICH_BATCH_SECONDS,
     EVENTS_CODED,
+    LAST_PROGRESS,
     start_metrics_server,
 )
 from pipeline.records import DeadLetter, RawArticle
@@ -40,7 +41,7 @@ def create_app(settings: Settings) -> faust.App:
         broker=f"kafka://{settings.kafka}",
         broker_credentials=faust_credentials(settings),
         store="memory://",
-        datadir=str(settings.state_path.parent / "faust"),
+        datadir=str(settings.faust_data_dir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         consumer_auto_offset_reset="earliest",
@@ -135,6 +136,7 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
                 )
                 continue
             ARTICLES_ENRICHED.inc()
+            LAST_PROGRESS.labels("enrich").set_to_current_time()
             for coded in result.events:
                 EVENTS_CODED.labels(coded.event_type).inc()
                 await events_topic.send(key=coded.event_id.encode(), value=coded.to_json_bytes())

@@ -45,7 +45,7 @@ from pipeline.index.sink import (
     is_write_block,
 )
 from pipeline.kafka import client_options, ensure_topics, make_producer, send_dead_letter
-from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, start_metrics_server
+from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, LAST_PROGRESS, start_metrics_server
 from pipeline.records import DeadLetter, EnrichedArticle, Event
 from pipeline.settings import Settings
 
@@ -269,6 +269,7 @@ class Indexer:
             log.info("Elasticsearch takes writes again", held_seconds=held_seconds)
             self.stats.holding_since = None
         self.stats.batches += 1
+        LAST_PROGRESS.labels("index").set_to_current_time()
         self.stats.last_batch_at = time.monotonic()
         return True
 

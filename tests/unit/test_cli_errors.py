@@ -23,14 +23,14 @@ DEAD = "127.0.0.1:1"
 
 
 def run_pipeline(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = REPO
 ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
     environment.update(
         PIPELINE_KAFKA_BOOTSTRAP=DEAD,
         PIPELINE_ELASTICSEARCH_URL=f"http://{DEAD}",
         PIPELINE_SERVICE_WAIT_SECONDS="2",
-        PIPELINE_DATA_DIR=str(REPO / ".pipeline-test-cli-errors"),
+        PIPELINE_DATA_DIR=str(REPO / ".pipeline" / "test-cli-errors"),
     )
     environment.update(env or {})
     return subprocess.run(
@@ -38,7 +38,7 @@ def run_pipeline(
         capture_output=True,
         text=True,
         env=environment,
-        cwd=REPO,
+        cwd=cwd,
         timeout=timeout,
     )
 

@@ -1,0 +1,135 @@
+"""``pipeline config``, ``pipeline status`` and ``pipeline reindex``."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import typer
+from rich.console import Console, Group
+from rich.table import Table
+
+from pipeline.settings import Settings, get_settings
+
+console = Console(soft_wrap=True)
+
+_VERDICT_STYLE = {"keeping up": "green", "falling behind": "yellow", "stopped": "red", "unknown": "dim"}
+
+
+def config_command(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object: setting -> {value, source, variable}"),
+) -> None:
+    """Print the effective settings, where each came from (default, env, .env, command line), secrets masked."""
+    from dotenv import dotenv_values
+
+    from pipeline.ops.config import env_file_path, setting_rows
+
+    env_file = env_file_path()
+    dotenv = dotenv_values(env_file) if env_file.is_file() else {}
+    rows = setting_rows(get_settings(), os.environ, dotenv, Settings())
+    if as_json:
+        payload = {row.name: {"value": row.value, "source": row.source, "variable": row.variable} for row in rows}
+        print(json.dumps(payload, indent=2))
+        return
+    console.print(f".env file: {env_file} ({'read' if env_file.is_file() else 'absent'})", highlight=False)
+    table = Table("setting (PIPELINE_…)", "value", "source", box=None, pad_edge=False)
+    for row in rows:
+        source = f"[bold]{row.source}[/bold]" if row.source != "default" else "[dim]default[/dim]"
+        table.add_row(row.name.upper(), row.value, source)
+    console.print(table)
+
+
+def _status_view(report: object) -> Group:
+    from pipeline.ops.status import StatusReport, age_text
+
+    assert isinstance(report, StatusReport)
+    kafka, es = report.kafka, report.elasticsearch
+    kafka_line = (
+        f"Kafka {kafka.bootstrap}: [green]reachable[/green], {kafka.brokers} broker(s), API {kafka.api_version}"
+        if kafka.reachable
+        else f"Kafka {kafka.bootstrap}: [red]unreachable[/red] ({kafka.error})"
+    )
+    es_line = (
+        f"Elasticsearch {es.url}: [green]reachable[/green], version {es.version}, health {es.health}"
+        if es.reachable
+        else f"Elasticsearch {es.url}: [red]unreachable[/red] ({es.error})"
+    )
+    parts: list[object] = [kafka_line, es_line]
+    if kafka.error and kafka.reachable:
+        parts.append(f"[yellow]Kafka: {kafka.error}[/yellow]")
+    stages = Table("stage", "verdict", "detail", title="stages", title_justify="left", box=None)
+    for verdict in report.stages:
+        style = _VERDICT_STYLE.get(verdict.verdict, "")
+        stages.add_row(verdict.stage, f"[{style}]{verdict.verdict}[/{style}]", verdict.detail)
+    parts.append(stages)
+    if kafka.reachable:
+        topics = Table("topic", "messages", "last hour", title="topics", title_justify="left", box=None)
+        for topic in kafka.topics:
+            topics.add_row(
+                topic.name, str(topic.messages) if topic.exists else "[red]missing[/red]", str(topic.last_hour)
+            )
+        parts.append(topics)
+        groups = Table("consumer group", "stage", "state", "members", "lag", title="consumer groups", box=None)
+        groups.title_justify = "left"
+        for group in kafka.groups:
+            groups.add_row(group.group, group.stage, group.state, str(group.members), str(group.lag))
+        parts.append(groups)
+        parts.append(
+            f"dead letters: {report.dead_letters_last_hour} in the last hour, {report.dead_letters_total} in total"
+        )
+    if es.reachable:
+        indices = Table("index (alias)", "behind it", "documents", "newest", title="indices", box=None)
+        indices.title_justify = "left"
+        for index in es.indices:
+            if index.exists:
+                newest = age_text(index.newest_age_seconds) + (" ago" if index.newest_age_seconds is not None else "")
+                indices.add_row(index.alias, ", ".join(index.indices), str(index.documents), newest)
+            else:
+                indices.add_row(index.alias, "[red]missing[/red] (run `pipeline setup`)", "", "")
+        parts.append(indices)
+    parts.append(f"[dim]{report.taken_at}[/dim]")
+    return Group(*parts)  # type: ignore[arg-type]
+
+
+def status_command(
+    as_json: bool = typer.Option(False, "--json", help="Print the status as one JSON object"),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Keep refreshing until Ctrl-C"),
+    interval: float = typer.Option(2.0, "--interval", min=0.5, help="Seconds between samples (rates and --watch)"),
+) -> None:
+    """Is each stage keeping up? Services, topics, consumer lag, dead letters, indexed documents.
+
+    Exits 1 when Kafka or Elasticsearch is unreachable (without --watch).
+    """
+    from rich.live import Live
+
+    from pipeline.ops.status import status
+
+    settings = get_settings()
+    report = status(settings, sample_seconds=interval)
+    if not watch:
+        if as_json:
+            print(json.dumps(report.to_dict(), indent=2))
+        else:
+            console.print(_status_view(report), highlight=False)
+        if not report.healthy:
+            raise typer.Exit(code=1)
+        return
+    try:
+        if as_json:
+            while True:
+                print(json.dumps(report.to_dict()), flush=True)
+                time.sleep(interval)
+                report = status(settings, before=report)
+        with Live(_status_view(report), console=console, refresh_per_second=1) as live:
+            while True:
+                time.sleep(interval)
+                report = status(settings, before=report)
+                live.update(_status_view(report))
+    except KeyboardInterrupt:
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("config")(config_command)
+    app.command("status")(status_command)

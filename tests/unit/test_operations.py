@@ -1,0 +1,148 @@
+"""Operating the pipeline without services: data directory, config sources, status verdicts, metrics."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+from pydantic import SecretStr
+
+from pipeline.collect.collector import FeedReport
+from pipeline.collect.state import StateStore
+from pipeline.ops.config import MASK, setting_rows
+from pipeline.ops.status import (
+    FALLING_BEHIND,
+    KEEPING_UP,
+    STOPPED,
+    UNKNOWN,
+    GroupStatus,
+    collector_verdict,
+    consumer_verdict,
+    gather_collector,
+)
+from pipeline.settings import Settings
+from tests.unit.test_cli_errors import REPO, run_pipeline
+
+
+def test_state_lives_in_the_data_dir_whatever_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PIPELINE_DATA_DIR", raising=False)
+    monkeypatch.delenv("PIPELINE_STATE_PATH", raising=False)
+    monkeypatch.chdir(tmp_path)
+    default = Settings()
+    assert default.data_dir == REPO / ".pipeline"
+    assert default.state_path == REPO / ".pipeline" / "collector.sqlite3"
+    assert default.faust_data_dir == REPO / ".pipeline" / "faust"
+    moved = Settings(data_dir=tmp_path / "data")
+    assert moved.state_path == tmp_path / "data" / "collector.sqlite3"
+    monkeypatch.setenv("PIPELINE_DATA_DIR", "relative")
+    assert Settings().data_dir == tmp_path / "relative"  # a relative PIPELINE_DATA_DIR is fixed at start-up
+    assert Settings(state_path=tmp_path / "elsewhere.db").state_path == tmp_path / "elsewhere.db"
+
+
+def test_config_names_the_source_of_each_value_and_masks_secrets() -> None:
+    environ = {"PIPELINE_KAFKA_BOOTSTRAP": "k:9092", "PIPELINE_KAFKA_SASL_PASSWORD": "s3cret"}
+    dotenv = {"PIPELINE_ELASTICSEARCH_URL": "https://elastic:hunter2@es:9200"}
+    loaded = Settings(
+        kafka_bootstrap="k:9092",
+        kafka_sasl_password=SecretStr("s3cret"),
+        elasticsearch_url="https://elastic:hunter2@es:9200",
+    )
+    effective = loaded.model_copy(update={"elasticsearch_timeout_seconds": 2.0})
+    rows = {row.name: row for row in setting_rows(effective, environ, dotenv, loaded)}
+    assert (rows["kafka_bootstrap"].value, rows["kafka_bootstrap"].source) == ("k:9092", "env")
+    assert (rows["kafka_sasl_password"].value, rows["kafka_sasl_password"].source) == (MASK, "env")
+    assert rows["elasticsearch_url"].value == "https://elastic:***@es:9200"
+    assert rows["elasticsearch_url"].source == ".env"
+    assert rows["elasticsearch_timeout_seconds"].source == "command line"
+    assert rows["topic_raw"].source == "default" and rows["topic_raw"].variable == "PIPELINE_TOPIC_RAW"
+    assert "hunter2" not in str(rows) and "s3cret" not in str(rows)
+
+
+def test_config_command_reads_the_env_file_of_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PIPELINE_TOPIC_RAW=from-dotenv\nPIPELINE_KAFKA_SASL_PASSWORD=hidden\n")
+    result = run_pipeline("config", "--json", env={"PIPELINE_TOPIC_EVENTS": "from-env"}, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    config = json.loads(result.stdout)
+    assert config["topic_raw"] == {"value": "from-dotenv", "source": ".env", "variable": "PIPELINE_TOPIC_RAW"}
+    assert config["topic_events"]["source"] == "env"
+    assert config["kafka_sasl_password"]["value"] == MASK and "hidden" not in result.stdout
+
+
+def _group(lag: int, committed: int, members: int = 1) -> GroupStatus:
+    return GroupStatus("g", "enrich", ["t"], "Stable", members, lag, committed)
+
+
+def test_consumer_verdicts() -> None:
+    assert consumer_verdict(None, None, 0, 2)[0] == STOPPED
+    assert consumer_verdict(_group(5, 10, members=0), None, 0, 2) == (
+        STOPPED,
+        "no consumer running; 5 messages waiting",
+    )
+    assert consumer_verdict(_group(0, 10), _group(3, 7), 0, 2)[0] == KEEPING_UP
+    assert consumer_verdict(_group(50, 60), _group(80, 20), 10, 2)[0] == KEEPING_UP  # shrinking
+    assert consumer_verdict(_group(90, 20), _group(80, 20), 10, 2)[0] == FALLING_BEHIND  # growing
+    assert consumer_verdict(_group(90, 20), None, 10, 2)[0] == FALLING_BEHIND
+
+
+def test_collector_verdict_from_its_state_file(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert collector_verdict(gather_collector(settings))[0] == UNKNOWN
+    StateStore(settings.state_path).close()
+    now = time.time()
+    with sqlite3.connect(settings.state_path) as db:
+        db.execute(
+            "INSERT INTO feeds (feed_url, interval_seconds, last_polled_at, next_poll_at) VALUES (?, 300, ?, ?)",
+            ("https://a.example/rss", now - 100, now + 200),
+        )
+        db.execute(
+            "INSERT INTO feeds (feed_url, interval_seconds, last_polled_at, next_poll_at) VALUES (?, 300, ?, ?)",
+            ("https://b.example/rss", now - 3000, now - 2700),
+        )
+    status = gather_collector(settings, now=now)
+    assert (status.feeds, status.overdue) == (2, 1)
+    assert collector_verdict(status)[0] == FALLING_BEHIND
+    assert collector_verdict(gather_collector(settings, now=now + 10_000))[0] == STOPPED
+
+
+def test_status_without_services_says_so_and_exits_1() -> None:
+    result = run_pipeline("--timeout", "1", "status", "--interval", "0.5")
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Traceback" not in output
+    assert "Kafka 127.0.0.1:1: unreachable (cannot reach Kafka)" in output
+    assert "Elasticsearch http://127.0.0.1:1: unreachable (cannot reach Elasticsearch)" in output
+
+
+def test_collector_metrics_count_each_feed() -> None:
+    def value(name: str, labels: dict[str, str] | None = None) -> float:
+        return REGISTRY.get_sample_value(name, labels or {}) or 0.0
+
+    from pipeline.collect.cli import record_feed_metrics
+
+    before = value("pipeline_items_collected_total", {"outcome": "new"}), value("pipeline_articles_published_total")
+    record_feed_metrics(FeedReport(feed="f", label="f", new=3, duplicate=1, published=["a", "b", "c"]))
+    after = value("pipeline_items_collected_total", {"outcome": "new"}), value("pipeline_articles_published_total")
+    assert (after[0] - before[0], after[1] - before[1]) == (3, 3)
+    assert value("pipeline_last_progress_timestamp_seconds", {"stage": "collect"}) > time.time() - 60
+
+
+def test_compose_serves_metrics_of_every_long_running_stage() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    services = compose["services"]
+    for name in ("collector", "enricher", "indexer"):
+        environment = services[name].get("environment") or compose["x-pipeline-env"]
+        assert environment["PIPELINE_METRICS_PORT"] == "9100", name
+    assert services["collector"]["ports"] == ["127.0.0.1:9101:9100"]
+    assert services["indexer"]["ports"] == ["127.0.0.1:9102:9100"]
+    assert services["enricher"]["expose"] == ["9100"]
+    docs = (REPO / "docs" / "operations.md").read_text()
+    for port in ("9101", "9102"):
+        assert port in docs
