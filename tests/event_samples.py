@@ -36,7 +36,9 @@ def _event(
 ) -> Event:
     article = f"art_{number:04d}"
     return Event(
-        event_id=event_id(event_type, source and source.name, target and target.name, str(number), date),
+        event_id=event_id(
+            event_type, source.name if source else None, target.name if target else None, str(number), date
+        ),
         event_type=event_type,
         mode=mode,
         source=source,

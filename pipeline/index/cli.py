@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import csv
+import json
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from pipeline.index.search import DEFAULT_COUNT_BUCKETS, CountBy, SearchError, SortOrder
+from pipeline.query.filters import EventFilter
+from pipeline.query.formats import FormatError, Hit, OutputFormat, counted
+from pipeline.query.options import format_option, with_event_filter
 from pipeline.settings import get_settings
 
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
+
 console = Console()
-
-
-def _parse_day(value: str | None) -> date | None:
-    return datetime.strptime(value, "%Y-%m-%d").date() if value else None
 
 
 def setup_services(kibana_objects: Path | None = None) -> None:
@@ -47,46 +53,117 @@ def setup_services(kibana_objects: Path | None = None) -> None:
 def print_search(
     text: str | None,
     *,
-    entity: str | None = None,
-    event_type: str | None = None,
-    country: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    event_filter: EventFilter | None = None,
     events: bool = False,
+    sort: SortOrder = SortOrder.newest,
+    page: int = 1,
     size: int = 10,
+    output: OutputFormat = OutputFormat.table,
 ) -> int:
-    """Run a search and print the hits; returns the total number of hits."""
+    """Run a search and write one page of hits in a format; returns the total number of hits."""
     from pipeline.index.es import make_client
-    from pipeline.index.search import (
-        ARTICLE_HIGHLIGHT,
-        EVENT_SORT,
-        SearchFilters,
-        article_lines,
-        article_query,
-        event_lines,
-        event_query,
-    )
+    from pipeline.index.search import SearchRequest, page_of
+    from pipeline.query.formats import open_writer
 
     settings = get_settings()
     client = make_client(settings)
-    filters = SearchFilters(text, entity, event_type, country, since, until)
+    request = SearchRequest(text, event_filter or EventFilter(), events, sort, page, size)
+    first = (page - 1) * size + 1
+    writer = open_writer(output, request.kind, first_number=first)
+    index = settings.index_events if events else settings.index_articles
+    found = page_of(client.search(index=index, **request.body()).body)
     if events:
-        response = client.search(index=settings.index_events, query=event_query(filters), sort=EVENT_SORT, size=size)
-    else:
-        response = client.search(
-            index=settings.index_articles,
-            query=article_query(filters),
-            highlight=ARTICLE_HIGHLIGHT,
-            size=size,
-        )
+        _add_article_urls(client, settings.index_articles, found.hits)
+    shown = f"{first}-{first + len(found.hits) - 1}" if found.hits else "none"
+    summary = f"{counted(found.total, request.kind)} for {text or '*'!r}" + (
+        f", {event_filter.describe()}" if event_filter and not event_filter.is_empty else ""
+    )
+    summary += f" · {sort.label} · showing {shown}"
+    _say(output, summary)
+    for hit in found.hits:
+        writer.write(hit)
+    writer.close()
+    if writer.skipped:
+        _say(output, f"{counted(writer.skipped, request.kind)} without coordinates left out of the GeoJSON")
+    if found.total > first + len(found.hits) - 1 and found.hits:
+        _say(output, f"more: --page {page + 1}")
+    return found.total
+
+
+def print_counts(
+    text: str | None,
+    count_by: CountBy,
+    *,
+    event_filter: EventFilter | None = None,
+    events: bool = False,
+    buckets: int = DEFAULT_COUNT_BUCKETS,
+    output: OutputFormat = OutputFormat.table,
+) -> list[tuple[str, int]]:
+    """Count the matching documents by type, country, entity or period, and write the rows."""
+    from pipeline.index.es import make_client
+    from pipeline.index.search import SearchRequest, candidate_values, counts_of
+
+    settings = get_settings()
+    client = make_client(settings)
+    request = SearchRequest(text, event_filter or EventFilter(), events)
+    index = settings.index_events if events else settings.index_articles
+    response: dict[str, Any] = client.search(index=index, **request.count_body(count_by, buckets)).body
     total = int(response["hits"]["total"]["value"])
-    hits: list[dict[str, Any]] = response["hits"]["hits"]
-    kind = "events" if events else "articles"
-    console.rule(f"{total} {kind} for {text or '*'!r}" + (f" (showing {len(hits)})" if total > len(hits) else ""))
-    for number, hit in enumerate(hits, 1):
-        lines = event_lines(hit["_source"]) if events else article_lines(hit)
-        console.print(f"{number:>2}. " + "\n".join(lines), highlight=False)
-    return total
+    if len(request.count_fields(count_by)) > 1:
+        candidates = candidate_values(response)
+        response = {"aggregations": {"counts": {"buckets": {}}}}
+        if candidates:
+            response = client.search(index=index, **request.exact_count_body(count_by, candidates)).body
+    rows = counts_of(response, buckets)
+    _say(output, f"{counted(total, request.kind)} for {text or '*'!r} by {count_by.value}")
+    write_counts(rows, count_by.value, output)
+    return rows
+
+
+def write_counts(rows: list[tuple[str, int]], label: str, output: OutputFormat) -> None:
+    if output is OutputFormat.table:
+        table = Table(label, "count", "", box=None)
+        widest = max((count for _, count in rows), default=0)
+        for key, count in rows:
+            table.add_row(key, str(count), "█" * max(1 if count else 0, round(30 * count / widest)) if widest else "")
+        console.print(table)
+        return
+    if output is OutputFormat.geojson:
+        raise typer.BadParameter("counts have no coordinates; use table, jsonl, json or csv", param_hint="'--format'")
+    records = [{label: key, "count": count} for key, count in rows]
+    if output is OutputFormat.jsonl:
+        sys.stdout.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    elif output is OutputFormat.json:
+        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([label, "count"])
+        writer.writerows(rows)
+    sys.stdout.flush()
+
+
+def _say(output: OutputFormat, message: str) -> None:
+    """Notes for people: above a table, or on stderr so a program reading stdout gets only the data."""
+    if output is OutputFormat.table:
+        console.rule(message)
+    else:
+        Console(stderr=True).print(message, style="dim", highlight=False)
+
+
+def _add_article_urls(client: Elasticsearch, articles_index: str, hits: list[Hit]) -> None:
+    """Events indexed before they carried their articles' URLs: look the URLs up in the articles index."""
+    from elasticsearch import NotFoundError
+
+    wanted = sorted({a for hit in hits if not hit.record.get("articles") for a in hit.record.get("article_ids") or []})
+    if not wanted:
+        return
+    try:
+        response = client.mget(index=articles_index, ids=wanted, source_includes=["url"])
+    except NotFoundError:
+        return
+    urls = {doc["_id"]: doc["_source"]["url"] for doc in response["docs"] if doc.get("found")}
+    for hit in hits:
+        hit.urls = [urls[a] for a in hit.record.get("article_ids") or [] if a in urls]
 
 
 def register(app: typer.Typer) -> None:
@@ -117,24 +194,47 @@ def register(app: typer.Typer) -> None:
             indexer.stop()
 
     @app.command("search")
+    @with_event_filter
     def search_command(
-        text: str = typer.Argument(None, help="Full-text query (title and body; event evidence with --events)"),
-        entity: str = typer.Option(None, "--entity", "-e", help="Canonical entity name, e.g. 'Antony Blinken'"),
-        event_type: str = typer.Option(None, "--type", "-t", help="PLOVER event type, e.g. CONSULT"),
-        country: str = typer.Option(None, "--country", "-c", help="Country name or ISO code, e.g. KOR"),
-        since: str = typer.Option(None, "--since", help="From date (YYYY-MM-DD)"),
-        until: str = typer.Option(None, "--until", help="To date (YYYY-MM-DD)"),
+        text: str = typer.Argument(None, help="Full-text query (title and body; the evidence sentence with --events)"),
         events: bool = typer.Option(False, "--events", help="Search events instead of articles"),
-        size: int = typer.Option(10, "--size", "-n", help="How many results"),
+        sort: SortOrder = typer.Option(
+            SortOrder.newest, "--sort", case_sensitive=False, help="Order (confidence: events only)"
+        ),
+        page: int = typer.Option(1, "--page", min=1, help="Which page of results"),
+        size: int = typer.Option(
+            None,
+            "--size",
+            "-n",
+            min=1,
+            max=1000,
+            help=f"Results per page [default: 10]; with --count-by, rows [default: {DEFAULT_COUNT_BUCKETS}]",
+            show_default=False,
+        ),
+        count_by: CountBy = typer.Option(
+            None, "--count-by", case_sensitive=False, help="Count the matches instead of listing them"
+        ),
+        output: OutputFormat = format_option(),
+        *,
+        event_filter: EventFilter,
     ) -> None:
-        """Search indexed articles (or events) with full text and filters."""
-        print_search(
-            text,
-            entity=entity,
-            event_type=event_type,
-            country=country,
-            since=_parse_day(since),
-            until=_parse_day(until),
-            events=events,
-            size=size,
-        )
+        """Search indexed articles (or events with --events): full text, filters, newest first, counts.
+
+        Examples: pipeline search missile --country "South Korea" --since 7d ·
+        pipeline search --events --entity blinken --format jsonl · pipeline search --events --count-by day
+        """
+        try:
+            if count_by is not None:
+                print_counts(
+                    text, count_by, event_filter=event_filter, events=events,
+                    buckets=size or DEFAULT_COUNT_BUCKETS, output=output,
+                )  # fmt: skip
+            else:
+                print_search(
+                    text, event_filter=event_filter, events=events, sort=sort, page=page, size=size or 10,
+                    output=output,
+                )  # fmt: skip
+        except SearchError as exc:
+            raise typer.BadParameter(exc.detail, param_hint=f"'{exc.option}'") from None
+        except FormatError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--format'") from None

@@ -1,60 +1,140 @@
-"""``pipeline subscribe``: follow the enriched-event topic like any downstream service would."""
+"""``pipeline subscribe``: follow the enriched-event topic like any downstream service would.
+
+The same filters and output formats as ``pipeline search``. An event reported by several articles arrives
+once per report; a session shows each event id once. On a quiet topic it says what it is waiting for.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 
 import typer
 from kafka import KafkaConsumer
 from rich.console import Console
 
-from pipeline.index.search import event_lines
 from pipeline.kafka import client_options
+from pipeline.query.filters import EventFilter
+from pipeline.query.formats import Hit, OutputFormat, RecordWriter, open_writer
+from pipeline.query.options import format_option, with_event_filter
 from pipeline.records import Event
-from pipeline.settings import get_settings
+from pipeline.settings import Settings, get_settings
 
-console = Console()
+notes = Console(stderr=True, highlight=False)  # stdout carries only the events, for programs reading it
+
+QUIET_NOTICE_SECONDS = 30.0
+SEEN_EVENTS_KEPT = 100_000
+
+
+class SeenEvents:
+    """The event ids shown in this session (the most recent ``capacity``), so a report repeats nothing."""
+
+    def __init__(self, capacity: int = SEEN_EVENTS_KEPT) -> None:
+        self.capacity = capacity
+        self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self._ids:
+            self._ids.move_to_end(event_id)
+            return False
+        self._ids[event_id] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+def follow_events(
+    settings: Settings,
+    event_filter: EventFilter,
+    writer: RecordWriter,
+    *,
+    from_beginning: bool = False,
+    group: str | None = None,
+    limit: int = 0,
+    idle_exit: float = 0,
+    quiet_notice: float = QUIET_NOTICE_SECONDS,
+    say: Callable[[str], None] = notes.print,
+) -> int:
+    """Write matching events from the events topic until ``limit`` events, ``idle_exit`` quiet seconds, or
+    Ctrl-C; returns how many were written."""
+    consumer = KafkaConsumer(
+        settings.topic_events,
+        **client_options(settings),
+        group_id=group or f"pipeline-subscribe-{uuid.uuid4().hex[:8]}",
+        enable_auto_commit=group is not None,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    seen = SeenEvents()
+    written = 0
+    say(
+        f"Waiting for events on {settings.topic_events} at {settings.kafka} "
+        f"({'from the beginning' if from_beginning else 'new ones'}; {event_filter.describe()}). Ctrl-C stops."
+    )
+    last_event = last_notice = time.monotonic()
+    try:
+        while not (limit and written >= limit):
+            batches = consumer.poll(timeout_ms=500)
+            now = time.monotonic()
+            delivered = False
+            for message in (m for batch in batches.values() for m in batch):
+                try:
+                    event = Event.model_validate_json(message.value)
+                except ValueError as exc:
+                    say(f"[red]skipping an invalid event (offset {message.offset}): {exc}")
+                    continue
+                record = event.model_dump(mode="json")
+                if not event_filter.matches(record) or not seen.first_time(event.event_id):
+                    continue
+                writer.write(Hit(record))
+                written += 1
+                delivered = True
+                if limit and written >= limit:
+                    break
+            if delivered:
+                last_event = last_notice = now
+            elif idle_exit and now - last_event >= idle_exit:
+                say(f"No matching event for {idle_exit:g} s; stopping.")
+                break
+            elif quiet_notice and now - last_notice >= quiet_notice:
+                say(f"No matching event for {now - last_event:.0f} s; still waiting on {settings.topic_events}.")
+                last_notice = now
+    except KeyboardInterrupt:
+        pass
+    finally:
+        writer.close()
+        consumer.close()
+    return written
 
 
 def register(app: typer.Typer) -> None:
     @app.command("subscribe")
+    @with_event_filter
     def subscribe_command(
-        event_type: list[str] = typer.Option(None, "--type", "-t", help="Only these PLOVER types (repeatable)"),
         from_beginning: bool = typer.Option(False, "--from-beginning", help="Replay the topic from the start"),
         group: str = typer.Option(None, help="Consumer group (default: a private one, no offsets kept)"),
-        as_json: bool = typer.Option(False, "--json", help="Print each event as one JSON line"),
-        limit: int = typer.Option(0, help="Stop after this many events (0: follow forever)"),
-        timeout: float = typer.Option(0, help="Stop after this many idle seconds (0: follow forever)"),
+        output: OutputFormat = format_option(),
+        as_json: bool = typer.Option(False, "--json", help="Same as --format jsonl", hidden=True),
+        limit: int = typer.Option(0, min=0, help="Stop after this many events (0: follow forever)"),
+        idle_exit: float = typer.Option(
+            0, "--idle-exit", "--timeout", min=0, help="Stop after this many quiet seconds (0: follow forever)"
+        ),
+        *,
+        event_filter: EventFilter,
     ) -> None:
-        """Print events from events.enriched as they arrive."""
-        settings = get_settings()
-        wanted = {t.upper() for t in event_type or []}
-        consumer = KafkaConsumer(
-            settings.topic_events,
-            **client_options(settings),
-            group_id=group or f"pipeline-subscribe-{uuid.uuid4().hex[:8]}",
-            enable_auto_commit=group is not None,
-            auto_offset_reset="earliest" if from_beginning else "latest",
-            consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"),
+        """Print events from events.enriched as they arrive, filtered like `pipeline search --events`.
+
+        Examples: pipeline subscribe --country Turkey --min-confidence 0.6 ·
+        pipeline subscribe --type CONSULT,AGREE --from-beginning --format jsonl
+        """
+        writer = open_writer(OutputFormat.jsonl if as_json else output, "event")
+        follow_events(
+            get_settings(),
+            event_filter,
+            writer,
+            from_beginning=from_beginning,
+            group=group,
+            limit=limit,
+            idle_exit=idle_exit,
         )
-        seen = 0
-        try:
-            for message in consumer:
-                try:
-                    event = Event.model_validate_json(message.value)
-                except ValueError as exc:
-                    console.print(f"[red]skipping an invalid event at offset {message.offset}: {exc}[/red]")
-                    continue
-                if wanted and event.event_type not in wanted:
-                    continue
-                if as_json:
-                    print(message.value.decode("utf-8"), flush=True)
-                else:
-                    console.print("\n".join(event_lines(event.model_dump(mode="json"))), highlight=False)
-                seen += 1
-                if limit and seen >= limit:
-                    break
-        except KeyboardInterrupt:
-            pass
-        finally:
-            consumer.close()

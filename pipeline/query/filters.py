@@ -33,6 +33,7 @@ class FilterError(ValueError):
     def __init__(self, option: str, message: str) -> None:
         super().__init__(f"{option}: {message}")
         self.option = option
+        self.detail = message
 
 
 RawValues = str | Sequence[str] | None
