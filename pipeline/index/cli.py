@@ -117,6 +117,9 @@ def print_counts(
     rows = counts_of(response, buckets)
     _say(output, f"{counted(total, request.kind)} for {text or '*'!r} by {count_by.value}")
     write_counts(rows, count_by.value, output)
+    if request.count_fields(count_by) == [request.time_field] and (undated := total - sum(c for _, c in rows)):
+        # Events without a date still match --since/--until by their article's time, but have no day to count on.
+        _say(output, f"{counted(undated, 'undated ' + request.kind)} not in the histogram")
     return rows
 
 

@@ -15,6 +15,7 @@ import typer
 from kafka import KafkaConsumer
 from rich.console import Console
 
+from pipeline.errors import MissingResource
 from pipeline.kafka import client_options
 from pipeline.query.filters import EventFilter
 from pipeline.query.formats import Hit, OutputFormat, RecordWriter, open_writer
@@ -60,12 +61,19 @@ def follow_events(
     """Write matching events from the events topic until ``limit`` events, ``idle_exit`` quiet seconds, or
     Ctrl-C; returns how many were written."""
     consumer = KafkaConsumer(
-        settings.topic_events,
         **client_options(settings),
         group_id=group or f"pipeline-subscribe-{uuid.uuid4().hex[:8]}",
         enable_auto_commit=group is not None,
         auto_offset_reset="earliest" if from_beginning else "latest",
     )
+    if settings.topic_events not in consumer.topics():
+        consumer.close()
+        raise MissingResource(
+            f"Kafka topic {settings.topic_events!r} does not exist",
+            where=settings.kafka,
+            hint="run `pipeline setup` to create the topics (or set PIPELINE_TOPIC_EVENTS)",
+        )
+    consumer.subscribe([settings.topic_events])
     seen = SeenEvents()
     written = 0
     say(

@@ -14,17 +14,19 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pipeline.enrich.taxonomy import PLOVER_TYPES, get_taxonomy
 from pipeline.query.places import PlaceError, country_code, distance_km, point_of
 from pipeline.query.times import TimeParseError, parse_time, period_start
+from pipeline.records import QuadClass
 
 DEFAULT_RADIUS_KM = 50.0
-# GDELT numbers the quad classes 1-4 in this order; accepting the numbers helps people coming from there.
-QUAD_CLASSES: tuple[str, ...] = ("verbal-cooperation", "material-cooperation", "verbal-conflict", "material-conflict")
+# GDELT numbers the quad classes 1-4 in this order (verbal/material cooperation, verbal/material conflict);
+# accepting the numbers helps people coming from there.
+QUAD_CLASSES: tuple[str, ...] = get_args(QuadClass)
 
 
 class FilterError(ValueError):
@@ -55,7 +57,7 @@ def quad_class_of(event_type: str) -> str | None:
     """The PLOVER quad class of a type, from the taxonomy (None for a type it does not know)."""
     if event_type not in PLOVER_TYPES:
         return None
-    return get_taxonomy().type_spec(event_type).quad
+    return get_taxonomy().quad_class(event_type)
 
 
 def _quad_class(value: str) -> str:

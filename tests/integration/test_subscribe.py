@@ -14,6 +14,7 @@ from kafka import KafkaAdminClient
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.errors import MissingResource
 from pipeline.kafka import ensure_topics, make_producer
 from pipeline.publish.cli import SeenEvents, follow_events
 from pipeline.query.filters import EventFilter
@@ -115,3 +116,17 @@ def test_seen_events_forget_the_oldest_beyond_capacity() -> None:
     assert seen.first_time("a") and seen.first_time("b") and not seen.first_time("a")
     assert seen.first_time("c")  # "b" was the least recently seen, and is forgotten
     assert seen.first_time("b") and not seen.first_time("c")
+
+
+def test_a_missing_topic_is_a_message(
+    settings: Settings, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = f"it-subscribe-missing-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("PIPELINE_KAFKA_BOOTSTRAP", kafka_bootstrap)
+    monkeypatch.setenv("PIPELINE_TOPIC_EVENTS", missing)
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(MissingResource, match=missing):
+            follow_events(get_settings(), EventFilter(), open_writer(OutputFormat.jsonl, "event", io.StringIO()))
+    finally:
+        get_settings.cache_clear()
