@@ -31,6 +31,7 @@ _COMMAND_MODULES = (
     "pipeline.evaluate.cli",
     "pipeline.index.cli",
     "pipeline.ops.cli",
+    "pipeline.deadletters.cli",
     "pipeline.publish.cli",
     "pipeline.publish.subscriptions_cli",
     "pipeline.demo",

@@ -1,0 +1,1 @@
+"""Dead letters as a tool: list, show and replay what a stage could not process."""
