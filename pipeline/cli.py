@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "pipeline.enrich.cli",
     "pipeline.enrich.worker_cli",
     "pipeline.evaluate.cli",
+    "pipeline.train.ner",
     "pipeline.index.cli",
     "pipeline.ops.cli",
     "pipeline.deadletters.cli",

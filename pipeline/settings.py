@@ -95,6 +95,9 @@ class Settings(BaseSettings):
 
     # Enrichment.
     spacy_model: str = "en_core_web_sm"
+    # The project's news NER merged over spacy_model's entities: "shipped" (the model in the package), a path
+    # or package name, or "none" for spacy_model's entities alone.
+    news_ner_model: str = "none"
     enrich_batch_size: int = 32
     enrich_batch_seconds: float = 1.0
     max_text_chars: int = 200_000

@@ -116,8 +116,9 @@ def _enrich_one(article: RawArticle, doc: Doc, lineage: Lineage) -> EnrichmentRe
 
 
 def _countries(entities: Sequence[Entity], coded: Sequence[Event]) -> list[str]:
-    """Countries involved: those of geopolitical entities (countries, their cities) and of event actors."""
-    codes = {entity.country_code for entity in entities if entity.label == "GPE" and entity.country_code}
+    """Countries involved: those of geopolitical entities (countries, their cities), of demonyms, of national
+    organisations ("the Kremlin") and of event actors."""
+    codes = {e.country_code for e in entities if e.label in {"GPE", "NORP", "ORG"} and e.country_code}
     for event in coded:
         for actor in (event.source, event.target):
             if actor is not None and actor.country_code:

@@ -80,6 +80,16 @@ LEGAL_FORMS = frozenset({
     "ag", "sa", "se", "nv", "bv", "gmbh", "spa", "ab", "asa", "oyj", "holdings", "group",
 })
 # fmt: on
+# Nouns that, after a name and a possessive, make the name a person's: "Biden's administration" is the
+# administration of the person Biden, not an organisation called "Biden".
+# fmt: off
+PERSONAL_BODIES = frozenset({
+    "administration", "government", "cabinet", "presidency", "premiership", "chancellorship", "campaign",
+    "aides", "aide", "spokesman", "spokeswoman", "spokesperson", "lawyer", "lawyers", "attorney", "attorneys",
+    "adviser", "advisers", "advisor", "advisors", "wife", "husband", "son", "daughter", "family", "tenure",
+    "regime", "successor", "predecessor",
+})
+# fmt: on
 # On a tie between spaCy's labels, the more specific reading wins.
 LABEL_PRIORITY = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP")
 
@@ -96,12 +106,14 @@ class _Mention:
     locative: bool  # the object of a place preposition ("in Kyiv", "flew to Kyiv")
     vote: str = ""  # the label this mention votes for when linking has overruled spaCy's
     country: Country | None = None
+    demonym: bool = False  # written as a demonym ("South Korean"): a NORP of its country, not a place
+    owner_country: Country | None = None  # for an organisation: the country it belongs to
     place: Place | None = None
 
 
 @dataclass(slots=True)
 class _Group:
-    kind: str  # "person", "country", "place" or "name"
+    kind: str  # "person", "country", "demonym", "place" or "name"
     mentions: list[_Mention] = field(default_factory=list)
     country: Country | None = None
     place: Place | None = None
@@ -167,8 +179,13 @@ def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
         person_cue=first > 0 and doc[first - 1].lower_.rstrip(".") in PERSON_TITLES,
         locative=_is_locative(doc, first, last),
     )
+    if span.label_ in {"ORG", "GPE"} and _possessive_of_a_person(doc, first, last):
+        mention.person_cue, mention.vote = True, "PERSON"
     if span.label_ in COUNTRY_LABELS or (span.label_ == "PERSON" and not mention.person_cue):
         mention.country = _country(mention, gazetteer)
+        mention.demonym = mention.country is not None and _is_demonym(gazetteer, text)
+    if span.label_ == "ORG" and mention.country is None:
+        mention.owner_country = _owner_country(doc, first, last, gazetteer)
     if last - first == 1 and mention.country is None and _in_portfolio_title(doc, first, gazetteer):
         return None
     return mention
@@ -352,6 +369,50 @@ def _country(mention: _Mention, gazetteer: Gazetteer) -> Country | None:
     return country
 
 
+def _is_demonym(gazetteer: Gazetteer, text: str) -> bool:
+    return gazetteer.demonym(text) is not None and gazetteer.country(text) is None
+
+
+def _possessive_of_a_person(doc: Doc, first: int, last: int) -> bool:
+    """A name written "Biden's administration": possessive, then a body or office a person has. Not after
+    "the" ("the Taliban's government") and not an acronym ("NATO's spokesman"): those are organisations."""
+    if last + 1 >= len(doc) or doc[last].lower_ not in POSSESSIVES:
+        return False
+    if (first > 0 and doc[first - 1].lower_ == "the") or not all(t.is_title for t in doc[first:last] if t.is_alpha):
+        return False
+    return doc[last + 1].lower_ in PERSONAL_BODIES
+
+
+def _owner_country(doc: Doc, first: int, last: int, gazetteer: Gazetteer) -> Country | None:
+    """The country an organisation belongs to, where the text says it: a country or demonym leading its name
+    ("Russian Defence Ministry", "US Army"), "of <country>" ending it ("Bank of Japan"), the country's possessive
+    or demonym right before it ("South Korea's Joint Chiefs of Staff", "the Iranian Revolutionary Guards"), or
+    else an institution standing for its country ("the Kremlin", "the Pentagon")."""
+    words = [t.text for t in doc[first:last]]
+    for n in range(min(3, len(words) - 1), 0, -1):
+        lead = " ".join(words[:n])
+        found = gazetteer.country(lead) or gazetteer.demonym(lead)
+        if found is not None:
+            return found
+    if len(words) >= 3 and "of" in words[:-1]:
+        tail = " ".join(words[len(words) - words[::-1].index("of") :])
+        found = gazetteer.country(tail)
+        if found is not None:
+            return found
+    end = first - 1 if first > 0 and doc[first - 1].lower_ in POSSESSIVES else first
+    for n in (3, 2, 1):
+        if end - n < 0:
+            continue
+        before = doc[end - n : end]
+        if not all(t.is_title or t.is_upper for t in before):
+            continue
+        found = gazetteer.country(before.text) if end < first else None
+        found = found or gazetteer.demonym(before.text)
+        if found is not None:
+            return found
+    return gazetteer.institution_country(doc[first:last].text)
+
+
 # Grouping -------------------------------------------------------------------------------------------------------
 
 
@@ -375,13 +436,13 @@ def _group_key(m: _Mention, full_names: dict[str, _FullName]) -> tuple[str, str]
     # A country named in the text stays the country ("Chad", "Jordan" written as GPE), except where spaCy
     # itself read the span as a person and the article gives that person's full name ("Michael Jordan").
     if m.country is not None and m.label != "PERSON":
-        return ("country", m.country.iso3)
+        return ("demonym" if m.demonym else "country", m.country.iso3)
     if m.label in {"PERSON", "ORG", "GPE", "NORP", "LOC"}:
         person = _longest_name_containing(m, full_names)
         if person is not None:
             return ("person", person)
     if m.country is not None:
-        return ("country", m.country.iso3)
+        return ("demonym" if m.demonym else "country", m.country.iso3)
     if m.place is not None:
         return ("place", str(m.place.geonames_id))
     return ("name", m.key)
@@ -525,11 +586,15 @@ def _entity(group: _Group) -> Entity:
         country = group.country
         name, label, country_code = country.name, "GPE", country.iso3
         geonames_id, lat, lon = country.geonames_id, country.lat, country.lon
+    elif group.kind == "demonym" and group.country is not None:
+        label, country_code = "NORP", group.country.iso3
     elif group.kind == "place" and group.place is not None:
         place = group.place
         name, country_code = place.name, place.country_code
         geonames_id, lat, lon = place.geonames_id, place.lat, place.lon
         label = _majority_label(group, allowed=PLACE_LABELS) or ("LOC" if place.kind == "continent" else "GPE")
+    elif label == "ORG":
+        country_code = next((m.owner_country.iso3 for m in mentions if m.owner_country), None)
     return Entity(
         name=name,
         label=label,

@@ -77,6 +77,25 @@ _EXTRA_COUNTRY_NAMES: dict[str, str] = {
     "Congo-Brazzaville": "COG",
 }
 
+# Institutions that stand for their country in news ("the Kremlin said"), and national bodies whose name does not
+# say the country. Keys as ``normalize`` makes them; values ISO alpha-3.
+# fmt: off
+_INSTITUTIONS: dict[str, str] = {
+    "kremlin": "RUS", "state duma": "RUS", "duma": "RUS", "tass": "RUS", "interfax": "RUS", "ria novosti": "RUS",
+    "pentagon": "USA", "white house": "USA", "state department": "USA", "capitol hill": "USA",
+    "federal reserve": "USA", "fed": "USA", "fbi": "USA", "cia": "USA", "foggy bottom": "USA",
+    "downing street": "GBR", "whitehall": "GBR", "bank of england": "GBR", "mi5": "GBR", "mi6": "GBR",
+    "elysee": "FRA", "elysee palace": "FRA", "quai d'orsay": "FRA", "matignon": "FRA",
+    "bundestag": "DEU", "bundeswehr": "DEU", "bundesbank": "DEU", "chancellery": "DEU",
+    "blue house": "KOR", "yonhap": "KOR", "joint chiefs of staff": "USA",
+    "kcna": "PRK", "korean central news agency": "PRK", "workers' party of korea": "PRK",
+    "zhongnanhai": "CHN", "xinhua": "CHN", "people's liberation army": "CHN", "pla": "CHN",
+    "knesset": "ISR", "mossad": "ISR", "idf": "ISR", "shin bet": "ISR",
+    "verkhovna rada": "UKR", "rada": "UKR", "sejm": "POL", "lok sabha": "IND", "rajya sabha": "IND",
+    "kantei": "JPN", "palazzo chigi": "ITA", "moncloa": "ESP", "irgc": "IRN", "revolutionary guards": "IRN",
+}
+# fmt: on
+
 # Demonyms that no suffix rule below produces (or produces ambiguously); the rules cover the regular ones.
 _IRREGULAR_DEMONYMS: dict[str, str] = {
     "American": "USA",
@@ -393,6 +412,11 @@ class Gazetteer:
     def demonym(self, text: str) -> Country | None:
         """The country a demonym refers to ("South Korean" -> South Korea, "American" -> United States)."""
         iso3 = self._demonyms.get(normalize(text))
+        return self.countries.get(iso3) if iso3 else None
+
+    def institution_country(self, text: str) -> Country | None:
+        """The country an institution's name stands for ("the Kremlin" -> Russia, "Pentagon" -> United States)."""
+        iso3 = _INSTITUTIONS.get(normalize(text))
         return self.countries.get(iso3) if iso3 else None
 
     def capital_country(self, text: str) -> Country | None:

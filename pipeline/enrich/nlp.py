@@ -28,7 +28,11 @@ def load_nlp(settings: Settings) -> Language:
     so): lineage records then name the copy, so nothing downstream is misled about what produced the data.
     """
     name = settings.spacy_model
-    if name == DEFAULT_MODEL and not spacy.util.is_package(name) and spacy.util.is_package(REPACKAGED_DEFAULT_MODEL):
+    if (
+        name == DEFAULT_MODEL
+        and not spacy_package_installed(name)
+        and spacy_package_installed(REPACKAGED_DEFAULT_MODEL)
+    ):
         log.warning(
             "spaCy model not installed, using its re-packaged copy", wanted=name, using=REPACKAGED_DEFAULT_MODEL
         )
@@ -41,10 +45,29 @@ def load_nlp(settings: Settings) -> Language:
     missing = {"parser", "ner"} - set(nlp.pipe_names)
     if missing:
         raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
+    news_ner = _news_ner_path(settings.news_ner_model)
+    if news_ner is not None:
+        import pipeline.enrich.news_ner  # noqa: F401  (registers the component factory)
+
+        nlp.add_pipe("news_ner", after="ner", config={"model": news_ner})
     # Entity resolution needs the gazetteer too; building it now (about a second) keeps that off the first batch.
     get_gazetteer()
     log.info("spaCy pipeline ready", model=name, components=nlp.pipe_names)
     return nlp
+
+
+def _news_ner_path(setting: str) -> str | None:
+    if setting.strip().lower() in {"", "none", "off"}:
+        return None
+    if setting == "shipped":
+        from pipeline.enrich.news_ner import SHIPPED_MODEL
+
+        return str(SHIPPED_MODEL)
+    return setting
+
+
+def spacy_package_installed(name: str) -> bool:
+    return bool(spacy.util.is_package(name))
 
 
 def model_lineage(nlp: Language) -> tuple[str, str]:

@@ -1,12 +1,18 @@
 """``pipeline evaluate ner``: entity precision, recall and F1 on CoNLL-2003 (CoNLL++ corrected) data.
 
-Two systems are scored on the same parses: spaCy's own entity spans, and the pipeline's canonical entities
-(every mention, labelled with its entity's label). Labels are compared on PER, ORG and LOC: spaCy's PERSON is
-PER, its GPE, LOC and FAC are LOC, ORG is ORG; MISC (gold) and NORP and the rest (predicted) are not scored.
-A prediction counts only when its character span and label both equal a gold entity's (CoNLL exact match).
+Scored the way CoNLL scores: a predicted entity counts only when its character span and its type both equal a
+gold entity's, and every mention counts (a name written five times is five entities). Types are PER, ORG and
+LOC: spaCy's PERSON is PER, GPE, LOC and FAC are LOC, ORG is ORG; gold MISC and predicted NORP, DATE and the
+rest are not scored, so a demonym ("Iraqi", MISC in CoNLL) predicted as a place is a false positive.
 
-Sentences are joined into their CoNLL documents (split at ``-DOCSTART-``), tokens separated by spaces and
-sentences by newlines, so that resolution across an article's mentions has the same context it has in news.
+Three systems are scored on one parse of the data: the small OntoNotes model's own entities ("spaCy"), the
+project's news model alone ("news model", when loaded), and the pipeline's canonical entities (every mention of
+each, with its entity's type). Sentences are joined into their CoNLL documents (split at ``-DOCSTART-``),
+tokens separated by spaces and sentences by newlines, so that resolution across an article's mentions has the
+context it has in news.
+
+``--speed`` times ``enrich_articles`` (the function the worker calls) on the same documents with and without
+the news model, in one run on one machine.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from rich.table import Table
 
 import pipeline
 from pipeline.evaluate import evaluate_app
+from pipeline.train.conll import read_documents
 
 SCORED_LABELS = ("PER", "ORG", "LOC")
 SPACY_TO_CONLL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
@@ -68,108 +75,64 @@ class Scores:
 
 
 def read_conll(path: Path) -> Iterator[ConllDocument]:
-    """CoNLL-2003 lines (token POS chunk IOB2-tag) grouped into documents at ``-DOCSTART-``."""
-    sentences: list[list[tuple[str, str]]] = []
-    sentence: list[tuple[str, str]] = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            parts = line.split()
-            if not parts:
-                if sentence:
-                    sentences.append(sentence)
-                    sentence = []
-                continue
-            if parts[0] == "-DOCSTART-":
-                if sentence:
-                    sentences.append(sentence)
-                    sentence = []
-                if sentences:
-                    yield _document(sentences)
-                sentences = []
-                continue
-            sentence.append((parts[0], parts[-1]))
-    if sentence:
-        sentences.append(sentence)
-    if sentences:
-        yield _document(sentences)
-
-
-def _document(sentences: list[list[tuple[str, str]]]) -> ConllDocument:
-    pieces: list[str] = []
-    gold: set[Span] = set()
-    offset = 0
-    open_span: tuple[int, int, str] | None = None  # start, end, label of the entity being read
-
-    def close() -> None:
-        nonlocal open_span
-        if open_span is not None and open_span[2] in SCORED_LABELS:
-            gold.add(open_span)
-        open_span = None
-
-    for s_index, sentence in enumerate(sentences):
-        if s_index:
-            pieces.append("\n")
-            offset += 1
-        for t_index, (token, tag) in enumerate(sentence):
-            if t_index:
-                pieces.append(" ")
+    """The file's documents as text (tokens joined by spaces, sentences by newlines) with gold PER/ORG/LOC."""
+    for sentences in read_documents(path):
+        pieces: list[str] = []
+        gold: set[Span] = set()
+        offset = 0
+        for sentence in sentences:
+            if pieces:
+                pieces.append("\n")
                 offset += 1
-            start, end = offset, offset + len(token)
-            pieces.append(token)
-            offset = end
-            prefix, _, label = tag.partition("-")
-            if prefix == "I" and open_span is not None and open_span[2] == label:
-                open_span = (open_span[0], end, label)
-            else:
-                close()
-                if prefix in {"B", "I"}:  # an I- without a matching open entity starts one (IOB1 leniency)
-                    open_span = (start, end, label)
-        close()
-    return ConllDocument(
-        text="".join(pieces),
-        gold=gold,
-        tokens=sum(len(s) for s in sentences),
-        sentences=len(sentences),
-    )
+            starts: list[int] = []
+            for index, word in enumerate(sentence.words):
+                if index:
+                    pieces.append(" ")
+                    offset += 1
+                starts.append(offset)
+                pieces.append(word)
+                offset += len(word)
+            for first, end, label in sentence.entities:
+                if label in SCORED_LABELS:
+                    last_word = sentence.words[end - 1]
+                    gold.add((starts[first], starts[end - 1] + len(last_word), label))
+        yield ConllDocument(
+            text="".join(pieces),
+            gold=gold,
+            tokens=sum(len(s.words) for s in sentences),
+            sentences=len(sentences),
+        )
 
 
-def spacy_spans(doc: Any) -> set[Span]:
-    return {
-        (ent.start_char, ent.end_char, SPACY_TO_CONLL[ent.label_]) for ent in doc.ents if ent.label_ in SPACY_TO_CONLL
-    }
+def spacy_spans(spans: Iterable[Any]) -> set[Span]:
+    """Scored spans among spaCy entity spans (OntoNotes labels)."""
+    return {(ent.start_char, ent.end_char, SPACY_TO_CONLL[ent.label_]) for ent in spans if ent.label_ in SPACY_TO_CONLL}
 
 
-def pipeline_spans(entities: Iterable[Any], score_demonyms: bool = False) -> set[Span]:
-    """Every mention of the canonical entities, with its entity's label.
+def news_spans(spans: Iterable[Any]) -> set[Span]:
+    """Scored spans among the news model's entity spans (CoNLL labels already)."""
+    return {(ent.start_char, ent.end_char, ent.label_) for ent in spans if ent.label_ in SCORED_LABELS}
 
-    A demonym ("Iraqi" in "Iraqi troops") is a mention of its country's entity in the pipeline's output, but it
-    is not a location mention in either scheme (spaCy NORP, CoNLL MISC), so it is left unscored unless
-    ``score_demonyms`` (then it counts as a LOC prediction, which CoNLL calls a false positive).
-    """
-    from pipeline.enrich.gazetteer import get_gazetteer
 
-    gazetteer = get_gazetteer()
+def pipeline_spans(entities: Iterable[Any]) -> set[Span]:
+    """Every mention of the canonical entities, with its entity's type."""
     return {
         (mention.start, mention.end, SPACY_TO_CONLL[entity.label])
         for entity in entities
         if entity.label in SPACY_TO_CONLL
         for mention in entity.mentions
-        if score_demonyms or entity.label != "GPE" or not _is_demonym(gazetteer, mention.text)
     }
 
 
-def _is_demonym(gazetteer: Any, text: str) -> bool:
-    return gazetteer.demonym(text) is not None and gazetteer.country(text) is None
+SYSTEMS = (("spacy", "spaCy"), ("news", "news model"), ("pipeline", "pipeline"))
 
 
-def evaluate(data: Path, limit: int | None = None) -> dict[str, Any]:
-    """Scores of both systems and throughput figures, as a JSON-ready dict."""
-    from pipeline.enrich.core import enrich_articles
+def evaluate(data: Path, limit: int | None = None, speed: bool = False) -> dict[str, Any]:
+    """Scores of the three systems (and, with ``speed``, enrich_articles throughput), as a JSON-ready dict."""
     from pipeline.enrich.entities import resolve_entities
     from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.news_ner import NEWS_KEY, ONTONOTES_KEY
     from pipeline.enrich.nlp import load_nlp, model_lineage
-    from pipeline.ids import article_id
-    from pipeline.records import RawArticle
     from pipeline.settings import get_settings
 
     documents = list(read_conll(data))[:limit] if limit else list(read_conll(data))
@@ -183,13 +146,44 @@ def evaluate(data: Path, limit: int | None = None) -> dict[str, Any]:
     resolved = [resolve_entities(doc) for doc in docs]
     resolve_seconds = time.perf_counter() - started
 
-    raw, canonical, with_demonyms = Scores(), Scores(), Scores()
+    has_news = "news_ner" in nlp.pipe_names
+    scores = {name: Scores() for name, _ in SYSTEMS}
     for document, doc, entities in zip(documents, docs, resolved, strict=True):
-        raw.add(document.gold, spacy_spans(doc))
-        canonical.add(document.gold, pipeline_spans(entities))
-        with_demonyms.add(document.gold, pipeline_spans(entities, score_demonyms=True))
+        scores["spacy"].add(document.gold, spacy_spans(doc.spans[ONTONOTES_KEY] if has_news else doc.ents))
+        if has_news:
+            scores["news"].add(document.gold, news_spans(doc.spans[NEWS_KEY]))
+        scores["pipeline"].add(document.gold, pipeline_spans(entities))
 
-    # The enrichment function end to end (parse, entities, event coding, records), as the worker calls it.
+    tokens = sum(d.tokens for d in documents)
+    model_name, model_version = model_lineage(nlp)
+    report: dict[str, Any] = {
+        "data": str(data),
+        "model": f"{model_name} {model_version}",
+        "documents": len(documents),
+        "sentences": sum(d.sentences for d in documents),
+        "tokens": tokens,
+        "systems": {
+            name: {label: score.prf(label) for label in SCORED_LABELS} | {"overall": score.prf()}
+            for name, score in scores.items()
+            if name != "news" or has_news
+        },
+        "throughput": {
+            "parse_tokens_per_second": tokens / parse_seconds if parse_seconds else 0.0,
+            "resolve_ms_per_document": 1000 * resolve_seconds / len(documents) if documents else 0.0,
+        },
+    }
+    if speed:
+        report["throughput"] |= enrich_speed(nlp, documents)
+    return report
+
+
+def enrich_speed(nlp: Any, documents: list[ConllDocument]) -> dict[str, float]:
+    """Documents per second of ``enrich_articles`` (parse, entities, events, records), as the worker calls it,
+    with the loaded pipeline and, when it has the news model, without it."""
+    from pipeline.enrich.core import enrich_articles
+    from pipeline.ids import article_id
+    from pipeline.records import RawArticle
+
     articles = [
         RawArticle(
             article_id=article_id(f"urn:conll:{i}"),
@@ -200,77 +194,69 @@ def evaluate(data: Path, limit: int | None = None) -> dict[str, Any]:
         )
         for i, d in enumerate(documents)
     ]
-    started = time.perf_counter()
-    enrich_articles(articles, nlp)
-    enrich_seconds = time.perf_counter() - started
 
-    tokens = sum(d.tokens for d in documents)
-    model_name, model_version = model_lineage(nlp)
-    return {
-        "data": str(data),
-        "model": f"{model_name} {model_version}",
-        "documents": len(documents),
-        "sentences": sum(d.sentences for d in documents),
-        "tokens": tokens,
-        "systems": {
-            name: {label: scores.prf(label) for label in SCORED_LABELS} | {"overall": scores.prf()}
-            for name, scores in (
-                ("spacy", raw),
-                ("pipeline", canonical),
-                ("pipeline_demonyms_scored", with_demonyms),
-            )
-        },
-        "throughput": {
-            "parse_tokens_per_second": tokens / parse_seconds if parse_seconds else 0.0,
-            "resolve_ms_per_document": 1000 * resolve_seconds / len(documents) if documents else 0.0,
-            "enrich_documents_per_second": len(documents) / enrich_seconds if enrich_seconds else 0.0,
-            "enrich_tokens_per_second": tokens / enrich_seconds if enrich_seconds else 0.0,
-        },
-    }
+    def documents_per_second() -> float:
+        started = time.perf_counter()
+        enrich_articles(articles, nlp)
+        seconds = time.perf_counter() - started
+        return len(articles) / seconds if seconds else 0.0
+
+    figures = {"enrich_documents_per_second": documents_per_second()}
+    if "news_ner" in nlp.pipe_names:
+        with nlp.select_pipes(disable=["news_ner"]):
+            figures["enrich_documents_per_second_without_news_model"] = documents_per_second()
+    return figures
 
 
 def render(report: dict[str, Any], console: Console) -> None:
     table = Table(
         title=f"NER on {Path(report['data']).name} ({report['documents']} documents, "
-        f"{report['tokens']:,} tokens; {report['model']})"
+        f"{report['tokens']:,} tokens; {report['model']}); exact span and type, every mention"
     )
+    table.add_column("system")
     table.add_column("label")
-    for system in ("spaCy", "pipeline"):
-        for metric in ("P", "R", "F1"):
-            table.add_column(f"{system} {metric}", justify="right")
-    table.add_column("gold", justify="right")
-    for label in (*SCORED_LABELS, "overall"):
-        row = [label]
-        for system in ("spacy", "pipeline"):
+    for metric in ("P", "R", "F1", "gold"):
+        table.add_column(metric, justify="right")
+    for system, title in SYSTEMS:
+        if system not in report["systems"]:
+            continue
+        for label in (*SCORED_LABELS, "overall"):
             scores = report["systems"][system][label]
-            row += [f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}"]
-        row.append(str(report["systems"]["spacy"][label]["support"]))
-        table.add_row(*row)
+            table.add_row(
+                title if label == SCORED_LABELS[0] else "",
+                label,
+                f"{scores['precision']:.3f}",
+                f"{scores['recall']:.3f}",
+                f"{scores['f1']:.3f}",
+                str(scores["support"]),
+                end_section=label == "overall",
+            )
     console.print(table)
-    strict = report["systems"]["pipeline_demonyms_scored"]
-    console.print(
-        'Demonym mentions ("Iraqi") belong to their country\'s entity and are not scored; scored as LOC, the '
-        f"pipeline's LOC P/R/F1 would be {strict['LOC']['precision']:.3f}/{strict['LOC']['recall']:.3f}/"
-        f"{strict['LOC']['f1']:.3f} and overall F1 {strict['overall']['f1']:.3f}."
-    )
     speed = report["throughput"]
     console.print(
         f"spaCy parse {speed['parse_tokens_per_second']:,.0f} tokens/s; entity resolution "
-        f"{speed['resolve_ms_per_document']:.2f} ms/document; enrich_articles "
-        f"{speed['enrich_documents_per_second']:.1f} documents/s ({speed['enrich_tokens_per_second']:,.0f} tokens/s)"
+        f"{speed['resolve_ms_per_document']:.2f} ms/document"
     )
+    if "enrich_documents_per_second" in speed:
+        line = f"enrich_articles {speed['enrich_documents_per_second']:.1f} documents/s"
+        without = speed.get("enrich_documents_per_second_without_news_model")
+        if without:
+            cost = 1 - speed["enrich_documents_per_second"] / without
+            line += f"; without the news model {without:.1f} documents/s (the news model costs {cost:.0%})"
+        console.print(line)
 
 
 @evaluate_app.command("ner")
 def ner_command(
-    data: Path = typer.Option(DEFAULT_DATA, "--data", help="CoNLL-2003 format file (token ... IOB2-tag)"),
+    data: Path = typer.Option(DEFAULT_DATA, "--data", help="CoNLL-2003 format file (token ... IOB-tag)"),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N documents (quick runs)"),
+    speed: bool = typer.Option(False, "--speed", help="Also time enrich_articles with and without the news model"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table"),
 ) -> None:
-    """NER precision/recall/F1 (PER, ORG, LOC) of raw spaCy and of the pipeline's canonical entities."""
+    """Strict NER precision/recall/F1 (PER, ORG, LOC) of spaCy, the news model and the pipeline."""
     if not data.exists():
         raise typer.BadParameter(f"{data} not found", param_hint="--data")
-    report = evaluate(data, limit)
+    report = evaluate(data, limit, speed)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:

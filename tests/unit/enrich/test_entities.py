@@ -80,8 +80,10 @@ def test_seed_mentions_merged(seed: tuple[Doc, dict[str, Entity]]) -> None:
     assert {m.text for m in entities["Donald Trump"].mentions} == {"Donald Trump", "Trump"}
     assert "Yoon" in {m.text for m in entities["Yoon Suk Yeol"].mentions}
     assert {"US"} <= {m.text for m in entities["United States"].mentions}
-    assert "South Korean" in {m.text for m in entities["South Korea"].mentions}
-    assert "North Korean" in {m.text for m in entities["North Korea"].mentions}
+    # A demonym is no mention of the place: it is a NORP of its own, carrying the country's code.
+    assert (entities["South Korean"].label, entities["South Korean"].country_code) == ("NORP", "KOR")
+    assert (entities["North Korean"].label, entities["North Korean"].country_code) == ("NORP", "PRK")
+    assert "South Korean" not in {m.text for m in entities["South Korea"].mentions}
 
 
 def test_seed_no_misread_entities(seed: tuple[Doc, dict[str, Entity]]) -> None:
@@ -196,15 +198,16 @@ def test_stopword_and_lower_case_spans_are_dropped(nlp: Language) -> None:
     assert resolve_entities(doc) == []
 
 
-def test_demonyms_and_capitals_resolve_to_countries(nlp: Language) -> None:
+def test_demonyms_are_nationalities_and_capitals_resolve_to_countries(nlp: Language) -> None:
     doc = labelled(
         nlp,
         "Chinese warships sailed near Taiwan as Beijing warned Tokyo. Japanese officials protested.",
         [("Chinese", "NORP"), ("Taiwan", "GPE"), ("Beijing", "GPE"), ("Tokyo", "GPE"), ("Japanese", "NORP")],
     )
     entities = by_name(resolve_entities(doc))
-    assert entities["China"].country_code == "CHN" and entities["China"].label == "GPE"
-    assert [m.text for m in entities["Japan"].mentions] == ["Japanese"]
+    assert (entities["Chinese"].label, entities["Chinese"].country_code) == ("NORP", "CHN")
+    assert (entities["Japanese"].label, entities["Japanese"].country_code) == ("NORP", "JPN")
+    assert "China" not in entities and "Japan" not in entities
     assert entities["Beijing"].country_code == "CHN" and entities["Tokyo"].country_code == "JPN"
     assert entities["Taiwan"].country_code == "TWN"
 
@@ -216,8 +219,9 @@ def test_country_short_forms_merge(nlp: Language) -> None:
         [("U.S.", "GPE"), ("Britain", "GPE"), ("United States", "GPE"), ("UK", "GPE"), ("American", "NORP")],
     )
     entities = by_name(resolve_entities(doc))
-    assert set(entities) == {"United States", "United Kingdom"}
-    assert entities["United States"].mention_count == 3 and entities["United Kingdom"].mention_count == 2
+    assert set(entities) == {"United States", "United Kingdom", "American"}
+    assert entities["United States"].mention_count == 2 and entities["United Kingdom"].mention_count == 2
+    assert entities["American"].country_code == "USA"
 
 
 def test_acronym_merges_with_its_expansion(nlp: Language) -> None:
@@ -331,3 +335,40 @@ def test_conjoined_place_shares_the_preposition(nlp: Language) -> None:
     entities = by_name(resolve_entities(doc))
     assert {e.country_code for e in entities.values()} == {"UKR"}
     assert all(e.label == "GPE" for e in entities.values())
+
+
+def test_a_possessive_name_before_an_office_is_the_person(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Biden’s administration imposed sanctions. The Taliban’s government objected.",
+        [("Biden", "ORG"), ("Taliban", "ORG")],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert entities["Biden"].label == "PERSON"
+    assert entities["Taliban"].label == "ORG"
+
+
+def test_a_countrys_institutions_carry_its_code(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "South Korea's Joint Chiefs of Staff said the Kremlin and the Pentagon were told. "
+        "The Russian Defence Ministry and the Bank of Japan agreed; the Red Cross did not.",
+        [
+            ("South Korea", "GPE"),
+            ("Joint Chiefs of Staff", "ORG"),
+            ("Kremlin", "ORG"),
+            ("Pentagon", "ORG"),
+            ("Russian Defence Ministry", "ORG"),
+            ("Bank of Japan", "ORG"),
+            ("Red Cross", "ORG"),
+        ],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert {name: e.country_code for name, e in entities.items() if e.label == "ORG"} == {
+        "Joint Chiefs of Staff": "KOR",
+        "Kremlin": "RUS",
+        "Pentagon": "USA",
+        "Russian Defence Ministry": "RUS",
+        "Bank of Japan": "JPN",
+        "Red Cross": None,
+    }

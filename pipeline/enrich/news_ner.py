@@ -1,0 +1,110 @@
+"""The project's news NER next to the small OntoNotes model: each entity from the better source.
+
+The news model (``pipeline train ner``, CoNLL labels PER/ORG/LOC/MISC) is far better at people, organisations
+and places in news than the small OntoNotes model, which keeps what CoNLL has no label for (NORP, FAC, DATE,
+MONEY, ...) and the parse. The ``news_ner`` component runs after the OntoNotes ``ner`` and rewrites
+``doc.ents`` (``merge_entities``):
+
+- a news PER/ORG/LOC span is the entity, labelled PERSON/ORG, and for LOC with the OntoNotes place label of the
+  same span (GPE, LOC or FAC) or else GPE for a country or a place the gazetteer knows, LOC otherwise;
+- a news MISC span is not an output entity, but it tells the OntoNotes spans it overlaps: a NORP, EVENT, LAW ...
+  there stays, a PERSON/ORG/GPE/LOC/FAC there goes ("Iraqi" is MISC, not a place);
+- an OntoNotes span outside every news span stays when its label is one CoNLL lacks (NORP, FAC, dates,
+  numbers ...); an OntoNotes PERSON/ORG/GPE/LOC the news model did not find goes (the news model has the better
+  recall and precision on those, so its silence is evidence).
+
+Both inputs stay on the doc for evaluation and debugging: ``doc.spans["ontonotes"]`` and
+``doc.spans["news_ner"]``. The news model never sees whitespace tokens (line breaks): it was trained without
+them, so they are left out of its input and its spans are mapped back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import minibatch
+
+import pipeline
+from pipeline.enrich.gazetteer import get_gazetteer
+
+# The model the package ships (trained by ``pipeline train ner --install``).
+SHIPPED_MODEL = Path(pipeline.__file__).resolve().parent / "models" / "en_news_ner"
+ONTONOTES_KEY = "ontonotes"
+NEWS_KEY = "news_ner"
+
+NEWS_TO_ONTONOTES = {"PER": "PERSON", "ORG": "ORG"}
+ONTONOTES_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
+# What the news model decides: OntoNotes spans of these labels survive only inside a news span of theirs.
+NEWS_DECIDES = frozenset({"PERSON", "ORG", "GPE", "LOC"})
+
+
+@Language.factory("news_ner", default_config={"model": str(SHIPPED_MODEL), "batch_size": 64})
+def make_news_ner(nlp: Language, name: str, model: str, batch_size: int) -> NewsNer:
+    return NewsNer(spacy.load(model), batch_size)
+
+
+class NewsNer:
+    """Runs the news model on the doc's words and merges its entities with the OntoNotes ones."""
+
+    def __init__(self, news_nlp: Language, batch_size: int) -> None:
+        self.news_nlp = news_nlp
+        self.batch_size = batch_size
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterator[Doc]:
+        for batch in minibatch(docs, batch_size or self.batch_size):
+            inputs = [_words_doc(self.news_nlp, doc) for doc in batch]
+            predicted = self.news_nlp.pipe(words for words, _ in inputs)
+            for doc, (_, positions), news_doc in zip(batch, inputs, predicted, strict=True):
+                news_spans = [
+                    Span(doc, positions[ent.start], positions[ent.end - 1] + 1, label=ent.label_)
+                    for ent in news_doc.ents
+                ]
+                merge_entities(doc, news_spans)
+                yield doc
+
+
+def _words_doc(news_nlp: Language, doc: Doc) -> tuple[Doc, list[int]]:
+    """The doc's non-whitespace tokens as a new Doc, and each one's index in ``doc``."""
+    positions = [token.i for token in doc if not token.is_space]
+    words = [doc[i].text for i in positions]
+    spaces = [bool(doc[i].whitespace_) or (i + 1 < len(doc) and doc[i + 1].is_space) for i in positions]
+    return Doc(news_nlp.vocab, words=words, spaces=spaces), positions
+
+
+def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
+    """Set ``doc.ents`` from the news model's spans and the doc's OntoNotes entities (rules in the module
+    docstring); both inputs are kept as span groups."""
+    ontonotes = list(doc.ents)
+    doc.spans[ONTONOTES_KEY] = ontonotes
+    doc.spans[NEWS_KEY] = news_spans
+    gazetteer = get_gazetteer()
+    same_bounds = {(span.start, span.end): span.label_ for span in ontonotes}
+    decided = [False] * len(doc)  # tokens inside a news PER/ORG/LOC span
+    misc = [False] * len(doc)  # tokens inside a news MISC span
+    merged: list[Span] = []
+    for span in news_spans:
+        if span.label_ == "MISC":
+            misc[span.start : span.end] = [True] * len(span)
+            continue
+        decided[span.start : span.end] = [True] * len(span)
+        if span.label_ == "LOC":
+            label = same_bounds.get((span.start, span.end), "")
+            if label not in ONTONOTES_PLACE_LABELS:
+                label = "GPE" if gazetteer.country(span.text) or gazetteer.places(span.text) else "LOC"
+        else:
+            label = NEWS_TO_ONTONOTES[span.label_]
+        merged.append(Span(doc, span.start, span.end, label=label))
+    for span in ontonotes:
+        if span.label_ in NEWS_DECIDES or any(decided[span.start : span.end]):
+            continue
+        if any(misc[span.start : span.end]) and span.label_ in ONTONOTES_PLACE_LABELS:
+            continue  # "Iraqi" or "World Cup" read as a place by OntoNotes; the news model says MISC
+        merged.append(span)
+    doc.ents = sorted(merged, key=lambda span: span.start)
