@@ -19,8 +19,9 @@ from typing import Any
 import structlog
 from kafka import KafkaProducer, TopicPartition
 
+from pipeline.kafka import make_producer
 from pipeline.publish.changes import EventState, apply_report
-from pipeline.publish.subscriptions import subscription_topic, unassigned_consumer
+from pipeline.publish.subscriptions import events_end_offsets, subscription_topic, unassigned_consumer
 from pipeline.query.filters import EventFilter
 from pipeline.records import Event, EventChange, Subscription
 from pipeline.settings import Settings
@@ -129,3 +130,15 @@ def read_report(value: bytes | None) -> dict[str, Any] | None:
     except ValueError as exc:
         log.warning("skipping an unreadable event report", error=str(exc).splitlines()[0][:300])
         return None
+
+
+def backfill_subscription(settings: Settings, subscription: Subscription) -> int:
+    """Fill a new subscription's topic from the events retained now, without waiting for the materialiser
+    (which continues from there: it catches up from the last change written). Returns the changes written."""
+    matcher = SubscriptionMatcher(subscription)
+    ends = events_end_offsets(settings)
+    producer = make_producer(settings, "pipeline-subscriptions-backfill")
+    try:
+        return sum(catch_up(settings, matcher, int(partition), end, producer) for partition, end in ends.items())
+    finally:
+        producer.close()

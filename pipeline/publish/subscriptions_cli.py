@@ -20,7 +20,7 @@ from pipeline.publish.subscriptions import (
 )
 from pipeline.publish.webhook import WebhookRefused, WebhookSender, deliver_messages
 from pipeline.query.filters import EventFilter, FilterError
-from pipeline.records import Subscription
+from pipeline.records import EventChange, Subscription
 from pipeline.settings import Settings, get_settings
 
 console = Console()
@@ -87,10 +87,16 @@ def add_command(
     except SubscriptionError as exc:
         _fail(str(exc))
         return
+    topic = subscription_topic(settings, name)
+    console.print(f"subscription [bold]{stored.name}[/bold] stored; its topic is [cyan]{topic}[/cyan]", highlight=False)
+    if stored.backfill:
+        from pipeline.publish.materialise import backfill_subscription
+
+        written = backfill_subscription(settings, stored)
+        console.print(f"backfilled {written} changes from the retained events on {settings.topic_events}")
     console.print(
-        f"subscription [bold]{stored.name}[/bold] stored; topic [cyan]{subscription_topic(settings, name)}[/cyan] "
-        f"fills while `pipeline subscriptions run` is running"
-        + (" (from the retained events on)" if stored.backfill else " (new events only)"),
+        f"new events reach it while `pipeline subscriptions run` runs; `pipeline subscriptions show {name}` "
+        "prints what it holds",
         highlight=False,
     )
 
@@ -120,6 +126,44 @@ def _describe(subscription: Subscription) -> str:
         return EventFilter.model_validate(subscription.filter).describe()
     except ValueError:
         return f"unreadable filter {subscription.filter}"
+
+
+@subscriptions_app.command("show")
+def show_command(
+    name: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json", help="Each change as one JSON line, as on the topic"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="Keep waiting for new changes"),
+    idle: float = typer.Option(3.0, help="Without --follow, stop after this many quiet seconds"),
+) -> None:
+    """Print what a subscription's topic holds, from its beginning: each create and update."""
+    from pipeline.index.search import event_lines
+
+    settings = get_settings()
+    if name not in load_subscriptions(settings):
+        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
+    consumer = KafkaConsumer(
+        subscription_topic(settings, name),
+        **client_options(settings),
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=float("inf") if follow else int(idle * 1000),
+    )
+    shown = 0
+    try:
+        for message in consumer:
+            if as_json:
+                print(message.value.decode("utf-8"), flush=True)
+            else:
+                change = EventChange.model_validate_json(message.value)
+                head, evidence = event_lines(change.event.model_dump(mode="json"))
+                new = ", ".join(change.new_article_ids)
+                console.print(f"[bold]{change.change:6}[/bold] {head}\n{evidence}\n    new: {new}", highlight=False)
+            shown += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
+    errors.print(f"{shown} changes on {subscription_topic(settings, name)}", highlight=False)
 
 
 @subscriptions_app.command("remove")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -50,9 +51,22 @@ def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_ur
             env=env,
         )
 
+    env.update(
+        PIPELINE_TOPIC_SUBSCRIPTIONS=f"demo-{suffix}.subscriptions",
+        PIPELINE_TOPIC_SUBSCRIPTION_PREFIX=f"demo-{suffix}.events.sub.",
+    )
+
+    def pipeline(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", *args], capture_output=True, text=True, timeout=120, env=env
+        )
+
     try:
         done = demo()
         again = demo()  # the samples are published again: same ids, so nothing is counted twice
+        # What a new user does next (issue 11): a named subscription fills from the demo's events.
+        added = pipeline("subscriptions", "add", "korea", "--country", "KOR", "--min-confidence", "0.6")
+        shown = pipeline("subscriptions", "show", "korea", "--json")
     finally:
         es = Elasticsearch(es_url)
         es.indices.delete(index=f"demo-{suffix}-*", ignore_unavailable=True, allow_no_indices=True)
@@ -71,3 +85,15 @@ def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_ur
         return re.findall(r"(?:articles|events) indexed\s+│ (\d+)", text)
 
     assert counts(again.stdout) == counts(out)
+
+    assert added.returncode == 0, added.stdout + added.stderr
+    backfilled = re.search(r"backfilled (\d+) changes", added.stdout)
+    assert backfilled and int(backfilled.group(1)) > 0, added.stdout
+    changes = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert len(changes) == int(backfilled.group(1))
+    for change in changes:
+        event = change["event"]
+        places = {(event.get(role) or {}).get("country_code") for role in ("source", "target", "location")}
+        assert "KOR" in places and event["confidence"] >= 0.6
+        assert event["articles"] and all(ref["url"].startswith("http") for ref in event["articles"])
+    assert len({c["event_id"] for c in changes if c["change"] == "create"}) == len({c["event_id"] for c in changes})
