@@ -128,6 +128,11 @@ def register(app: typer.Typer) -> None:
         idle_exit: float = typer.Option(
             0, "--idle-exit", "--timeout", min=0, help="Stop after this many quiet seconds (0: follow forever)"
         ),
+        webhook: str = typer.Option(
+            None,
+            "--webhook",
+            help="POST each matching event to this URL instead, at least once (signed with PIPELINE_WEBHOOK_SECRET)",
+        ),
         *,
         event_filter: EventFilter,
     ) -> None:
@@ -136,6 +141,19 @@ def register(app: typer.Typer) -> None:
         Examples: pipeline subscribe --country Turkey --min-confidence 0.6 ·
         pipeline subscribe --type CONSULT,AGREE --from-beginning --format jsonl
         """
+        if webhook:
+            from pipeline.publish.subscriptions_cli import deliver_events
+
+            deliver_events(
+                get_settings(),
+                event_filter,
+                webhook,
+                group=group,
+                from_beginning=from_beginning,
+                limit=limit,
+                idle_exit=idle_exit,
+            )
+            return
         writer = open_writer(OutputFormat.jsonl if as_json else output, "event")
         follow_events(
             get_settings(),

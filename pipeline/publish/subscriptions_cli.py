@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
 import typer
 from kafka import KafkaConsumer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -19,11 +21,12 @@ from pipeline.publish.subscriptions import (
     subscription_topic,
 )
 from pipeline.publish.webhook import WebhookRefused, WebhookSender, deliver_messages
-from pipeline.query.filters import EventFilter, FilterError
+from pipeline.query.filters import EventFilter
+from pipeline.query.options import with_event_filter
 from pipeline.records import EventChange, Subscription
 from pipeline.settings import Settings, get_settings
 
-console = Console()
+console = Console(highlight=False)
 errors = Console(stderr=True)
 
 subscriptions_app = typer.Typer(
@@ -41,46 +44,27 @@ def _fail(message: str) -> None:
 
 
 @subscriptions_app.command("add")
+@with_event_filter
 def add_command(
     name: str = typer.Argument(..., help="Letters, digits, '-' and '_'; the topic is events.sub.NAME"),
-    event_type: list[str] = typer.Option(None, "--type", "-t", help="PLOVER types (repeatable)"),
-    mode: list[str] = typer.Option(None, "--mode", help="PLOVER modes (repeatable)"),
-    quad_class: list[str] = typer.Option(None, "--quad-class", help="Quad classes (repeatable)"),
-    country: list[str] = typer.Option(None, "--country", "-c", help="Country name or ISO code (repeatable)"),
-    entity: list[str] = typer.Option(None, "--entity", "-e", help="Actor or entity name (repeatable)"),
-    min_confidence: float = typer.Option(None, "--min-confidence", help="Lowest confidence, 0..1"),
-    near: str = typer.Option(None, "--near", help="A point (LAT,LON) or a place name"),
-    radius_km: float = typer.Option(None, "--radius-km", help="Radius around --near (default 50)"),
-    since: str = typer.Option(None, "--since", help="ISO date or relative (24h, 7d)"),
-    until: str = typer.Option(None, "--until", help="ISO date or relative (24h, 7d)"),
     webhook: str = typer.Option(None, "--webhook", help="POST its events here (pipeline subscriptions deliver)"),
     backfill: bool = typer.Option(
         True, "--backfill/--no-backfill", help="Also fill from the events retained so far, not only new ones"
     ),
+    *,
+    event_filter: EventFilter,
 ) -> None:
-    """Store a subscription and create its topic; `pipeline subscriptions run` fills it."""
+    """Store a subscription, create its topic and fill it from the retained events.
+
+    Example: pipeline subscriptions add korea --country KOR --min-confidence 0.6
+    """
     settings = get_settings()
     try:
-        event_filter = EventFilter.parse(
-            types=event_type,
-            modes=mode,
-            quad_classes=quad_class,
-            countries=country,
-            entities=entity,
-            min_confidence=min_confidence,
-            near=near,
-            radius_km=radius_km,
-            since=since,
-            until=until,
-        )
         subscription = Subscription(
             name=name, filter=event_filter.model_dump(mode="json"), webhook_url=webhook, backfill=backfill
         )
-    except FilterError as exc:
-        _fail(str(exc))
-        return
-    except ValueError as exc:
-        _fail(f"invalid subscription {name!r}: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}")
+    except ValidationError as exc:
+        _fail(f"invalid subscription name {name!r}: use letters, digits, '-' and '_' ({exc.error_count()} error)")
         return
     try:
         stored = add_subscription(settings, subscription)
@@ -136,7 +120,7 @@ def show_command(
     idle: float = typer.Option(3.0, help="Without --follow, stop after this many quiet seconds"),
 ) -> None:
     """Print what a subscription's topic holds, from its beginning: each create and update."""
-    from pipeline.index.search import event_lines
+    from pipeline.query.formats import Hit, event_lines
 
     settings = get_settings()
     if name not in load_subscriptions(settings):
@@ -155,9 +139,9 @@ def show_command(
                 print(message.value.decode("utf-8"), flush=True)
             else:
                 change = EventChange.model_validate_json(message.value)
-                head, evidence = event_lines(change.event.model_dump(mode="json"))
+                lines = event_lines(Hit(change.event.model_dump(mode="json")))
                 new = ", ".join(change.new_article_ids)
-                console.print(f"[bold]{change.change:6}[/bold] {head}\n{evidence}\n    new: {new}", highlight=False)
+                console.print(f"[bold]{change.change:6}[/bold] " + "\n".join(lines) + f"\n    [dim]new: {new}[/dim]")
             shown += 1
     except KeyboardInterrupt:
         pass
@@ -250,6 +234,32 @@ def run_webhook(
     finally:
         consumer.close()
         sender.close()
+
+
+def deliver_events(
+    settings: Settings,
+    event_filter: EventFilter,
+    url: str,
+    *,
+    group: str | None,
+    from_beginning: bool,
+    limit: int,
+    idle_exit: float,
+) -> None:
+    """`pipeline subscribe --webhook`: POST each matching report on events.enriched (one per reporting
+    article) under a stable consumer group, so a restart resumes where the last run stopped."""
+    topic = settings.topic_events
+    consumer = webhook_consumer(
+        settings, topic, group or webhook_group(url, topic), from_beginning=from_beginning, timeout=idle_exit
+    )
+
+    def wanted(value: bytes) -> bool:
+        try:
+            return bool(event_filter.matches(json.loads(value)))
+        except (ValueError, TypeError, KeyError):
+            return False  # not an event: the indexer dead-letters it
+
+    run_webhook(settings, consumer, url, wanted, limit=limit)
 
 
 def register(app: typer.Typer) -> None:

@@ -39,7 +39,7 @@ CHANGES = 40
 class Receiver:
     """Records every request; refuses every 7th with a 503 and answers slowly, like a busy service."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse_every: int = 7) -> None:
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         receiver = self
@@ -48,7 +48,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 with receiver.lock:
-                    refuse = len(receiver.requests) % 7 == 3
+                    refuse = bool(refuse_every) and len(receiver.requests) % refuse_every == 3
                     receiver.requests.append({"headers": dict(self.headers), "body": body, "refused": refuse})
                 time.sleep(0.05)
                 self.send_response(503 if refuse else 204)
@@ -134,3 +134,50 @@ def test_every_change_arrives_signed_across_a_killed_deliverer(kafka_bootstrap: 
     repeats = len(accepted) - len(expected)
     assert 0 <= repeats <= 2  # at most the request in flight when killed (and its retry)
     assert any(r["refused"] for r in receiver.requests)  # 503s happened and were retried
+
+
+def test_subscribe_webhook_posts_exactly_the_matching_events(kafka_bootstrap: str) -> None:
+    from pipeline.records import Actor, Location
+
+    receiver = Receiver(refuse_every=0)
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "PIPELINE_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "PIPELINE_TOPIC_EVENTS": f"hook-{suffix}.events.enriched",
+        "PIPELINE_TOPIC_PARTITIONS": "2",
+        "PIPELINE_LOG_LEVEL": "WARNING",
+    }
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, topic_events=env["PIPELINE_TOPIC_EVENTS"])
+    korea = sample_event()  # North Korea in Seoul, confidence 0.8
+    reports = [
+        korea,
+        korea.model_copy(update={"article_id": "art_2", "article_ids": ["art_2"]}),
+        korea.model_copy(update={"event_id": "evt_weak", "confidence": 0.3}),
+        korea.model_copy(
+            update={
+                "event_id": "evt_usa",
+                "source": Actor(name="United States", country_code="USA"),
+                "location": Location(place="Washington", country_code="USA"),
+            }
+        ),
+    ]
+    producer = make_producer(settings, "it-webhook")
+    for event in reports:
+        producer.send(settings.topic_events, key=event.event_id, value=event.to_json_bytes())
+    producer.flush()
+    producer.close()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pipeline", "subscribe", "--country", "South Korea", "--min-confidence",
+             "0.6", "--webhook", receiver.url, "--from-beginning", "--timeout", "15"],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    finally:
+        receiver.server.shutdown()
+    assert done.returncode == 0, done.stderr
+    posted = [json.loads(r["body"]) for r in receiver.requests]
+    assert sorted((p["event_id"], p["article_id"]) for p in posted) == sorted(
+        (korea.event_id, article) for article in (korea.article_id, "art_2")
+    )
+    assert SIGNATURE_HEADER not in receiver.requests[0]["headers"]  # no secret, no signature
