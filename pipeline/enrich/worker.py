@@ -36,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> faust.App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates its own directory, not the parents
     return faust.App(
         settings.enricher_group,
         broker=f"kafka://{settings.kafka}",
