@@ -18,6 +18,7 @@ EXIT_NOT_FOUND = 66
 EXIT_UNAVAILABLE = 69
 EXIT_TIMEOUT = 75
 EXIT_NO_PERMISSION = 77
+EXIT_SOFTWARE = 70  # a stage that cannot go on: a supervisor restarts it
 
 START_HINT_ES = "start the local stack with `./run up`, or set PIPELINE_ELASTICSEARCH_URL to a running node"
 START_HINT_KAFKA = "start the local stack with `./run up`, or set PIPELINE_KAFKA_BOOTSTRAP to a running broker"

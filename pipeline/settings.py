@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     enrich_batch_size: int = 32
     enrich_batch_seconds: float = 1.0
     max_text_chars: int = 200_000
+    # An enricher with messages waiting on its partitions and no batch done for this long exits (non-zero) so
+    # that its supervisor restarts it.
+    enrich_stall_seconds: float = 120.0
 
     # Collection.
     user_agent: str = "news-event-pipeline/0.1 (+https://example.org/news-event-pipeline)"

@@ -59,6 +59,10 @@ def actor_key(actor: Actor | None) -> str | None:
     return actor.country_code or actor.name
 
 
+# Evidence is one sentence; bounded so an event stays small whatever the article looks like.
+MAX_EVIDENCE_CHARS = 1_000
+
+
 def place_key(location: Location | None) -> str | None:
     if location is None:
         return None
@@ -69,6 +73,9 @@ def _evidence(sent: Span) -> Evidence:
     tokens = [t for t in sent if not t.is_space]
     start = tokens[0].idx if tokens else sent.start_char
     end = tokens[-1].idx + len(tokens[-1].text) if tokens else sent.end_char
+    if end - start > MAX_EVIDENCE_CHARS:  # a "sentence" without punctuation can run to the whole text
+        end = max((t.idx + len(t.text) for t in tokens if t.idx + len(t.text) - start <= MAX_EVIDENCE_CHARS), default=0)
+        end = end if end > start else start + MAX_EVIDENCE_CHARS
     return Evidence(sentence=sent.doc.text[start:end], start=start, end=end)
 
 

@@ -11,15 +11,20 @@ Run: ``pipeline enrich`` (or ``faust -A pipeline.enrich.worker:app worker``); se
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any, NoReturn
 
 import faust
 import structlog
 from pydantic import ValidationError
 
-from pipeline.deadletter import dead_letter
+from pipeline.deadletter import dead_letter, describe
+from pipeline.enrich.stall import StallWatch
+from pipeline.errors import EXIT_SOFTWARE
 from pipeline.kafka import faust_credentials
 from pipeline.metrics import (
     ARTICLES_ENRICHED,
@@ -49,11 +54,14 @@ def create_app(settings: Settings) -> faust.App:
         web_enabled=False,
         producer_acks=-1,
         producer_max_request_size=4_000_000,
+        producer_compression_type="gzip",
     )
 
 
 settings = get_settings()
 app = create_app(settings)
+progress = StallWatch(settings, settings.enrich_stall_seconds)
+STALL_CHECK_SECONDS = 10.0
 
 _raw_bytes: dict[str, Any] = {
     "key_type": bytes,
@@ -79,75 +87,118 @@ def _load_nlp() -> Any:
     return _nlp
 
 
+def exit_worker(reason: str) -> NoReturn:
+    """Stop the whole process with EX_SOFTWARE so a supervisor restarts it. Never a hang: Faust would restart
+    a failed agent on its old batching generator (which waits forever) and may wait forever on a stop too, so
+    the exit does not go through Faust. Offsets of unfinished batches are uncommitted and are read again."""
+    log.critical("the enricher cannot go on; exiting so that a supervisor restarts it", reason=reason[:500])
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(EXIT_SOFTWARE)
+
+
+async def _produce(topic: faust.TopicT, key: str, value: bytes) -> Awaitable[Any]:
+    """Hand a record to the producer; the returned awaitable resolves once the broker has acknowledged it."""
+    return await topic.send(key=key.encode("utf-8", "surrogateescape"), value=value)
+
+
 async def _send_dead_letter(record: DeadLetter) -> None:
+    """Dead-letter and wait for the acknowledgement; a failure propagates (and ends the worker)."""
     log.warning("dead-lettered", stage=record.stage, key=record.key, reason=record.reason)
+    await (await _produce(dead_letter_topic, record.key or "", record.to_json_bytes()))
     DEAD_LETTERS.labels(record.stage).inc()
-    await dead_letter_topic.send(key=(record.key or "").encode(), value=record.to_json_bytes())
+
+
+def _source_letter(message: Any, reason: str, payload: bytes | str | None, error_type: str) -> DeadLetter:
+    return dead_letter(
+        "enrich",
+        reason,
+        error_type=error_type,
+        key=message.key.decode("utf-8", "backslashreplace") if message.key else None,
+        source_topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        payload=payload,
+        max_message_bytes=settings.kafka_max_message_bytes,
+    )
+
+
+async def _confirm(outputs: list[tuple[Any, Any, list[Awaitable[Any]]]]) -> None:
+    """Wait for every output of the batch; an article whose output the broker refused is dead-lettered."""
+    for message, raw_value, futures in outputs:
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            reason = f"its enrichment could not be produced: {type(failures[0]).__name__}: {failures[0]}"
+            await _send_dead_letter(_source_letter(message, reason, raw_value, "ProduceFailed"))
+
+
+async def _enrich_batch(batch: list[Any], nlp: Any) -> None:
+    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
+
+    articles: list[RawArticle] = []
+    messages: list[Any] = []  # each article's Kafka message, for dead letters
+    for event in batch:
+        try:
+            if event.message.key is not None:
+                event.message.key.decode("utf-8")
+            articles.append(RawArticle.model_validate_json(event.value or b""))
+            messages.append(event.message)
+        except (ValidationError, ValueError) as exc:
+            reason = f"not a valid raw article: {describe(exc)}"
+            await _send_dead_letter(_source_letter(event.message, reason, event.value, type(exc).__name__))
+    if not articles:
+        return
+    began = time.perf_counter()
+    results = await asyncio.get_running_loop().run_in_executor(None, enrich_articles, articles, nlp)
+    ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
+    outputs: list[tuple[Any, Any, list[Awaitable[Any]]]] = []
+    for message, result in zip(messages, results, strict=True):  # results keep input order
+        if isinstance(result, EnrichmentFailure):
+            await _send_dead_letter(_source_letter(message, result.reason, message.value, result.error_type))
+            continue
+        futures = [await _produce(events_topic, coded.event_id, coded.to_json_bytes()) for coded in result.events]
+        futures.append(await _produce(enriched_topic, result.article.article_id, result.article.to_json_bytes()))
+        outputs.append((message, message.value, futures))
+        ARTICLES_ENRICHED.inc()
+        for coded in result.events:
+            EVENTS_CODED.labels(coded.event_type).inc()
+    await _confirm(outputs)  # before the batch is acknowledged, so its offsets are committed only after this
+    LAST_PROGRESS.labels("enrich").set_to_current_time()
+    log.info("batch enriched", articles=len(articles), events=sum(len(getattr(r, "events", [])) for r in results))
 
 
 @app.agent(raw_topic)
 async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
+    try:
+        nlp = await asyncio.get_running_loop().run_in_executor(None, _load_nlp)
+        # take_events (acks after the batch is handled) exists on faust.Stream but not on the StreamT protocol.
+        batches = stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds)  # type: ignore[attr-defined]
+        async for batch in batches:
+            progress.batch_started()
+            await _enrich_batch(batch, nlp)
+            progress.batch_done()
+            yield None
+    except asyncio.CancelledError:
+        raise  # the worker is stopping
+    except BaseException as exc:
+        exit_worker(f"{type(exc).__name__}: {exc}")
 
-    start_metrics_server(settings)
-    nlp = await asyncio.get_running_loop().run_in_executor(None, _load_nlp)
-    # take_events (acks after the batch is handled) exists on faust.Stream but not on the StreamT protocol.
-    batches = stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds)  # type: ignore[attr-defined]
-    async for batch in batches:
-        articles: list[RawArticle] = []
-        messages: list[Any] = []  # each article's Kafka message, for dead letters
-        for event in batch:
-            message = event.message
-            try:
-                article = RawArticle.model_validate_json(event.value)
-            except (ValidationError, ValueError) as exc:
-                await _send_dead_letter(
-                    dead_letter(
-                        "enrich",
-                        f"not a valid raw article: {exc}".splitlines()[0][:500],
-                        error=exc,
-                        key=message.key.decode("utf-8", "replace") if message.key else None,
-                        source_topic=message.topic,
-                        partition=message.partition,
-                        offset=message.offset,
-                        payload=event.value,
-                    )
-                )
-                continue
-            articles.append(article)
-            messages.append(message)
-        if not articles:
-            continue
-        began = time.perf_counter()
-        results = await asyncio.get_running_loop().run_in_executor(None, enrich_articles, articles, nlp)
-        ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
-        for article, message, result in zip(articles, messages, results, strict=True):  # results keep input order
-            if isinstance(result, EnrichmentFailure):
-                await _send_dead_letter(
-                    dead_letter(
-                        "enrich",
-                        result.reason,
-                        error_type=result.error_type,
-                        key=result.article_id,
-                        source_topic=message.topic,
-                        partition=message.partition,
-                        offset=message.offset,
-                        payload=article.model_dump_json(),
-                    )
-                )
-                continue
-            ARTICLES_ENRICHED.inc()
-            LAST_PROGRESS.labels("enrich").set_to_current_time()
-            for coded in result.events:
-                EVENTS_CODED.labels(coded.event_type).inc()
-                await events_topic.send(key=coded.event_id.encode(), value=coded.to_json_bytes())
-            await enriched_topic.send(key=result.article.article_id.encode(), value=result.article.to_json_bytes())
-        log.info(
-            "batch enriched",
-            articles=len(articles),
-            events=sum(len(getattr(r, "events", [])) for r in results),
-        )
-        yield None
+
+@app.task
+async def _serve_metrics() -> None:
+    start_metrics_server(settings)  # once per process, not per agent start
+
+
+@app.timer(interval=STALL_CHECK_SECONDS)
+async def _watch_for_stalls() -> None:
+    """Exit when messages wait on this worker's partitions but no batch has completed for a long time (e.g.
+    Faust waiting forever for acks after a broker restart): a supervisor's restart is the way out."""
+    assigned = list(app.consumer.assignment())
+    stalled = await asyncio.get_running_loop().run_in_executor(None, progress.stalled, assigned)
+    if stalled:
+        exit_worker(stalled)
 
 
 def run_worker(loglevel: str = "info") -> None:

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -42,7 +43,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     plain = {
         name: value
         for name, value in settings.model_dump().items()
-        if isinstance(value, str | int | float) and not isinstance(value, bool)
+        if isinstance(value, str | int | float | Path) and not isinstance(value, bool)
     }
     return {**os.environ, **{f"PIPELINE_{name.upper()}": str(value) for name, value in plain.items()}}
 
