@@ -35,6 +35,7 @@ from kafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter, describe
+from pipeline.errors import START_HINT_ES, ServiceUnavailable, redact_url
 from pipeline.index.es import BULK_REQUEST_TIMEOUT_SECONDS, ensure_indices, make_client
 from pipeline.index.sink import (
     TRANSIENT_STATUSES,
@@ -274,20 +275,39 @@ class Indexer:
         return True
 
     def _wait_for_elasticsearch(self) -> bool:
-        """Templates and indices in place, however long Elasticsearch takes to answer; False when stopped."""
+        """Templates and indices in place before the first poll; False when stopped.
+
+        The start-up wait is bounded (PIPELINE_SERVICE_WAIT_SECONDS) and announced, so a mistyped URL is a
+        message and a non-zero exit, not a silent hang; a supervisor restarts the indexer. Once running,
+        outages of any length are ridden out by ``process``.
+        """
+        url = redact_url(self.settings.elasticsearch)
+        wait = self.settings.service_wait_seconds
+        deadline = time.monotonic() + wait
         attempt = 0
         while not self._stop.is_set():
             try:
                 ensure_indices(self.client, self.settings)
+                if attempt:
+                    log.info("Elasticsearch is ready", url=url)
                 return True
             except ApiError as exc:
                 status, error = int(exc.status_code or 0), exc.body.get("error") if isinstance(exc.body, dict) else None
                 if status not in TRANSIENT_STATUSES and not is_write_block(status, error):
                     raise RequestRefused(status, str(exc)) from exc
-                log.warning("waiting for Elasticsearch", url=self.settings.elasticsearch, error=str(exc)[:300])
+                last_error = str(exc)
             except TransportError as exc:
-                log.warning("waiting for Elasticsearch", url=self.settings.elasticsearch, error=str(exc)[:300])
-            self._stop.wait(self._backoff(attempt))
+                last_error = str(exc)
+            if time.monotonic() >= deadline:
+                raise ServiceUnavailable(
+                    f"Elasticsearch not ready after {wait:g}s: {last_error}".splitlines()[0][:300],
+                    where=url,
+                    hint=START_HINT_ES + " (PIPELINE_SERVICE_WAIT_SECONDS sets how long to wait)",
+                )
+            if not attempt:
+                announcement = f"waiting up to {wait:g}s for Elasticsearch at {url} to become ready"
+                log.warning(announcement, error=last_error[:300])
+            self._stop.wait(min(self._backoff(attempt), max(deadline - time.monotonic(), 0.1)))
             attempt += 1
         return False
 
