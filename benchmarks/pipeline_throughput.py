@@ -27,7 +27,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaProducer
 
 from pipeline.ids import article_id
-from pipeline.index.es import ensure_indices, make_client
+from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.index.indexer import Indexer
 from pipeline.kafka import ensure_topics
 from pipeline.records import RawArticle
@@ -147,7 +147,7 @@ def main() -> None:
         for worker in workers:
             worker.wait(timeout=30)
         producer.close()
-        es.indices.delete(index=[settings.index_articles, settings.index_events], ignore_unavailable=True)
+        delete_indices(es, settings)
         admin = KafkaAdminClient(bootstrap_servers=settings.kafka)
         admin.delete_topics([t for t in admin.list_topics() if t.startswith(f"bench-{run}.")])
         admin.close()

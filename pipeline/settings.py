@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     # Longest wait between two attempts at a batch Elasticsearch does not take (outage, 429, write block).
     indexer_retry_max_seconds: float = 30.0
 
-    # Elasticsearch indices (names of the write aliases' concrete indices).
+    # Elasticsearch indices: the aliases everything reads and writes through; behind each, one versioned index
+    # (news-events -> news-events-v1) that `pipeline reindex` replaces by the next version (pipeline.index.lifecycle).
     index_articles: str = "news-articles"
     index_events: str = "news-events"
 

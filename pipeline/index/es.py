@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import structlog
-from elasticsearch import Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch
 
 from pipeline.contracts import index_template
 from pipeline.settings import Settings
@@ -77,17 +77,38 @@ def index_names(settings: Settings) -> dict[str, str]:
     return {"articles": settings.index_articles, "events": settings.index_events}
 
 
+def versioned_name(alias: str, version: int) -> str:
+    return f"{alias}-v{version}"
+
+
 def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
-    """Install the index templates and create the indices (idempotent; templates are overwritten)."""
-    for kind, index in index_names(settings).items():
+    """Install the index templates and create each index as version 1 behind its alias (idempotent;
+    templates are overwritten). Readers and writers use the alias; ``pipeline reindex`` moves it."""
+    for kind, alias in index_names(settings).items():
         template = index_template(kind)
         client.indices.put_index_template(
-            name=f"pipeline-{index}",  # per index, so parallel deployments (and tests) do not clash
-            index_patterns=[f"{index}*"],
+            name=f"pipeline-{alias}",  # per index, so parallel deployments (and tests) do not clash
+            index_patterns=[f"{alias}*"],
             priority=template["priority"],
             template=template["template"],
             meta=template["_meta"],
         )
-        if not client.indices.exists(index=index):
-            client.indices.create(index=index)
-            log.info("index created", index=index)
+        if client.indices.exists(index=alias):  # the alias, or an index from before versioning
+            continue
+        first = versioned_name(alias, 1)
+        # The alias is part of the create request: no moment where the index exists without it.
+        try:
+            client.indices.create(index=first, aliases={alias: {}})
+        except BadRequestError as exc:
+            if exc.error != "resource_already_exists_exception":
+                raise
+            continue  # a parallel set-up won the race: the index exists, which is all we need
+        log.info("index created", index=first, alias=alias)
+
+
+def delete_indices(client: Elasticsearch, settings: Settings) -> None:
+    """Remove the indices (every version) and templates of these settings: for tests and benchmarks.
+    Deleting by alias name is refused (silently, with ignore_unavailable), hence the concrete names."""
+    for alias in index_names(settings).values():
+        client.indices.delete(index=f"{alias},{alias}-v*", ignore_unavailable=True, allow_no_indices=True)
+        client.options(ignore_status=404).indices.delete_index_template(name=f"pipeline-{alias}")

@@ -136,21 +136,25 @@ class ElasticsearchSink:
         return results
 
     def write_articles(self, articles: Sequence[EnrichedArticle]) -> SinkReport:
+        # The last revision in the batch wins.
+        return self.write_article_documents({a.article_id: article_document(a) for a in articles})
+
+    def write_article_documents(self, latest: dict[str, dict[str, Any]]) -> SinkReport:
+        """Article documents by id, each versioned by its revision (also how ``pipeline reindex`` copies)."""
         report = SinkReport()
-        latest = {a.article_id: a for a in articles}  # last revision in the batch wins
         operations: list[dict[str, Any]] = []
-        for article in latest.values():
+        for doc_id, doc in latest.items():
             operations.append(
                 {
                     "index": {
                         "_index": self.articles_index,
-                        "_id": article.article_id,
-                        "version": article.revision,
+                        "_id": doc_id,
+                        "version": doc["revision"],
                         "version_type": "external_gte",
                     }
                 }
             )
-            operations.append(article_document(article))
+            operations.append(doc)
         for doc_id, (status, result) in zip(latest, self._bulk(operations), strict=True):
             if status < 300:
                 report.written += 1
@@ -161,12 +165,16 @@ class ElasticsearchSink:
         return report
 
     def write_events(self, events: Sequence[Event]) -> SinkReport:
-        report = SinkReport()
         pending: dict[str, dict[str, Any]] = {}
         for event in events:
             doc = event_document(event)
             known = pending.get(event.event_id)
             pending[event.event_id] = merge_event(known, doc) if known else doc
+        return self.merge_event_documents(pending)
+
+    def merge_event_documents(self, pending: dict[str, dict[str, Any]]) -> SinkReport:
+        """Event documents by id, each merged into the indexed one (also how ``pipeline reindex`` copies)."""
+        report = SinkReport()
         for merge_round in range(MAX_MERGE_ROUNDS):
             if not pending:
                 break

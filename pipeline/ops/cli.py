@@ -130,6 +130,36 @@ def status_command(
         pass
 
 
+def reindex_command(
+    which: str = typer.Argument("all", help="articles, events or all"),
+    delete_old: bool = typer.Option(False, "--delete-old", help="Delete the previous version afterwards"),
+) -> None:
+    """Rebuild an index as its next version (news-events-v1 -> -v2) from the current template and move the
+    alias to it, while the indexer keeps writing. The old version is kept read-only unless --delete-old."""
+    from pipeline.errors import BadOptionValue
+    from pipeline.index.es import ensure_indices, index_names, make_client
+    from pipeline.index.lifecycle import reindex
+
+    settings = get_settings()
+    names = index_names(settings)
+    kinds = list(names) if which == "all" else [which]
+    if any(kind not in names for kind in kinds):
+        raise BadOptionValue(f"cannot reindex {which!r}", hint="choose articles, events or all")
+    client = make_client(settings, request_timeout=60)
+    ensure_indices(client, settings)  # the current templates are what the new versions are built from
+    for kind in kinds:
+        report = reindex(
+            client, kind, names[kind], delete_source=delete_old, on_step=lambda step: console.print(f"  {step}")
+        )
+        kept = "deleted" if report.source_deleted else "kept, read-only"
+        console.print(
+            f"{report.alias}: {report.source} → {report.target}; copied {report.first_copy} + {report.second_copy} "
+            f"documents ({report.kept_newer} already newer in {report.target}); {report.source} {kept}",
+            highlight=False,
+        )
+
+
 def register(app: typer.Typer) -> None:
     app.command("config")(config_command)
     app.command("status")(status_command)
+    app.command("reindex")(reindex_command)

@@ -14,7 +14,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from pipeline.index.es import make_client
+from pipeline.index.es import delete_indices, make_client
 from pipeline.index.indexer import Indexer
 from pipeline.records import DeadLetter, EnrichedArticle
 from pipeline.settings import Settings
@@ -142,9 +142,5 @@ def private_indices(settings: Settings) -> Iterator[Elasticsearch]:
     try:
         yield es
     finally:
-        es.options(ignore_status=[400, 404]).indices.delete(
-            index=[settings.index_articles, settings.index_events], ignore_unavailable=True
-        )
-        for index in (settings.index_articles, settings.index_events):
-            es.options(ignore_status=404).indices.delete_index_template(name=f"pipeline-{index}")
+        delete_indices(es, settings)
 

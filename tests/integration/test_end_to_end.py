@@ -15,22 +15,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from pipeline.ids import article_id
-from pipeline.index.es import ensure_indices, make_client
+from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.index.indexer import Indexer
 from pipeline.kafka import LagProbe, ensure_topics
 from pipeline.records import DeadLetter, EnrichedArticle, Event, RawArticle
 from pipeline.settings import Settings
+from tests.shared_data import SEED_ARTICLE, require_shared
 
 pytestmark = pytest.mark.integration
 
-SEED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "seed-article-korea-2025.txt"
 PUBLISHED = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 
@@ -109,7 +108,7 @@ def e2e(kafka_bootstrap: str, es_url: str, tmp_path_factory: pytest.TempPathFact
                     worker.kill()
                 log = (state / f"enricher-{n}.log").read_text(errors="replace")
                 print(f"--- enricher {n} log (tail) ---\n{log[-2000:]}")
-            client.indices.delete(index=[settings.index_articles, settings.index_events], ignore_unavailable=True)
+            delete_indices(client, settings)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +169,7 @@ def read_topic(settings: Settings, topic: str) -> list[bytes]:
 def seed(e2e: Settings, producer: KafkaProducer, es: Elasticsearch) -> EnrichedArticle:
     article = raw_article(
         "https://e2e.example/korea/blinken-visit",
-        SEED.read_text(encoding="utf-8"),
+        require_shared(SEED_ARTICLE, "the seed article").read_text(encoding="utf-8"),
         "North Korea fires missile during Blinken visit",
     )
     publish(producer, e2e, article)

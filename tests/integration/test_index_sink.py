@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index.es import ensure_indices
+from pipeline.index.es import delete_indices, ensure_indices
 from pipeline.index.sink import ElasticsearchSink
 from pipeline.records import ArticleRef
 from pipeline.settings import Settings
@@ -26,9 +26,7 @@ def sink(es_url: str) -> Iterator[ElasticsearchSink]:
     client = Elasticsearch(es_url)
     ensure_indices(client, settings)
     yield ElasticsearchSink(client, settings.index_articles, settings.index_events)
-    client.indices.delete(index=[settings.index_articles, settings.index_events], ignore_unavailable=True)
-    client.indices.delete_index_template(name=f"pipeline-{settings.index_articles}")
-    client.indices.delete_index_template(name=f"pipeline-{settings.index_events}")
+    delete_indices(client, settings)
 
 
 def _count(sink: ElasticsearchSink, index: str) -> int:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from elasticsearch import Elasticsearch
 
-from pipeline.index.es import ensure_indices
+from pipeline.index.es import delete_indices, ensure_indices
 from pipeline.index.sink import ElasticsearchSink
 from pipeline.query.filters import EventFilter
 from pipeline.settings import Settings
@@ -29,9 +29,7 @@ def events_index(es_url: str) -> Iterator[tuple[Elasticsearch, str]]:
     assert not report.failures
     client.indices.refresh(index=settings.index_events)
     yield client, settings.index_events
-    client.indices.delete(index=[settings.index_articles, settings.index_events], ignore_unavailable=True)
-    for index in (settings.index_articles, settings.index_events):
-        client.indices.delete_index_template(name=f"pipeline-{index}")
+    delete_indices(client, settings)
 
 
 @pytest.mark.parametrize(("arguments", "expected"), FILTER_CASES, ids=[str(a) for a, _ in FILTER_CASES])

@@ -9,12 +9,14 @@ import pytest
 from pipeline.collect.feeds import ParsedFeed
 from pipeline.collect.problems import Problem, Reason
 from pipeline.collect.survey import DEFAULT_CORPUS, SurveyReport, declared_headers, format_report, survey
+from tests.shared_data import require_shared
 
 EXPECTED_FILES = 2106
 
-pytestmark = pytest.mark.skipif(
-    not DEFAULT_CORPUS.is_dir(), reason=f"shared development data not found at {DEFAULT_CORPUS}"
-)
+
+@pytest.fixture(scope="module", autouse=True)
+def _corpus_present() -> None:
+    require_shared(DEFAULT_CORPUS, "feedparser's test corpus")
 
 
 @pytest.fixture(scope="module")

@@ -7,25 +7,22 @@ described with; the rules are generic and measured on other data (``pipeline eva
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from spacy.language import Language
 
 from pipeline.enrich.events import code_events
 from pipeline.records import Event
+from tests.shared_data import SEED_ARTICLE, require_shared
 
 from .test_events_support import LINEAGE, article, entities_for
 
-SEED = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "seed-article-korea-2025.txt"
 PUBLISHED = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def seed_events(nlp: Language) -> list[Event]:
-    if not SEED.exists():
-        pytest.skip(f"seed article not found at {SEED}")
-    text = SEED.read_text(encoding="utf-8")
+    text = require_shared(SEED_ARTICLE, "the seed article").read_text(encoding="utf-8")
     doc = nlp(text)
     events = code_events(doc, entities_for(doc), article(text, published=PUBLISHED, aid="art_seed"), LINEAGE)
     for event in events:

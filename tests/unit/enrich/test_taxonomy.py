@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 import yaml
 from pydantic import ValidationError
 
-import pipeline
 from pipeline.enrich.taxonomy import (
     PLOVER_TYPES,
     TAXONOMY_PATH,
@@ -21,10 +19,9 @@ from pipeline.enrich.taxonomy import (
     get_taxonomy,
     parse_trigger,
 )
+from tests.shared_data import SHARED_DIR, require_shared
 
-CAMEO2PLOVER = (
-    Path(pipeline.__file__).resolve().parents[1].parent / "shared" / "data" / "events" / "CAMEO2PLOVER-2021.txt"
-)
+CAMEO2PLOVER = SHARED_DIR / "data" / "events" / "CAMEO2PLOVER-2021.txt"
 
 
 def test_sixteen_types_and_version() -> None:
@@ -57,8 +54,7 @@ def test_cameo_roots_and_mode_overrides() -> None:
 
 
 def test_roots_agree_with_cameo2plover_table() -> None:
-    if not CAMEO2PLOVER.exists():
-        pytest.skip("CAMEO2PLOVER table not found beside the repository")
+    require_shared(CAMEO2PLOVER, "the CAMEO2PLOVER table")
     roots: dict[str, set[str]] = defaultdict(set)
     for line in CAMEO2PLOVER.read_text(encoding="utf-8").splitlines():
         match = re.match(r"^(\d{3,4}):\s*([A-Z]+)\s*,", line)
