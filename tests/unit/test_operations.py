@@ -146,3 +146,12 @@ def test_compose_serves_metrics_of_every_long_running_stage() -> None:
     docs = (REPO / "docs" / "operations.md").read_text()
     for port in ("9101", "9102"):
         assert port in docs
+
+
+def test_the_enricher_starts_in_a_data_dir_that_does_not_exist_yet(tmp_path: Path) -> None:
+    from pipeline.enrich.worker import create_app
+
+    settings = Settings(data_dir=tmp_path / "not" / "yet")
+    app = create_app(settings)
+    app.conf.datadir.mkdir(exist_ok=True)  # what Faust itself does on its first start
+    assert settings.faust_data_dir.is_dir()
