@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pipeline.enrich.taxonomy import PLOVER_TYPES, get_taxonomy
 from pipeline.query.places import PlaceError, country_code, distance_km, point_of
@@ -98,21 +98,14 @@ class EventFilter(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
 
-    @field_validator("types")
+    @field_validator("types", "quad_classes")
     @classmethod
-    def _known_types(cls, types: list[str]) -> list[str]:
-        unknown = [t for t in types if t not in PLOVER_TYPES]
+    def _known_values(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        allowed = PLOVER_TYPES if info.field_name == "types" else QUAD_CLASSES
+        unknown = [value for value in values if value not in allowed]
         if unknown:
-            raise ValueError(f"unknown event types {unknown}")
-        return types
-
-    @field_validator("quad_classes")
-    @classmethod
-    def _known_quad_classes(cls, quads: list[str]) -> list[str]:
-        unknown = [q for q in quads if q not in QUAD_CLASSES]
-        if unknown:
-            raise ValueError(f"unknown quad classes {unknown}")
-        return quads
+            raise ValueError(f"unknown {info.field_name} {unknown}; valid: {', '.join(allowed)}")
+        return values
 
     # Building from command-line strings --------------------------------------------------------------------
 
@@ -297,22 +290,13 @@ class EventFilter(BaseModel):
 
     def to_es_query(self) -> dict[str, Any]:
         """A bool query on the events index that selects exactly what ``matches`` accepts."""
-        clauses: list[dict[str, Any]] = []
-        if self.types:
-            clauses.append({"terms": {"event_type": self.types}})
-        if self.quad_classes:
-            # From the types, so it holds for events indexed before they carried a quad class too.
-            clauses.append({"terms": {"event_type": sorted(self._quad_types)}})
+        clauses = self._shared_clauses(
+            type_field="event_type",
+            country_fields=("source.country_code", "target.country_code", "location.country_code"),
+            entity_fields=("source.name", "target.name", "location.place"),
+        )
         if self.modes:
             clauses.append({"terms": {"mode": self.modes}})
-        if self.countries:
-            clauses.append(
-                _any_of(
-                    {"terms": {f"{field}.country_code": self.countries}} for field in ("source", "target", "location")
-                )
-            )
-        if self.entities:
-            clauses.append(_any_of(self._entity_clauses(("source.name", "target.name", "location.place"))))
         if self.min_confidence is not None:
             clauses.append({"range": {"confidence": {"gte": self.min_confidence}}})
         if self.near is not None:
@@ -320,19 +304,13 @@ class EventFilter(BaseModel):
             clauses.append({"geo_distance": {"distance": f"{radius}km", "location.point": {"lat": lat, "lon": lon}}})
         if self.since or self.until:
             bounds = self._bounds()
-            clauses.append(
-                _any_of(
-                    [
-                        {"range": {"date": bounds}},
-                        {
-                            "bool": {
-                                "must_not": [{"exists": {"field": "date"}}],
-                                "filter": [{"range": {"article_published_at": bounds}}],
-                            }
-                        },
-                    ]
-                )
-            )
+            undated_but_reported = {
+                "bool": {
+                    "must_not": [{"exists": {"field": "date"}}],
+                    "filter": [{"range": {"article_published_at": bounds}}],
+                }
+            }
+            clauses.append(_any_of([{"range": {"date": bounds}}, undated_but_reported]))
         return {"bool": {"filter": clauses}}
 
     def unsupported_for_articles(self) -> list[str]:
@@ -349,18 +327,28 @@ class EventFilter(BaseModel):
 
     def to_es_article_query(self) -> dict[str, Any]:
         """The article-side subset: event types, quad classes, countries, entities and publication time."""
-        clauses: list[dict[str, Any]] = []
-        if self.types:
-            clauses.append({"terms": {"event_types": self.types}})
-        if self.quad_classes:
-            clauses.append({"terms": {"event_types": sorted(self._quad_types)}})
-        if self.countries:
-            clauses.append({"terms": {"countries": self.countries}})
-        if self.entities:
-            clauses.append(_any_of(self._entity_clauses(("entities.name",))))
+        clauses = self._shared_clauses(
+            type_field="event_types", country_fields=("countries",), entity_fields=("entities.name",)
+        )
         if self.since or self.until:
             clauses.append({"range": {"published_at": self._bounds()}})
         return {"bool": {"filter": clauses}}
+
+    def _shared_clauses(
+        self, *, type_field: str, country_fields: Sequence[str], entity_fields: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        """Types, quad classes, countries and entities: the conditions events and articles both answer."""
+        clauses: list[dict[str, Any]] = []
+        if self.types:
+            clauses.append({"terms": {type_field: self.types}})
+        if self.quad_classes:
+            # From the types, so it holds for events indexed before they carried a quad class too.
+            clauses.append({"terms": {type_field: sorted(self._quad_types)}})
+        if self.countries:
+            clauses.append(_any_of({"terms": {name: self.countries}} for name in country_fields))
+        if self.entities:
+            clauses.append(_any_of(self._entity_clauses(entity_fields)))
+        return clauses
 
     def _entity_clauses(self, fields: Sequence[str]) -> list[dict[str, Any]]:
         # The keyword fields hold canonical names; a case-insensitive regexp finds the words anywhere in them,
@@ -382,7 +370,10 @@ class EventFilter(BaseModel):
 
 
 def _any_of(clauses: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {"bool": {"should": list(clauses), "minimum_should_match": 1}}
+    alternatives = list(clauses)
+    if len(alternatives) == 1:
+        return alternatives[0]
+    return {"bool": {"should": alternatives, "minimum_should_match": 1}}
 
 
 def event_time(event: Mapping[str, Any]) -> datetime | None:

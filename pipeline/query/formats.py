@@ -64,6 +64,7 @@ def event_row(hit: Hit) -> dict[str, Any]:
         "event_type": event.get("event_type"),
         "mode": event.get("mode"),
         "quad_class": event_quad_class(event),
+        "intensity": event.get("intensity"),
         "date": event.get("date"),
         "source": source.get("name"),
         "source_country": source.get("country_code"),

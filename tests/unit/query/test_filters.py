@@ -93,8 +93,10 @@ def test_describe_and_empty() -> None:
 
 
 def test_stored_filters_are_validated_too() -> None:
-    with pytest.raises(ValueError, match="unknown event types"):
+    with pytest.raises(ValueError, match="unknown types"):
         EventFilter.model_validate({"types": ["MISSILE"]})
+    with pytest.raises(ValueError, match="unknown quad_classes"):
+        EventFilter.model_validate({"quad_classes": ["friendly"]})
 
 
 def test_article_subset() -> None:
