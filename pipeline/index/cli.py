@@ -211,7 +211,7 @@ def register(app: typer.Typer) -> None:
             "-n",
             min=1,
             max=1000,
-            help=f"Results per page [default: 10]; with --count-by, rows [default: {DEFAULT_COUNT_BUCKETS}]",
+            help=f"Results per page (default 10); with --count-by, rows (default {DEFAULT_COUNT_BUCKETS})",
             show_default=False,
         ),
         count_by: CountBy = typer.Option(

@@ -39,7 +39,11 @@ def country_code(value: str, gazetteer: Gazetteer | None = None) -> str:
     candidates = countries_named_like(text, gazetteer)
     if candidates:
         listed = ", ".join(f"{code} ({name})" for code, name in candidates)
-        raise PlaceError(f"{value!r} could mean several countries: {listed}; give one of those codes")
+        # Enrichment leaves such a name without a country too, so the name itself is what finds those mentions.
+        raise PlaceError(
+            f"{value!r} could mean several countries: {listed}; give one of those codes "
+            f"(or --entity {value!r} for the name as articles write it)"
+        )
     raise PlaceError(
         f"{value!r} is not a country the gazetteer knows (regions and organisations such as the EU are not "
         "countries); give a country name or ISO code, e.g. 'Turkey' or TUR"
