@@ -15,7 +15,7 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.index.es import ensure_indices
+from pipeline.index.es import delete_indices, ensure_indices
 from pipeline.index.sink import ElasticsearchSink
 from pipeline.records import EnrichedArticle
 from pipeline.settings import Settings, get_settings
@@ -73,9 +73,7 @@ def indexed(es_url: str) -> Iterator[Settings]:
     assert not sink.write_articles(_articles()).failures
     client.indices.refresh(index=[settings.index_articles, settings.index_events])
     yield settings
-    client.indices.delete(index=[settings.index_articles, settings.index_events], ignore_unavailable=True)
-    for index in (settings.index_articles, settings.index_events):
-        client.indices.delete_index_template(name=f"pipeline-{index}")
+    delete_indices(client, settings)
 
 
 @pytest.fixture()
