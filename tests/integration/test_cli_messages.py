@@ -3,11 +3,6 @@ behind a live broker (the wait is announced, then given up)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 import uuid
 
 from kafka import KafkaAdminClient
@@ -46,28 +41,16 @@ def test_setup_waits_for_elasticsearch_out_loud_then_gives_up(kafka_bootstrap: s
     assert "waiting up to 3s for Elasticsearch at http://127.0.0.1:1" in result.stderr
 
 
-def test_the_indexer_says_what_it_waits_for(kafka_bootstrap: str) -> None:
-    """A long-running stage rides out an outage (it waits as long as it takes), but not in silence."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
-    environment.update(
-        PIPELINE_KAFKA_BOOTSTRAP=kafka_bootstrap,
-        PIPELINE_ELASTICSEARCH_URL="http://127.0.0.1:1",
-        PIPELINE_INDEXER_GROUP=f"it-cli-{uuid.uuid4().hex[:8]}",
+def test_index_waits_for_elasticsearch_out_loud_then_gives_up(kafka_bootstrap: str) -> None:
+    result = run_pipeline(
+        "index",
+        "--idle-exit",
+        "1",
+        env={
+            "PIPELINE_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "PIPELINE_INDEXER_GROUP": f"it-cli-{uuid.uuid4().hex[:8]}",
+            "PIPELINE_SERVICE_WAIT_SECONDS": "3",
+        },
     )
-    indexer = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", "index"], stderr=subprocess.PIPE, text=True, env=environment
-    )
-    try:
-        assert indexer.stderr is not None
-        deadline = time.monotonic() + 60
-        line = ""
-        while time.monotonic() < deadline and "waiting for Elasticsearch" not in line:
-            line = indexer.stderr.readline()
-        assert "waiting for Elasticsearch" in line and "http://127.0.0.1:1" in line, line
-    finally:
-        indexer.send_signal(signal.SIGINT)
-        try:
-            indexer.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            indexer.kill()
-            indexer.wait()
+    assert_message(result, exit_code=EXIT_UNAVAILABLE, says="Elasticsearch not ready after 3s", where="127.0.0.1:1")
+    assert "waiting up to 3s for Elasticsearch at http://127.0.0.1:1" in result.stderr
