@@ -174,11 +174,12 @@ class SearchRequest:
 
 
 def _time_order(events: bool, direction: str) -> list[dict[str, Any]]:
-    # Undated events and articles go last either way; events dated alike are ordered by when reported.
+    # Events by when they were first reported, so an event dated next year (a planned summit) does not head
+    # today's list; their own date breaks ties. Undated articles and unreported events go last either way.
     if events:
         return [
-            {"date": {"order": direction, "missing": "_last"}},
             {"article_published_at": {"order": direction, "missing": "_last", "unmapped_type": "date"}},
+            {"date": {"order": direction, "missing": "_last"}},
         ]
     return [{"published_at": {"order": direction, "missing": "_last"}}]
 

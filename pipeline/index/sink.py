@@ -58,9 +58,7 @@ class RequestRefused(PipelineError):
         )
         self.status = status
         self.reason = reason
-        self.exit_code = (
-            EXIT_NO_PERMISSION if status in (401, 403) else EXIT_NOT_FOUND if "index_" in reason else 1
-        )
+        self.exit_code = EXIT_NO_PERMISSION if status in (401, 403) else EXIT_NOT_FOUND if "index_" in reason else 1
 
 
 @dataclass(frozen=True)

@@ -97,15 +97,16 @@ def _event_numbers(jsonl: str) -> list[int]:
     return [by_id[json.loads(line)["event_id"]] for line in jsonl.splitlines()]
 
 
-def test_events_newest_first_then_undated(search: SearchRunner) -> None:
+def test_events_newest_reported_first(search: SearchRunner) -> None:
     out, note = search("--events", "--format", "jsonl")
-    # 2025-02-01, 2025-01-10, two on 2025-01-06 (by report time, then id), 2025-01, 2025, 2024-12-31, undated.
+    # First reported 1 Feb, 10 Jan, 7 Jan; four on 6 Jan at 09:00 by their own date (two dated 2025-01-06, then
+    # 2025-01 and 2025, which both begin on 1 January; ties by id); 31 Dec; and the one no article dates, last.
     numbers = _event_numbers(out)
-    assert numbers[:2] == [9, 3] and set(numbers[2:4]) == {1, 2} and numbers[4:7] == [4, 8, 5]
-    assert set(numbers[7:]) == {6, 7}
+    assert numbers[:3] == [9, 3, 6] and set(numbers[3:5]) == {1, 2} and set(numbers[5:7]) == {4, 8}
+    assert numbers[7:] == [5, 7]
     assert "9 events" in note  # the summary goes to stderr, so stdout is only records
-    oldest, _ = search("--events", "--format", "jsonl", "--sort", "oldest")
-    assert _event_numbers(oldest)[0] == 5
+    oldest = _event_numbers(search("--events", "--format", "jsonl", "--sort", "oldest")[0])
+    assert oldest[0] == 5 and set(oldest[1:3]) == {4, 8} and oldest[-4:] == [6, 3, 9, 7]
 
 
 def test_filters_resolve_names_and_ignore_case(search: SearchRunner) -> None:

@@ -15,7 +15,7 @@ def test_newest_first_by_default_with_a_stable_tiebreak() -> None:
         {"article_id": "asc"},
     ]
     events = SearchRequest(events=True).sort_clauses()
-    assert list(events[0]) == ["date"] and events[0]["date"]["order"] == "desc"
+    assert list(events[0]) == ["article_published_at"] and events[0]["article_published_at"]["order"] == "desc"
     assert events[-1] == {"event_id": "asc"}
     assert SearchRequest(events=True, sort=SortOrder.confidence).sort_clauses()[0] == {"confidence": "desc"}
     assert SearchRequest(text="x", sort=SortOrder.relevance).sort_clauses()[0] == {"_score": "desc"}
