@@ -33,6 +33,7 @@ from rich.table import Table
 
 import pipeline
 from pipeline.evaluate import evaluate_app
+from pipeline.evaluate.event_gold import DEFAULT_GOLD, evaluate_gold, render_gold
 
 DEFAULT_DATA = (
     Path(pipeline.__file__).resolve().parents[1].parent / "shared" / "data" / "events" / "polecat_synthetic_stories.csv"
@@ -210,15 +211,30 @@ def events_command(
     split: str = typer.Option("test", "--split", help="test (held out), train, or all"),
     no_classifier: bool = typer.Option(False, "--no-classifier", help="Rules only: ignore the story classifier"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of tables"),
+    gold: Path = typer.Option(DEFAULT_GOLD, "--gold", help="Hand-coded gold events (tests/gold/events.yaml)"),
+    gold_only: bool = typer.Option(False, "--gold-only", help="Only the gold file (seconds, not minutes)"),
+    no_gold: bool = typer.Option(False, "--no-gold", help="Only the synthetic stories"),
+    show_errors: bool = typer.Option(False, "--show-errors", help="List wrong and missed gold events"),
 ) -> None:
-    """Main-type accuracy / macro-F1, per-type F1, coverage and throughput of the event coder."""
-    if not data.exists():
-        raise typer.BadParameter(f"{data} not found (the development data lives in ../shared/data)")
-    report = evaluate(data, limit, split, use_classifier=not no_classifier)
+    """Precision / recall of coded events on the hand-coded gold file, with country, place and date agreement
+    and a reliability table; main-type accuracy / macro-F1 on the held-out synthetic stories."""
+    report: dict[str, Any] = {}
+    if not no_gold:
+        if not gold.exists():
+            raise typer.BadParameter(f"{gold} not found (the gold file lives in tests/gold of a source checkout)")
+        report["gold"] = evaluate_gold(gold)
+    if not gold_only:
+        if not data.exists():
+            raise typer.BadParameter(f"{data} not found (the development data lives in ../shared/data)")
+        report["synthetic"] = evaluate(data, limit, split, use_classifier=not no_classifier)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
-    else:
-        render(report, Console())
+        return
+    console = Console()
+    if "gold" in report:
+        render_gold(report["gold"], console, show_errors)
+    if "synthetic" in report:
+        render(report["synthetic"], console)
 
 
 @evaluate_app.command("train-events")
