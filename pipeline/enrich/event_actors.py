@@ -36,6 +36,37 @@ AGENT_NOUNS = ROLE_NOUNS | frozenset({
     "protester", "protestor", "demonstrator", "activist", "worker", "student", "teacher", "union", "opposition",
     "party", "group", "gunman", "attacker", "officer", "guard", "delegation", "coalition", "alliance", "agency",
     "junta", "cabinet", "legislature", "congress", "senate", "people", "resident", "villager", "farmer",
+    "organiser", "organizer", "faction", "marcher", "lawmaker", "legislator", "negotiator", "leadership",
+    "population", "civilian", "citizen", "voter", "member", "jihadist", "separatist", "guerrilla",
+})  # fmt: skip
+# Agents that belong to the country the article reports from unless the text says otherwise ("police fired
+# tear gas" in a story datelined Santiago); envoys, delegations and the like are foreign by nature.
+_DOMESTIC_NOUNS = AGENT_NOUNS - frozenset({"diplomat", "envoy", "ambassador", "delegation", "coalition", "alliance"})
+# Heads of a subject that only count the actors named in their "of" phrase ("tens of thousands of people").
+_QUANTITY_NOUNS = frozenset({
+    "ten", "tens", "hundred", "hundreds", "thousand", "thousands", "dozen", "dozens", "score", "scores",
+    "million", "millions", "group", "crowd", "number", "handful", "majority", "some", "many", "most",
+})  # fmt: skip
+# "the two leaders", "both governments": two parties named earlier. Nouns for people pick persons, the rest
+# countries.
+_PAIR_WORDS = frozenset({"two", "both"})
+_QUANTIFIERS = frozenset({"several", "some", "many", "few", "all", "both", "various", "numerous", "other"})
+_PAIR_STATE_NOUNS = frozenset({"government", "country", "nation", "delegation", "side", "state", "capital"})
+# Organisations that act politically although their names carry none of the words below.
+_POLITICAL_ORGS = frozenset({
+    "nato", "un", "united nations", "eu", "european union", "african union", "asean", "opec", "iaea", "who",
+    "wfp", "unhcr", "unicef", "icc", "icj", "imf", "world bank", "interpol", "red cross", "icrc", "hamas",
+    "hezbollah", "taliban", "islamic state", "isis", "isil", "al-qaeda", "al qaeda", "al-shabaab", "boko haram",
+    "houthis", "houthi", "wagner", "kremlin", "white house", "pentagon", "politburo", "g7", "g20", "osce",
+})  # fmt: skip
+_POLITICAL_ORG_WORDS = frozenset({
+    "ministry", "ministries", "department", "government", "parliament", "congress", "senate", "assembly",
+    "council", "party", "army", "forces", "force", "navy", "police", "guard", "commission", "committee",
+    "union", "nations", "agency", "court", "tribunal", "front", "movement", "organisation", "organization",
+    "programme", "program", "fund", "office", "chiefs", "staff", "cabinet", "administration", "authority",
+    "authorities", "coalition", "alliance", "brigade", "brigades", "militia", "battalion", "regiment",
+    "confederation", "federation", "league", "bloc", "junta", "presidency", "embassy", "service", "services",
+    "republic", "kingdom", "state", "legislature", "opposition", "rebels", "liberation", "resistance",
 })  # fmt: skip
 
 
@@ -47,6 +78,9 @@ class EntityIndex:
     by_token: dict[int, Entity] = field(default_factory=dict)
     mention_spans: list[tuple[Span, Entity]] = field(default_factory=list)
     grounded: dict[str, str] = field(default_factory=dict)  # entity name -> country code learned here
+    titled: set[str] = field(default_factory=set)  # persons introduced with an office ("Interior Minister X")
+    excluded: set[int] = field(default_factory=set)  # tokens that name no actor (the dateline)
+    home_country: str | None = None  # country of the dateline: where the story is reported from
 
     @classmethod
     def build(cls, doc: Doc, entities: Sequence[Entity]) -> EntityIndex:
@@ -64,7 +98,17 @@ class EntityIndex:
         return index
 
     def entity_at(self, tok: Token) -> Entity | None:
-        return self.by_token.get(tok.i)
+        return None if tok.i in self.excluded else self.by_token.get(tok.i)
+
+    def set_dateline(self, tokens: range, country: str | None) -> None:
+        """The dateline ("SEOUL —") names where the story is filed, never an actor; its country is the home
+        of office holders and domestic agents the text gives no other country."""
+        self.excluded.update(tokens)
+        self.home_country = country
+        if country:
+            for _span, entity in self.mention_spans:
+                if entity.label == "PERSON" and entity.name in self.titled and not self.country_of(entity):
+                    self.grounded[entity.name] = country
 
     def country_of(self, entity: Entity) -> str | None:
         return entity.country_code or self.grounded.get(entity.name)
@@ -85,32 +129,55 @@ class EntityIndex:
 
     def _ground_all(self) -> None:
         for span, entity in self.mention_spans:
+            if entity.label == "PERSON" and _has_title(span):
+                self.titled.add(entity.name)
             if entity.country_code or entity.name in self.grounded:
                 continue
             if entity.label not in {"PERSON", "ORG"}:
                 continue
-            code = self.country_modifier(span.root, exclude=entity) or self._where_clause_country(span.root)
+            if entity.label == "ORG":
+                # "Belarusian Foreign Ministry", "South Korean Joint Chiefs": the country word in the name.
+                first = entity.name.split()[0] if entity.name else ""
+                own = _country_word(first) if first[:1].isupper() else None
+                if own:
+                    self.grounded[entity.name] = own
+                    continue
+            code = (
+                (_title_country(span) if entity.label == "PERSON" else None)
+                or self.country_modifier(span.root, exclude=entity)
+                or self._where_clause_country(span.root)
+            )
             if code:
                 self.grounded[entity.name] = code
 
-    def country_modifier(self, tok: Token, exclude: Entity | None = None, depth: int = 0) -> str | None:
+    def country_modifier(
+        self, tok: Token, exclude: Entity | None = None, depth: int = 0, *, agent: bool = True
+    ) -> str | None:
         """Country named by a modifier inside ``tok``'s noun phrase: compound, adjective, possessor,
-        apposition, or an ``of`` phrase ("leaders of the US")."""
+        apposition, or an ``of`` phrase ("leaders of the US"); for agents also where they are from
+        ("lawmakers in the Argentine Congress"). For a thing, only what makes it a country's ("Chinese
+        warships"), not whose it is ("Indonesia's offer" belongs to Indonesia but is no actor)."""
         if depth > 3:
             return None
-        related: list[Token] = [c for c in tok.children if c.dep_ in _MODIFIER_DEPS]
-        related += [gc for c in tok.children if c.dep_ == "prep" and c.lower_ == "of" for gc in c.children
-                    if gc.dep_ == "pobj"]  # fmt: skip
+        deps = _MODIFIER_DEPS if agent else _MODIFIER_DEPS - {"poss", "appos"}
+        related: list[Token] = [c for c in tok.children if c.dep_ in deps]
+        preps = {"of", "in", "from"} if agent else {"of"}
+        related += [gc for c in tok.children if c.dep_ == "prep" and c.lower_ in preps
+                    for gc in c.children if gc.dep_ == "pobj"]  # fmt: skip
         if tok.dep_ == "appos":
             related.append(tok.head)
-        for other in related:
+        for other in sorted(related, key=lambda r: abs(r.i - tok.i)):
             entity = self.entity_at(other)
             if entity is not None and entity is not exclude and entity.label in {"GPE", "NORP"}:
                 code = self.country_of(entity)
                 if code:
                     return code
+            if entity is None and other.pos_ in {"ADJ", "PROPN"}:
+                code = _country_word(other.text)  # a demonym the model did not tag ("Lithuanian")
+                if code:
+                    return code
             if entity is None or entity is exclude:
-                code = self.country_modifier(other, exclude, depth + 1)
+                code = self.country_modifier(other, exclude, depth + 1, agent=agent)
                 if code:
                     return code
         return None
@@ -135,29 +202,116 @@ class EntityIndex:
             return self.actor_at(tok.head.head)
         if tok.pos_ == "PRON" or lower in _PERSON_PRONOUNS | _GROUP_PRONOUNS:
             return self._resolve_pronoun(tok)
+        if tok.i in self.excluded:
+            return None
         entity = self.entity_at(tok)
         if entity is not None and entity.label in ACTOR_LABELS:
             return self.actor_from_entity(entity)
-        if tok.pos_ not in {"NOUN", "PROPN"}:
+        if tok.pos_ not in {"NOUN", "PROPN", "NUM"}:
             return None
-        country = self.country_modifier(tok)
         lemma = tok.lemma_.lower()
+        if lemma in _QUANTITY_NOUNS or tok.like_num:
+            of_object = _of_object(tok)
+            if of_object is not None:
+                return self.actor_at(of_object)
+        # "The confederation's president, Patricia Oyarzún": the apposed name is the actor.
+        for child in tok.children:
+            if child.dep_ == "appos":
+                named = self.entity_at(child)
+                if named is not None and named.label == "PERSON":
+                    return self.actor_from_entity(named)
         if lemma not in AGENT_NOUNS and lemma.endswith("s") and lemma[:-1] in AGENT_NOUNS:
             lemma = lemma[:-1]  # "Rebels" at a sentence start is tagged a proper noun and keeps its plural
+        country = self.country_modifier(tok, agent=lemma in AGENT_NOUNS)
         if lemma in ROLE_NOUNS and country and _is_definite(tok) and tok.tag_ in {"NN", "NNP"}:
             person = self.recent_person(tok.idx, country)
             if person is not None:
                 return self.actor_from_entity(person)
+        body = _of_object(tok)
+        body_entity = self.entity_at(body) if body is not None and lemma in AGENT_NOUNS else None
+        if body_entity is not None and body_entity.label == "ORG":
+            return self.actor_from_entity(body_entity)  # "members of the European Parliament" act for it
+        if lemma == "side" and _warring(tok):
+            return Actor(name=_phrase_text(tok), country_code=country or self.home_country, label=None)
         if lemma in AGENT_NOUNS or country:
+            foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
+            if country is None and lemma in _DOMESTIC_NOUNS and not foreign:
+                country = self.home_country
             return Actor(name=_phrase_text(tok), country_code=country, label=None)
         return None
 
-    def recent_person(self, before_char: int, country: str | None = None) -> Entity | None:
+    def pair_at(self, tok: Token) -> list[Actor]:
+        """The two parties "the two leaders", "both governments" or "the two" refer back to: the latest two
+        persons (or, for governments, delegations, sides, countries) named before ``tok``."""
+        words = {c.lower_ for c in tok.children if c.dep_ in {"nummod", "det", "predet"}} | {tok.lower_}
+        if not words & _PAIR_WORDS:
+            return []
+        lemma = tok.lemma_.lower()
+        want_states = lemma in _PAIR_STATE_NOUNS
+        if not want_states and lemma not in ROLE_NOUNS | {"two", "both", "leader", "minister"}:
+            return []
+        found: list[Entity] = []
+        for span, entity in reversed(self.mention_spans):
+            if span.start_char >= tok.idx or span.start in self.excluded:
+                continue
+            if want_states:
+                code = self.country_of(entity)
+                if entity.label not in {"GPE", "NORP"} or not code or code in {self.country_of(e) for e in found}:
+                    continue
+            elif entity.label != "PERSON" or entity in found:
+                continue
+            found.append(entity)
+            if len(found) == 2:
+                break
+        if len(found) < 2:
+            return []
+        pair = [self.actor_from_entity(e) for e in reversed(found)]
+        if want_states:
+            pair = [self.state_actor(a.country_code) or a for a in pair]
+        return pair
+
+    def state_actor(self, code: str | None) -> Actor | None:
+        """The country itself as an actor."""
+        from pipeline.enrich.gazetteer import get_gazetteer
+
+        country = get_gazetteer().countries.get(code) if code else None
+        return Actor(name=country.name, country_code=code, label="GPE") if country is not None else None
+
+    def is_country(self, name: str) -> bool:
+        from pipeline.enrich.gazetteer import get_gazetteer
+
+        return get_gazetteer().country(name) is not None
+
+    def is_political(self, actor: Actor) -> bool:
+        """Whether an actor can carry a political event: a country or its capital, a group of people, a
+        person with an office or a country, a body of government, an armed group, an IGO. Not a
+        town, a building, a storm, a company or a football club."""
+        from pipeline.enrich.gazetteer import get_gazetteer
+
+        if actor.label is None or actor.label == "NORP":
+            return True
+        if actor.label == "GPE":
+            gazetteer = get_gazetteer()
+            return bool(gazetteer.country(actor.name) or gazetteer.capital_country(actor.name))
+        if actor.label == "PERSON":
+            return bool(actor.country_code) or actor.name in self.titled
+        if actor.label == "ORG":
+            name = actor.name.casefold()
+            words = set(name.replace("-", " ").split())
+            acronym = actor.name.isupper() and 2 <= len(actor.name) <= 6
+            return acronym or name in _POLITICAL_ORGS or bool(words & _POLITICAL_ORG_WORDS)
+        return False
+
+    def recent_person(self, before_char: int, country: str | None = None, skip: Entity | None = None) -> Entity | None:
         best: Entity | None = None
         for span, entity in self.mention_spans:
             if span.start_char >= before_char:
                 break
-            if entity.label == "PERSON" and (country is None or self.country_of(entity) == country):
+            if (
+                entity.label == "PERSON"
+                and entity is not skip
+                and (country is None or self.country_of(entity) == country)
+            ):
                 best = entity
         return best
 
@@ -170,7 +324,12 @@ class EntityIndex:
             if actor is not None and (lower in _GROUP_PRONOUNS) == (actor.label != "PERSON"):
                 return actor
         if lower in _PERSON_PRONOUNS:
-            person = self.recent_person(tok.idx)
+            # "Mwangi welcomed him": an object pronoun is not its own clause's subject.
+            subject = next((c for c in tok.head.children if c.dep_ == "nsubj"), None) if tok.dep_ != "nsubj" else None
+            subject_entity = (
+                self.entity_at(subject) if subject is not None and lower not in {"himself", "herself"} else None
+            )
+            person = self.recent_person(tok.idx, skip=subject_entity)
             return self.actor_from_entity(person) if person is not None else None
         if lower in _GROUP_PRONOUNS:
             best: Entity | None = None
@@ -183,6 +342,74 @@ class EntityIndex:
         return None
 
 
+def _warring(tok: Token) -> bool:
+    """ "both sides in the conflict", "the warring sides": parties to a conflict, not a football team."""
+    if any(c.lower_ in {"warring", "opposing", "rival"} for c in tok.children):
+        return True
+    # "both sides in the conflict" (the phrase may hang on the noun or on its verb)
+    phrases = [_of_object(tok)] + [
+        gc
+        for node in (tok, tok.head)
+        for c in node.children
+        if c.dep_ == "prep" and c.lower_ == "in"
+        for gc in c.children
+        if gc.dep_ == "pobj"
+    ]
+    return any(p is not None and p.lemma_.lower() in {"conflict", "war", "fighting", "dispute"} for p in phrases)
+
+
+def _country_word(text: str) -> str | None:
+    from pipeline.enrich.gazetteer import get_gazetteer
+
+    gazetteer = get_gazetteer()
+    # "Philippine" is the adjective of "the Philippines"
+    country = gazetteer.demonym(text) or gazetteer.country(text) or gazetteer.country(f"{text}s")
+    return country.iso3 if country is not None else None
+
+
+# Words of an office between a country word and a name: "British Defence Secretary Tom King", "US Secretary
+# of State Antony Blinken", "Norway's foreign minister".
+_TITLE_WORDS = frozenset({
+    "foreign", "defence", "defense", "interior", "trade", "finance", "labour", "labor", "prime", "deputy",
+    "acting", "former", "chief", "state", "public", "works", "home", "economy", "justice", "health", "energy",
+    "cabinet", "general", "vice", "head", "of", "'s", "’s", "affairs", "security", "national", "army",
+})  # fmt: skip
+
+
+def _title_country(span: Span) -> str | None:
+    """Country of the office a person is introduced with, read leftwards over the title words."""
+    doc = span.doc
+    i = span.start - 1
+    saw_title = False
+    while i >= 0 and span.start - i <= 7:
+        tok = doc[i]
+        lower = tok.lower_
+        if lower in _TITLE_WORDS or tok.lemma_.lower() in ROLE_NOUNS:
+            saw_title = saw_title or tok.lemma_.lower() in ROLE_NOUNS
+            i -= 1
+            continue
+        if saw_title and not tok.is_punct:
+            return _country_word(tok.text) or _country_word(doc[max(0, i - 1) : i + 1].text)
+        return None
+    return None
+
+
+def _of_object(tok: Token) -> Token | None:
+    of_phrase = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    return next((c for c in of_phrase.children if c.dep_ == "pobj"), None) if of_phrase is not None else None
+
+
+def _has_title(span: Span) -> bool:
+    """A person named with an office: "Interior Minister Camila Fuentes", "President Yoon", "the
+    confederation's president, Patricia Oyarzún"."""
+    doc = span.doc
+    before = [t for t in doc[max(0, span.start - 4) : span.start] if not t.is_punct]
+    if any(t.lemma_.lower() in ROLE_NOUNS for t in before[-3:]):
+        return True
+    root = span.root
+    return root.dep_ == "appos" and root.head.lemma_.lower() in ROLE_NOUNS
+
+
 def _speaker_subject(tok: Token) -> Token | None:
     """Subject of the reporting verb whose complement clause contains ``tok``."""
     clause = tok.head
@@ -190,7 +417,10 @@ def _speaker_subject(tok: Token) -> Token | None:
         clause = clause.head
     if clause.dep_ != "ccomp":
         return None
-    return next((c for c in clause.head.children if c.dep_ == "nsubj"), None)
+    speaker = clause.head
+    while not any(c.dep_ == "nsubj" for c in speaker.children) and speaker.dep_ == "conj":
+        speaker = speaker.head  # "accused the EU ... and said it would"
+    return next((c for c in speaker.children if c.dep_ == "nsubj"), None)
 
 
 def _is_definite(tok: Token) -> bool:
@@ -204,9 +434,13 @@ def _phrase_text(tok: Token) -> str:
     start = min((t.left_edge.i for t in left), default=tok.i)
     end = tok.i + 1
     of_phrase = next((c for c in tok.rights if c.dep_ == "prep" and c.lower_ == "of"), None)
-    if of_phrase is not None:
+    if of_phrase is not None and not any(t.dep_ == "cc" for t in tok.doc[tok.i : of_phrase.i]):
         pobj = next((c for c in of_phrase.children if c.dep_ == "pobj"), None)
         if pobj is not None:
             end = pobj.i + 1
-    words = [t.text for t in tok.doc[start:end] if t.dep_ not in {"det", "cc"} and not t.is_punct and t.tag_ != "POS"]
+    words = [
+        t.text
+        for t in tok.doc[start:end]
+        if t.dep_ not in {"det", "cc", "nummod"} and not t.is_punct and t.tag_ != "POS" and t.lower_ not in _QUANTIFIERS
+    ]
     return " ".join(words)

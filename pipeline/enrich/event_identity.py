@@ -79,6 +79,22 @@ def _evidence(sent: Span) -> Evidence:
     return Evidence(sentence=sent.doc.text[start:end], start=start, end=end)
 
 
+# Types whose agent is a public authority even when the text leaves it out ("Yoon faces impeachment", "46
+# people were arrested"): an event with a named target but no named source is still a political event.
+_IMPLICIT_AUTHORITY = frozenset({"ACCUSE", "SANCTION", "COERCE"})
+
+
+def claimable(frame: Frame) -> bool:
+    """Whether a frame is a reported action by a political actor: not a mention of an event told elsewhere,
+    not the act of a storm, a train or a football club, and with someone acting (protests are their
+    protesters' act; an arrest or impeachment is an authority's even unnamed)."""
+    if frame.reference or frame.nonpolitical:
+        return False
+    if frame.source is not None or frame.event_type == "PROTEST":
+        return True
+    return frame.event_type in _IMPLICIT_AUTHORITY and bool(frame.targets)
+
+
 def events_from(
     frame: Frame,
     article: RawArticle,
@@ -86,6 +102,8 @@ def events_from(
     taxonomy: Taxonomy,
     type_prior: Mapping[str, float] | None,
 ) -> list[Event]:
+    if not claimable(frame):
+        return []
     confidence = _confidence(frame, type_prior)
     if confidence < MIN_CONFIDENCE:
         return []
@@ -93,9 +111,13 @@ def events_from(
     cameo = taxonomy.cameo_root(frame.event_type, frame.mode)
     out: list[Event] = []
     targets: list[Actor | None] = list(frame.targets) or [None]
-    for target in targets:
+    source = frame.source
+    if source is None and frame.event_type == "PROTEST":
+        place_country = frame.location.country_code if frame.location is not None else None
+        source = Actor(name="protesters", country_code=place_country, label=None)
+    for actor, target in [(a, t) for a in [source, *frame.co_sources] for t in targets]:
         kind = f"{frame.event_type}/{frame.mode}" if frame.mode else frame.event_type  # a visit is not a meeting
-        eid = event_id(kind, actor_key(frame.source), actor_key(target), place_key(frame.location), frame.date)
+        eid = event_id(kind, actor_key(actor), actor_key(target), place_key(frame.location), frame.date)
         out.append(
             Event(
                 event_id=eid,
@@ -104,7 +126,7 @@ def events_from(
                 cameo_root=cameo,
                 quad_class=taxonomy.quad_class(frame.event_type),
                 intensity=taxonomy.intensity(frame.event_type, frame.mode),
-                source=frame.source,
+                source=actor,
                 target=target,
                 location=frame.location,
                 date=frame.date,
@@ -133,6 +155,32 @@ def fold_untargeted(events: Iterable[Event]) -> list[Event]:
     return [e for e in events if e.target is not None or e.source is None or action(e) not in targeted]
 
 
+def one_per_action(events: Iterable[Event]) -> list[Event]:
+    """One sentence, one event per action: several triggers of one type by one source in a sentence
+    ("marched ... to protest", "used water cannon and tear gas to disperse") are one event. Of them, those
+    with a target stand (one per target); without any, the most confident one."""
+    groups: dict[tuple[object, ...], list[Event]] = {}
+    for event in events:
+        groups.setdefault((event.evidence.start, event.event_type, actor_key(event.source)), []).append(event)
+    kept: list[Event] = []
+    for group in groups.values():
+        targeted = [e for e in group if e.target is not None]
+        if targeted:
+            best: dict[str | None, Event] = {}
+            for event in targeted:
+                key = actor_key(event.target)
+                if key not in best or _rank(event) > _rank(best[key]):
+                    best[key] = event
+            kept.extend(best.values())
+        else:
+            kept.append(max(group, key=_rank))
+    return kept
+
+
+def _rank(event: Event) -> tuple[float, bool]:
+    return (event.confidence, event.mode is not None)
+
+
 def events_from_frames(
     frames: Sequence[Frame],
     article: RawArticle,
@@ -146,4 +194,5 @@ def events_from_frames(
             kept = events.get(event.event_id)
             if kept is None or event.confidence > kept.confidence:
                 events[event.event_id] = event
-    return sorted(fold_untargeted(events.values()), key=lambda e: (e.evidence.start, -e.confidence))
+    distinct = one_per_action(events.values())
+    return sorted(fold_untargeted(distinct), key=lambda e: (e.evidence.start, -e.confidence))

@@ -29,6 +29,8 @@ _MODIFIER_DEPS = frozenset({"amod", "compound", "nmod"})
 _PARTICLE_DEPS = frozenset({"prt", "prep", "advmod", "compound:prt"})
 # Entity labels whose spans are names, not events ("Strike Force", "Operation Rescue").
 _NAME_LABELS = frozenset({"PERSON", "ORG", "WORK_OF_ART", "LAW", "PRODUCT", "EVENT"})
+# Entity labels whose words are never triggers: "in March" is a month, "Strike Force" a name.
+_NOT_EVENT_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,14 @@ class LexiconIndex:
         for trig in taxonomy.triggers:
             table = {"lemma": self.lemma, "phrase": self.phrase, "verb_arg": self.verb_arg}[trig.kind]
             table[trig.words[0]].append(trig)
+        self.not_triggers: dict[str, list[tuple[str, ...]]] = defaultdict(list)
+        for words in taxonomy.not_triggers():
+            self.not_triggers[words[0]].append(words)
 
     def find(self, doc: Doc) -> list[TriggerMatch]:
         """All trigger matches, overlaps resolved in favour of longer, then heavier, matches."""
-        in_name = _name_token_ids(doc)
-        candidates = [m for m in self._candidates(doc) if not (m.token_ids & in_name)]
+        blocked = _name_token_ids(doc) | self._blocked(doc)
+        candidates = [m for m in self._candidates(doc) if m.head.i not in blocked and not (m.token_ids & blocked)]
         candidates.sort(key=lambda m: (-m.size, -m.trigger.weight, m.head.i))
         taken: set[int] = set()
         kept: list[TriggerMatch] = []
@@ -68,6 +73,17 @@ class LexiconIndex:
             kept.append(match)
         kept.sort(key=lambda m: m.head.i)
         return kept
+
+    def _blocked(self, doc: Doc) -> set[int]:
+        """Tokens that are never triggers: dates and numbers, and the words of ``not_triggers`` phrases."""
+        blocked = {tok.i for tok in doc if tok.ent_type_ in _NOT_EVENT_LABELS}
+        for tok in doc:
+            for key in _keys(tok):
+                for words in self.not_triggers.get(key, ()):
+                    end = _match_phrase(doc, tok.i, words)
+                    if end is not None:
+                        blocked.update(range(tok.i, end))
+        return blocked
 
     def _candidates(self, doc: Doc) -> Iterator[TriggerMatch]:
         for tok in doc:

@@ -30,22 +30,45 @@ _DATELINE = re.compile(
 # -- place and time ----------------------------------------------------------------------------------------
 
 
-def dateline_place(doc: Doc, index: EntityIndex) -> Location | None:
+def read_dateline(doc: Doc, index: EntityIndex) -> Location | None:
+    """The place of the dateline ("SEOUL —", "Seoul:", "NAIROBI (Wire) —"), if the text opens with one. Its
+    words are marked in ``index`` as naming no actor (the parser often takes them for the subject)."""
     match = _DATELINE.match(doc.text[:80])
     if match is None:
         return None
     start = match.start("place")
+    words = doc.char_span(0, match.end(), alignment_mode="expand")
+    place: Location | None = None
     for span, entity in index.mention_spans:
         if span.start_char == start and entity.label in PLACE_LABELS:
-            return index.location_from_entity(entity)
+            place = index.location_from_entity(entity)
+            break
         if span.start_char > start:
             break
-    return None
+    if place is None:
+        place = _gazetteer_place(match.group("place"))
+    if words is not None:
+        index.set_dateline(range(words.start, words.end), place.country_code if place is not None else None)
+    return place
+
+
+def _gazetteer_place(name: str) -> Location | None:
+    """A dateline the model did not tag ("SANTIAGO —"): the gazetteer's reading of the name."""
+    from pipeline.enrich.gazetteer import get_gazetteer
+
+    found = get_gazetteer().place(" ".join(w.capitalize() for w in name.split()))
+    if found is None:
+        return None
+    return Location(
+        place=found.name, country_code=found.country_code, geonames_id=found.geonames_id, lat=found.lat, lon=found.lon
+    )
 
 
 def fill_location(frame: Frame, index: EntityIndex, dateline: Location | None) -> None:
     verb = clause_verb(frame.head)
     anchors = {verb.i, *frame.match.token_ids}
+    if verb.dep_ == "conj":
+        anchors.add(verb.head.i)  # "In Minsk, the ministry accused ... and said": adjuncts are shared
     doc = verb.doc
     for i in sorted(anchors):
         for child in doc[i].children:
@@ -106,25 +129,50 @@ def _tree_distance(a: Token, b: Token) -> int:
     return 99
 
 
+# A speech act happens when it is made: a date inside its content or object ("agreed to meet *in March*",
+# "called for a strike *on 2 December*") is the date of what was promised or demanded.
+_SPEECH_TYPES = frozenset({"AGREE", "REQUEST", "REJECT", "THREATEN", "ACCUSE"})
+_CONTENT_ARCS = frozenset({"xcomp", "ccomp", "dobj", "relcl", "acl"})
+
+
+def _date_arcs(anchor: Token, date_root: Token) -> list[str] | None:
+    """Dependency labels on the way up from a date to the lowest node it shares with the trigger."""
+    above = {t.i for t in (anchor, *anchor.ancestors)}
+    arcs: list[str] = []
+    for tok in (date_root, *date_root.ancestors):
+        if tok.i in above:
+            return arcs
+        arcs.append(tok.dep_)
+    return None
+
+
 def fill_date(frame: Frame, published: datetime | None) -> None:
     head = frame.head
-    best: tuple[int, Span] | None = None
+    candidates: list[tuple[int, int, Span, str]] = []
     for ent in frame.sent.ents:
         if ent.label_ != "DATE":
             continue
         distance = min(_tree_distance(head, ent.root), _tree_distance(clause_verb(head), ent.root))
-        if distance <= 4 and (best is None or distance < best[0]):
-            best = (distance, ent)
-    if best is not None:
-        value = normalize_date(best[1].text, published, future=frame.future)
+        arcs = _date_arcs(clause_verb(head), ent.root) or []
+        if distance > 4 or "conj" in arcs[1:]:
+            continue  # too far, or the date of a coordinated clause
+        if frame.event_type in _SPEECH_TYPES and _CONTENT_ARCS & set(arcs[1:]):
+            continue
+        value = normalize_date(ent.text, published, future=frame.future)
         if value is not None:
-            frame.date, frame.date_text = value, best[1].text
-            return
+            # Nearest first; at equal distance the more precise ("on Thursday" over "this year").
+            candidates.append((distance, -len(value), ent, value))
+    if candidates:
+        _, _, ent, value = min(candidates, key=lambda c: (c[0], c[1]))
+        frame.date, frame.date_text = value, ent.text
+        return
     if published is not None and not frame.future and not frame.conditional and not _background(head):
         frame.date = published.date().isoformat()
 
 
 _EARLIER = frozenset({"once", "previously", "formerly", "earlier"})
+# "during his presidency", "in his previous term": a tenure phrase places an event in the past.
+_TENURE = frozenset({"presidency", "term", "tenure", "premiership", "administration", "rule", "reign", "mandate"})
 
 
 def _background(head: Token) -> bool:
@@ -132,9 +180,11 @@ def _background(head: Token) -> bool:
     such an event happened, but not on the publication day, so without a written date it stays undated.
     A purpose or coordinated clause shares its governor's time ("had visited Kenya to discuss trade")."""
     verb = clause_verb(head)
-    if verb.pos_ not in {"VERB", "AUX"} and verb.dep_ in {"dobj", "pobj", "attr"}:
+    if verb.pos_ not in {"VERB", "AUX"} and verb.dep_ in {"dobj", "attr"}:
         verb = verb.head  # a nominal trigger: the time is its verb's
-    for _ in range(4):
+    elif verb.pos_ not in {"VERB", "AUX"} and verb.dep_ == "pobj" and verb.head.head.i != verb.head.i:
+        verb = verb.head.head  # "culminating in three summits"
+    for _ in range(5):
         if verb.pos_ in {"VERB", "AUX"}:
             # Past perfect, except in reported speech, where it is only the backshifted past ("said it had
             # heightened surveillance" is recent news).
@@ -142,14 +192,33 @@ def _background(head: Token) -> bool:
                 return True
             if any(c.dep_ == "advmod" and c.lower_ in _EARLIER for c in verb.children):
                 return True
-        if verb.dep_ not in {"advcl", "xcomp", "conj"} or verb.head is verb:
+            if _in_tenure(verb):
+                return True
+        if verb.dep_ == "pcomp" and verb.head.lower_ == "for":
+            return True  # the reason for something now: "faces impeachment for attempting to impose"
+        if verb.dep_ not in {"advcl", "xcomp", "conj", "pcomp"} or verb.head.i == verb.i:
             return False
         verb = verb.head
     return False
 
 
-def place_and_time(frames: Sequence[Frame], doc: Doc, index: EntityIndex, published: datetime | None) -> None:
-    dateline = dateline_place(doc, index)
+def _in_tenure(verb: Token) -> bool:
+    return any(
+        c.dep_ == "prep"
+        and c.lower_ in {"during", "in", "under", "throughout"}
+        and any(
+            g.dep_ == "pobj"
+            and g.lemma_.lower() in _TENURE
+            and any(p.dep_ == "poss" or p.lower_ == "previous" for p in g.children)
+            for g in c.children
+        )
+        for c in verb.children
+    )
+
+
+def place_and_time(
+    frames: Sequence[Frame], index: EntityIndex, dateline: Location | None, published: datetime | None
+) -> None:
     for frame in frames:
         fill_location(frame, index, dateline)
         infer_host_country(frame)

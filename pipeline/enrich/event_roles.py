@@ -18,7 +18,21 @@ from pipeline.enrich.event_lexicon import TriggerMatch
 from pipeline.enrich.event_triggers import Frame, clause_verb
 from pipeline.records import Actor
 
-_TARGET_PREPS = frozenset({"to", "against", "with", "on", "at", "toward", "towards", "upon", "over"})
+_TARGET_PREPS = frozenset({"to", "against", "on", "toward", "towards", "upon"})
+# "with" names a counterpart only for acts done with someone ("met with", "lodged a protest with", "clashed
+# with"); elsewhere it is an instrument or company ("welcomed him with a guard of honour").
+_WITH_TYPES = frozenset({"CONSULT", "COOPERATE", "AGREE", "ACCUSE", "REJECT", "SANCTION", "PROTEST"})
+_WITH_LEMMAS = frozenset({"clash", "fight", "battle", "skirmish"})
+_AT_TYPES = frozenset({"ASSAULT", "PROTEST", "ACCUSE", "THREATEN"})  # "fired at", "shouted at"
+# Acts whose several subjects are each other's counterparts ("A and B signed an agreement", "A and B met").
+_MUTUAL_TYPES = frozenset({"AGREE", "CONSULT", "COOPERATE"})
+# "Yoon faces impeachment": the subject of these verbs undergoes the nominal event.
+_UNDERGO_VERBS = frozenset({"face", "risk", "undergo", "survive", "suffer", "receive"})
+# A nominal trigger in these phrases on a verb is that verb's subject's act: "arrived *for a visit*",
+# "left *for meetings*", "culminating *in three summits*".
+_PURPOSE_PREPS = frozenset({"for", "in", "into"})
+_CLIMB_DEPS = frozenset({"xcomp", "conj", "advcl", "pcomp", "prep", "pobj", "acl", "dobj", "acomp"})
+_NOUNS = frozenset({"NOUN", "PROPN"})
 
 
 # -- actors --------------------------------------------------------------------------------------------
@@ -29,52 +43,236 @@ def fill_actors(
 ) -> None:
     head = frame.actor_head or frame.head
     verb = clause_verb(head)
-    source = _source_of(head, verb, index)
+    nominal = head.pos_ in _NOUNS and verb is head
+    sources = _sources_of(head, verb, index)
     targets = _targets_of(frame, verb, index, by_head)
-    nominal = head.pos_ in {"NOUN", "PROPN"} and verb is head
-    if source is None and not targets and nominal:
+    if not targets and frame.content_head is not None:
+        # "offered to host talks with Belarusian officials": the counterpart is named in the content.
+        content_verb = clause_verb(frame.content_head)
+        targets = _targets_of(frame, content_verb, index, by_head)
+        for obj in (c for c in content_verb.children if c.dep_ == "dobj"):
+            targets += _targets_of(frame, obj, index, by_head)
+    if nominal and not sources:
+        sources = _where_clause_parties(head, index)
+    undergoer = _undergoer(head, verb, index)
+    if undergoer is not None:
+        sources, targets = [], [undergoer, *targets]
+    if not sources and not targets and nominal:
         # "the launch", "his visit": a definite mention of an event already coded repeats it.
         antecedent = _antecedent(frame, previous)
         if antecedent is not None:
-            source, targets = antecedent.source, list(antecedent.targets)
-    if source is None and not nominal:
-        source = _leading_actor(frame, index, targets)
-        frame.fallback_source = source is not None
+            sources, targets = [a for a in [antecedent.source] if a is not None], list(antecedent.targets)
+    if not sources and not nominal and undergoer is None and not _is_passive(verb) and verb.dep_ == "ROOT":
+        leading = _leading_actor(frame, index, targets)
+        sources = [leading] if leading is not None else []
+        frame.fallback_source = leading is not None
+    source = sources[0] if sources else None
+    if len(sources) > 1:
+        if frame.event_type in _MUTUAL_TYPES:
+            if not targets:
+                targets = sources[1:]
+        else:
+            frame.co_sources = [s for s in sources[1:] if index.is_political(s)]
     if frame.match.trigger.swap and source is not None and targets:
         source, targets = targets[0], [source]
+    elif head.lemma_.lower() == "welcome" and source is not None and any(t.label in {"PERSON", "GPE"} for t in targets):
+        # Welcoming a visitor is hosting them: a meeting in which the visitor is the actor (PLOVER CONSULT).
+        visitor = next(t for t in targets if t.label in {"PERSON", "GPE"})
+        frame.event_type, frame.mode = "CONSULT", None
+        source, targets = visitor, [source]
+    if source is not None and not index.is_political(source):
+        frame.nonpolitical, source = True, None
+    elif source is None and not nominal and _named_nonactor_subject(verb, index):
+        frame.nonpolitical = True  # "the storm destroyed", "oil prices rallied", "the train derailed"
     frame.source = source
-    frame.targets = [t for t in targets if source is None or not same_actor(t, source)]
+    kept: list[Actor] = []
+    for target in targets:
+        usable = _usable_target(target, frame, index)
+        if usable is None or (source is not None and same_actor(usable, source)):
+            continue
+        if all(not same_actor(usable, k) for k in kept):
+            kept.append(usable)
+    frame.targets = kept
 
 
-def _source_of(head: Token, verb: Token, index: EntityIndex) -> Actor | None:
-    if head is not verb or head.pos_ in {"NOUN", "PROPN"}:
+def _named_nonactor_subject(verb: Token, index: EntityIndex) -> bool:
+    subject = _subject(verb)
+    if subject is None or subject.pos_ == "PRON" or subject.i in index.excluded:
+        return False
+    return not _subject_parties(subject, index)
+
+
+def _usable_target(actor: Actor, frame: Frame, index: EntityIndex) -> Actor | None:
+    """A target is an actor: a building or region is never one; a town is a place, except that the
+    destination of a visit stands for its country and a capital may stand for its state ("with Manila")."""
+    if actor.label in {"FAC", "LOC"}:
+        return None
+    if actor.label == "GPE" and not index.is_country(actor.name):
+        if frame.mode == "visit":
+            return index.state_actor(actor.country_code)
+        return actor if index.is_political(actor) else None
+    if actor.label == "ORG" and not index.is_political(actor):
+        return None
+    return actor
+
+
+def _is_passive(verb: Token) -> bool:
+    return any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children) or _bare_participle(verb)
+
+
+def _bare_participle(verb: Token) -> bool:
+    """ "46 people had been arrested and 12 police officers injured": a participle coordinated with a
+    passive, with a subject and no auxiliary of its own, is a passive too; its subject is who it happened to."""
+    if verb.tag_ not in {"VBN", "VBD"} or verb.dep_ != "conj":
+        return False
+    if not any(c.dep_ == "auxpass" for c in verb.head.children):
+        return False
+    return not any(c.dep_ in {"aux", "auxpass"} for c in verb.children) and any(
+        c.dep_ == "nsubj" for c in verb.children
+    )
+
+
+def _undergoer(head: Token, verb: Token, index: EntityIndex) -> Actor | None:
+    subject: Token | None = None
+    if _bare_participle(verb):
+        subject = next(c for c in verb.children if c.dep_ == "nsubj")
+    elif head.pos_ in _NOUNS and head.dep_ == "dobj" and head.head.lemma_.lower() in _UNDERGO_VERBS:
+        subject = _subject(head.head)
+    return index.actor_at(subject) if subject is not None else None
+
+
+def _sources_of(head: Token, verb: Token, index: EntityIndex) -> list[Actor]:
+    if head is not verb or head.pos_ in _NOUNS:
         actor = _nominal_source(head, index)
         if actor is not None:
-            return actor
+            return [actor]
         if head is verb:
-            return None
+            return _purpose_sources(head, index)
+    if _bare_participle(verb):
+        return []
     tok: Token = verb
-    for _ in range(5):
+    came_by_conj = False
+    for _ in range(6):
         subject = _subject(tok)
         if subject is not None:
-            return index.actor_at(subject)
+            parties = _subject_parties(subject, index)
+            if parties or not (came_by_conj and tok.dep_ == "ccomp"):
+                return parties
+            # "Morimoto said the missile had come down and accused Pyongyang": the parser hangs the second
+            # verb on the reported clause; its subject is the speaker's.
+            tok = tok.head
+            came_by_conj = False
+            continue
         agent = next((c for c in tok.children if c.dep_ == "agent"), None)
         if agent is not None:
             pobj = next((c for c in agent.children if c.dep_ == "pobj"), None)
-            if pobj is not None:
-                return index.actor_at(pobj)
-        if tok.dep_ == "acl" or (tok.dep_ == "pobj" and tok.pos_ in {"NOUN", "PROPN"}):
+            return _subject_parties(pobj, index) if pobj is not None else []
+        if came_by_conj and tok.dep_ == "ccomp":
+            # "Fuentes said 46 people had been arrested ... and accused the organisers": the parser hangs the
+            # second verb on the reported clause, whose subject is passive or no actor; it is the speaker's.
+            tok, came_by_conj = tok.head, False
+            continue
+        if any(c.dep_ in {"nsubjpass", "auxpass"} for c in tok.children):
+            return []  # a passive without its agent: whoever did it is not said
+        if tok.dep_ == "acl" or (tok.dep_ == "pobj" and tok.pos_ in _NOUNS):
             owner = _nominal_source(tok.head if tok.dep_ == "acl" else tok, index)
             if owner is not None:
-                return owner
+                return [owner]
         if tok.dep_ == "relcl":
-            return index.actor_at(tok.head)
-        if tok.dep_ not in {"xcomp", "conj", "advcl", "pcomp", "prep", "pobj", "acl", "dobj", "ccomp"}:
-            return None
-        if tok.head.i == tok.i:
-            return None
+            actor = index.actor_at(tok.head)
+            return [actor] if actor is not None else []
+        if tok.dep_ not in _CLIMB_DEPS or tok.head.i == tok.i:
+            return []
+        came_by_conj = tok.dep_ == "conj"
         tok = tok.head
-    return None
+    return []
+
+
+def _purpose_sources(noun: Token, index: EntityIndex) -> list[Actor]:
+    """ "arrived in Nairobi for a state visit", "culminating in three summits": the nominal event is the act
+    of the subject of the verb its phrase hangs on."""
+    prep = noun.head
+    if noun.dep_ != "pobj" or prep.lower_ not in _PURPOSE_PREPS or prep.head.pos_ != "VERB":
+        return []
+    verb = prep.head
+    if _is_passive(verb):
+        return []
+    return _sources_of(verb, verb, index)
+
+
+def _subject_parties(subject: Token, index: EntityIndex) -> list[Actor]:
+    """The actors a subject names: "the two leaders" (named before), "the leaders of A, B and C", "A and
+    B", or one actor; a subject that is no actor itself may be one's ("Trump's rhetoric")."""
+    if subject.i in index.excluded:
+        # "BUENOS AIRES — Brazil and Argentina signed": the parser makes the dateline the subject and the
+        # real one its apposition.
+        apposed = next((c for c in subject.children if c.dep_ == "appos"), None)
+        if apposed is None:
+            return []
+        subject = apposed
+    pair = index.pair_at(subject)
+    if pair:
+        return pair
+    of_object = next(
+        (
+            gc
+            for c in subject.children
+            if c.dep_ == "prep" and c.lower_ == "of"
+            for gc in c.children
+            if gc.dep_ == "pobj"
+        ),
+        None,
+    )
+    if of_object is not None and _conjuncts(of_object):
+        named = [index.actor_at(t) for t in (of_object, *_conjuncts(of_object))]
+        states = [index.state_actor(a.country_code) or a for a in named if a is not None and a.country_code]
+        if len(states) > 1:
+            return states
+    actor = index.actor_at(subject)
+    if actor is None:
+        owner = next((c for c in subject.children if c.dep_ == "poss"), None)
+        actor = index.actor_at(owner) if owner is not None else None
+    actors = [actor] if actor is not None else []
+    for other in _conjuncts(subject):
+        extra = index.actor_at(other)
+        if extra is not None and all(not same_actor(extra, a) for a in actors):
+            actors.append(extra)
+    if actor is not None and actor.label == "PERSON" and len(actors) == 1:
+        actors = _coordinated_people(subject, index) or actors
+    return actors
+
+
+def _coordinated_people(subject: Token, index: EntityIndex) -> list[Actor]:
+    """People coordinated inside one subject phrase the parser did not split ("Argentine Foreign Minister
+    Lucía Ferraro and Brazilian Foreign Minister Paulo Andrade"), in text order."""
+    phrase = list(subject.subtree)
+    if not any(t.dep_ == "cc" and t.lower_ == "and" for t in phrase):
+        return []
+    people: list[Actor] = []
+    for tok in phrase:
+        entity = index.entity_at(tok)
+        if entity is None or entity.label != "PERSON":
+            continue
+        actor = index.actor_from_entity(entity)
+        if all(not same_actor(actor, p) for p in people):
+            people.append(actor)
+    return people if len(people) > 1 else []
+
+
+def _of_object(tok: Token) -> Token | None:
+    of_phrase = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ == "of"), None)
+    return next((c for c in of_phrase.children if c.dep_ == "pobj"), None) if of_phrase is not None else None
+
+
+def _where_clause_parties(noun: Token, index: EntityIndex) -> list[Actor]:
+    """ "the 2023 Camp David summit, where the leaders of the US, Japan, and South Korea agreed": those who
+    acted in the where-clause took part in the event it describes."""
+    for clause in noun.children:
+        if clause.dep_ == "relcl" and any(c.lower_ == "where" for c in clause.children):
+            subject = _subject(clause)
+            if subject is not None:
+                return _subject_parties(subject, index)
+    return []
 
 
 def _subject(verb: Token) -> Token | None:
@@ -104,18 +302,35 @@ def _nominal_source(noun: Token, index: EntityIndex) -> Actor | None:
     return None
 
 
+def _target_preps(frame: Frame) -> frozenset[str]:
+    preps = set(_TARGET_PREPS)
+    lemma = frame.head.lemma_.lower()
+    if frame.event_type in _WITH_TYPES or lemma in _WITH_LEMMAS:
+        preps.add("with")
+    if frame.event_type in _AT_TYPES:
+        preps.add("at")
+    if frame.event_type == "CONSULT":
+        preps.discard("on")  # "talks on trade"
+    if frame.mode == "visit":
+        preps |= {"in", "for"}
+    return frozenset(preps)
+
+
 def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[int, TriggerMatch]) -> list[Actor]:
     anchors = sorted({verb.i, *frame.match.token_ids})
     doc = verb.doc
+    preps = _target_preps(frame)
     candidates: list[Token] = []
     for i in anchors:
         tok = doc[i]
+        if tok.pos_ == "ADP" and i in frame.match.token_ids and tok.i != frame.head.i:
+            candidates.extend(c for c in tok.children if c.dep_ == "pobj")  # "called *on* Belarus"
         for child in tok.children:
             if child.i in frame.match.token_ids:
                 continue
             if child.dep_ in {"dobj", "dative", "nsubjpass", "obj"} and tok.pos_ == "VERB":
                 candidates.append(child)
-            elif child.dep_ == "prep" and child.lower_ in _TARGET_PREPS | _visit_preps(frame):
+            elif child.dep_ == "prep" and child.lower_ in preps:
                 candidates.extend(c for c in child.children if c.dep_ == "pobj")
             elif child.dep_ == "ccomp" and frame.event_type in {"THREATEN", "ACCUSE", "REQUEST"}:
                 candidates.extend(c for c in child.children if c.dep_ == "nsubj")
@@ -127,6 +342,10 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
     for cand in candidates:
         for tok in (cand, *_conjuncts(cand)):
             actor = index.actor_at(tok)
+            if actor is None and tok.pos_ in _NOUNS:
+                owner = next((c for c in tok.children if c.dep_ == "poss"), None)
+                if owner is not None and tok.i not in by_head:
+                    actor = index.actor_at(owner)  # "support Indonesia's offer"
             if actor is None and tok.i in by_head:
                 frame.event_objects.append(tok.i)  # resolved once every trigger has its actors
             if actor is not None and all(not same_actor(actor, a) for a in actors):
@@ -135,16 +354,22 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
 
 
 def link_event_objects(frames: Sequence[Frame], frame_by_head: Mapping[int, Frame]) -> None:
-    """Objects that are events themselves: in "condemned the launch" the target is whoever launched."""
+    """Objects that are events themselves: in "condemned the launch" the target is whoever launched. Of an
+    agreement between two parties, a critic from one of their countries is taken to criticise their own
+    ("opposition lawmakers in the Argentine Congress criticised the agreement")."""
     for frame in frames:
         for i in frame.event_objects:
             other = frame_by_head.get(i)
             if other is None or other.source is None:
                 continue
-            if frame.source is not None and same_actor(frame.source, other.source):
+            parties = [other.source, *other.targets]
+            critical = frame.event_type in {"ACCUSE", "REJECT", "PROTEST", "THREATEN", "SANCTION"}
+            own = frame.source.country_code if frame.source is not None and critical else None
+            party = next((p for p in parties if own and p.country_code == own), other.source)
+            if frame.source is not None and same_actor(frame.source, party):
                 continue
-            if all(not same_actor(other.source, t) for t in frame.targets):
-                frame.targets.append(other.source)
+            if all(not same_actor(party, t) for t in frame.targets):
+                frame.targets.append(party)
 
 
 def _has_subject(tok: Token) -> bool:
@@ -156,7 +381,7 @@ def _visit_preps(frame: Frame) -> frozenset[str]:
 
 
 def _conjuncts(tok: Token) -> list[Token]:
-    return [t for t in tok.subtree if t.dep_ == "conj" and t.head.i != t.i and _conj_root(t) is tok]
+    return [t for t in tok.subtree if t.dep_ == "conj" and t.head.i != t.i and _conj_root(t).i == tok.i]
 
 
 def _conj_root(tok: Token) -> Token:
@@ -183,16 +408,18 @@ def _antecedent(frame: Frame, previous: Sequence[Frame]) -> Frame | None:
 
 
 def _leading_actor(frame: Frame, index: EntityIndex, targets: Sequence[Actor]) -> Actor | None:
+    """Without a subject (a headline, a fragment), the first political actor of the sentence that is not a
+    mere place stands in ("Israeli troops" counts: a modifier of a common noun names the acting party)."""
     for tok in frame.sent:
         if tok.i >= frame.head.i:
             break
         entity = index.entity_at(tok)
         if entity is None or entity.label not in {"PERSON", "ORG", "GPE", "NORP"}:
             continue
-        if tok.dep_ in {"compound", "amod"} and tok.head.i < frame.head.i and index.entity_at(tok.head) is None:
-            pass  # a modifier of a common noun still names the acting party ("Israeli troops")
+        if tok.dep_ == "pobj" and tok.head.lower_ in {"in", "at", "near", "from", "outside"}:
+            continue  # "in Seoul": a place
         actor = index.actor_from_entity(entity)
-        if all(not same_actor(actor, t) for t in targets):
+        if index.is_political(actor) and all(not same_actor(actor, t) for t in targets):
             return actor
     return None
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from spacy.tokens import Span, Token
+from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich.event_lexicon import TriggerMatch
 from pipeline.enrich.taxonomy import Taxonomy
@@ -23,9 +23,13 @@ _LIGHT_VERBS = frozenset({
     "hold", "conduct", "stage", "carry", "launch", "make", "pay", "begin", "start", "continue", "organize",
     "organise", "lead", "undertake", "mount", "take", "give", "issue", "host", "announce", "declare",
     "impose", "file", "open", "reach", "sign", "have", "attend", "join", "deliver", "provide", "send",
-    "resume", "renew", "escalate", "intensify", "step",
+    "resume", "renew", "escalate", "intensify", "step", "use", "fire", "lodge", "register",
 })  # fmt: skip
-_FUTURE_GOVERNORS = frozenset({"plan", "intend", "prepare", "aim", "hope", "want", "expect", "schedule", "set"})
+# Verbs and adjectives whose to-complement is not (yet) done: "plans to meet", "is ready to sign".
+_FUTURE_GOVERNORS = frozenset({
+    "plan", "intend", "prepare", "aim", "hope", "want", "expect", "schedule", "set", "due", "willing", "ready",
+    "prepared", "poised", "eager", "keen", "seek", "try", "going",
+})  # fmt: skip
 # Attempts ("attempted to impose martial law") are coded as what was attempted; these only raise a possibility.
 _HEDGE_GOVERNORS = frozenset({"consider", "mull", "weigh", "propose", "threaten", "contemplate"})
 _FAIL_GOVERNORS = frozenset({"fail", "cancel", "postpone", "avoid", "halt", "stop"})
@@ -33,6 +37,17 @@ _MODAL_FUTURE = frozenset({"will", "shall", "'ll", "wo"})
 _MODAL_HEDGE = frozenset({"would", "could", "might", "may", "should", "can", "must"})
 _GENERIC_MODIFIERS = frozenset({"any", "further", "future", "possible", "potential", "every", "new"})
 _EMBED_DEPS = frozenset({"xcomp", "ccomp", "pcomp", "pobj", "prep", "dobj", "acl", "advcl", "conj"})
+# Arcs by which a trigger sits inside the complement of another: its content, object or topic.
+_CONTENT_DEPS = _EMBED_DEPS | frozenset({"amod", "compound", "nmod", "relcl", "acomp", "attr", "oprd", "dative"})
+# A nominal trigger in one of these phrases is a topic, not an event: "talks on trade", "focused on
+# investment", "a memorandum on cooperation", "under EU sanctions".
+_TOPIC_PREPS = frozenset({"on", "about", "over", "regarding", "concerning", "under"})
+_DEFINITE = frozenset({"the", "this", "that", "these", "those", "his", "her", "its", "their"})
+# Speech acts whose that-clause, when it states a fact, is a claim rather than a threat ("warned that
+# Pyongyang was collaborating" is neither a threat nor Pyongyang's collaborating coded as an event).
+_CLAIM_TYPES = frozenset({"THREATEN"})
+_OPEN_QUOTES = '“"«'
+_CLOSE_QUOTES = '”"»'
 
 
 @dataclass
@@ -49,9 +64,13 @@ class Frame:
     reported: bool = False
     converted: bool = False
     fallback_source: bool = False
+    nonpolitical: bool = False  # its actor is a storm, a company, a club or a town: not an event of ours
+    reference: bool = False  # "condemned *the launch*": refers to an event coded elsewhere, not a new one
+    content_head: Token | None = None  # the folded content of a speech act ("offered to *host* talks")
     event_objects: list[int] = field(default_factory=list)  # heads of triggers that are this one's object
     actor_head: Token | None = None  # where to look for actors when not the trigger ("*lifted* the curfew")
     source: Actor | None = None
+    co_sources: list[Actor] = field(default_factory=list)  # "A and B paid": B did the same, as its own event
     targets: list[Actor] = field(default_factory=list)
     location: Location | None = None
     date: str | None = None
@@ -67,28 +86,45 @@ class Frame:
 
 def speech_act_contents(
     matches: Sequence[TriggerMatch], by_head: Mapping[int, TriggerMatch], taxonomy: Taxonomy
-) -> dict[int, TriggerMatch]:
-    """Map speech-act trigger head -> the trigger that is its content ("urged X to *withdraw*")."""
+) -> tuple[dict[int, TriggerMatch], set[int]]:
+    """Map speech-act trigger head -> the trigger that is its content ("urged X to *withdraw*", "agreed to
+    set up a *joint* committee"), and the heads of triggers that are only what someone claimed or talked
+    about ("warned that Pyongyang was *collaborating*", "criticised Russia for expanding its *cooperation*",
+    "*discussing* a hotline and *joint* exercises"): neither is an event of its own."""
     contents: dict[int, TriggerMatch] = {}
+    claimed: set[int] = set()
     for match in matches:
         tok, path = match.head, []
-        for _ in range(3):
-            if tok.dep_ not in _EMBED_DEPS or tok.head.i == tok.i:
+        for _ in range(6):
+            if tok.dep_ not in _CONTENT_DEPS or tok.head.i == tok.i:
                 break
             path.append(tok.dep_)
             tok = tok.head
             parent = by_head.get(tok.i)
             if parent is None or parent is match:
                 continue
-            if not taxonomy.is_speech_act(parent.trigger.event_type) or "conj" in path:
+            parent_type = parent.trigger.event_type
+            if parent_type == "CONSULT" and path[-1] in {"dobj", "pobj", "prep"}:
+                claimed.add(match.head.i)  # the subject of talks
+                break
+            if parent_type == "ACCUSE":
+                # What someone is criticised for is part of the criticism ("for expanding its cooperation",
+                # "of interfering"); an event that is criticised is its target ("condemned the launch").
+                if "prep" in path or "pcomp" in path:
+                    claimed.add(match.head.i)
+                break
+            if not taxonomy.is_speech_act(parent_type) or "conj" in path:
                 break
             # A that-clause is content only when it is prospective ("warned that it would retaliate");
-            # otherwise it reports a separate event ("warned that Pyongyang was collaborating").
+            # otherwise it states a fact: a separate event after "said", a claim after "warned".
             if "ccomp" in path and not (_is_future(match.head) or _is_hedged(match.head)):
+                if parent_type in _CLAIM_TYPES:
+                    claimed.update({match.head.i, parent.head.i})
                 break
             contents.setdefault(parent.head.i, match)
+            claimed.add(match.head.i)  # folded into the speech act: not an event of its own
             break
-    return contents
+    return contents, claimed
 
 
 def clause_verb(head: Token) -> Token:
@@ -96,6 +132,8 @@ def clause_verb(head: Token) -> Token:
     light = head.head.lemma_.lower() in _LIGHT_VERBS
     if head.pos_ in {"NOUN", "PROPN"} and head.dep_ in {"dobj", "attr", "nsubjpass"} and light:
         return head.head
+    if head.pos_ == "ADP" and head.head.i != head.i:
+        return head.head  # "spoke *by telephone*"
     return head
 
 
@@ -108,9 +146,11 @@ def _governor(verb: Token) -> Token | None:
 
 
 def _is_future(tok: Token) -> bool:
-    verb = clause_verb(tok)
+    verb = _tense_verb(tok)
     if aux_words(verb) & _MODAL_FUTURE:
         return True
+    if "would" in aux_words(verb) and verb.dep_ == "ccomp" and not _is_conditional(tok):
+        return True  # reported speech: "said London would fund" is "London will fund"
     gov = _governor(verb)
     if gov is not None and gov.lemma_.lower() in _FUTURE_GOVERNORS:
         return True
@@ -118,9 +158,19 @@ def _is_future(tok: Token) -> bool:
     return gov is not None and gov.lower_ == "going"
 
 
-def _is_hedged(tok: Token) -> bool:
+def _tense_verb(tok: Token) -> Token:
+    """The verb whose tense a trigger takes: its clause verb, or for "left *for meetings*" the verb its
+    phrase hangs on."""
     verb = clause_verb(tok)
-    if aux_words(verb) & _MODAL_HEDGE:
+    if verb.pos_ in {"NOUN", "PROPN"} and verb.dep_ == "pobj" and verb.head.head.pos_ in {"VERB", "AUX", "ADJ"}:
+        return verb.head.head
+    return verb
+
+
+def _is_hedged(tok: Token) -> bool:
+    verb = _tense_verb(tok)
+    modals = aux_words(verb) & _MODAL_HEDGE
+    if modals and not (modals == {"would"} and verb.dep_ == "ccomp"):
         return True
     gov = _governor(verb)
     return gov is not None and gov.lemma_.lower() in _HEDGE_GOVERNORS
@@ -136,7 +186,10 @@ def _is_conditional(tok: Token) -> bool:
 
 def _is_negated(tok: Token) -> bool:
     verb = clause_verb(tok)
-    for node in {tok, verb}:
+    nodes = [tok, verb]
+    if tok.pos_ in {"NOUN", "PROPN"} and tok.dep_ in {"dobj", "attr"}:
+        nodes.append(tok.head)  # "is not facing impeachment"
+    for node in nodes:
         for child in node.children:
             if child.dep_ == "neg":
                 return True
@@ -158,17 +211,57 @@ def _is_generic(tok: Token) -> bool:
     return any(c.lower_ in _GENERIC_MODIFIERS and c.dep_ in {"det", "amod"} for c in tok.children)
 
 
+def _is_topic(tok: Token) -> bool:
+    """A nominal trigger that is what something is about ("talks on *trade*"), not an event itself."""
+    return tok.pos_ in {"NOUN", "PROPN"} and tok.dep_ == "pobj" and tok.head.lower_ in _TOPIC_PREPS
+
+
+def _is_unrealised(tok: Token) -> bool:
+    """An infinitive hanging on a noun names a plan, offer or right, not something done: "an offer to
+    *host* a conference", "efforts to *attack*"."""
+    verb = clause_verb(tok)
+    return verb.dep_ == "acl" and any(c.dep_ == "aux" and c.lower_ == "to" for c in verb.children)
+
+
+def _is_reference(tok: Token) -> bool:
+    """A definite nominal trigger that is an argument of a verb ("condemned *the launch*", "welcomed *the
+    visit*", "*the talks* focused on"): a mention of an event reported elsewhere."""
+    if tok.pos_ not in {"NOUN", "PROPN"} or tok.head.lemma_.lower() in _LIGHT_VERBS:
+        return False
+    definite = any(c.dep_ in {"det", "poss"} and c.lower_ in _DEFINITE for c in tok.children)
+    owned = any(c.dep_ == "poss" for c in tok.children)
+    # "the 2023 Camp David summit": a noun with its own name or date introduces an event of its own.
+    specific = any(c.dep_ in {"compound", "nmod", "nummod", "amod"} and c.ent_type_ for c in tok.children)
+    return definite and not owned and not specific and tok.dep_ in {"dobj", "nsubj", "nsubjpass", "pobj"}
+
+
+def quoted_tokens(doc: Doc) -> set[int]:
+    """Tokens inside quotation marks: what people are quoted as saying is not itself a reported event."""
+    inside: set[int] = set()
+    open_at: int | None = None
+    for tok in doc:
+        if open_at is None and tok.text in _OPEN_QUOTES:
+            open_at = tok.i
+            continue
+        if open_at is not None and tok.text in _CLOSE_QUOTES:
+            inside.update(range(open_at + 1, tok.i))
+            open_at = None
+    return inside
+
+
 def frame_for(match: TriggerMatch, content: TriggerMatch | None, taxonomy: Taxonomy) -> Frame | None:
     head = match.head
-    if _is_negated(head) or _is_generic(head):
+    if _is_negated(head) or _is_generic(head) or _is_topic(head) or _is_unrealised(head):
         return None
     frame = Frame(match=match, sent=head.sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
+    frame.reference = _is_reference(head)
     frame.future = _is_future(head)
     frame.hedged = _is_hedged(head)
     frame.conditional = _is_conditional(head)
     frame.reported = _is_reported(head)
     if content is not None:
         _apply_content(frame, content, taxonomy)
+        frame.content_head = content.head
         return frame
     ender = ended_by(match, taxonomy)
     if ender is not None:
@@ -231,14 +324,18 @@ def in_sentence(match: TriggerMatch) -> bool:
 def frames_from_matches(matches: Sequence[TriggerMatch], taxonomy: Taxonomy) -> list[Frame]:
     """One frame per trigger that reports an event; speech-act contents and cessation verbs are folded into
     the frame they belong to rather than becoming frames of their own."""
+    if not matches:
+        return []
     by_head = {m.head.i: m for m in matches}
-    contents = speech_act_contents(matches, by_head, taxonomy)
-    embedded = {id(content) for content in contents.values()}
+    contents, claimed = speech_act_contents(matches, by_head, taxonomy)
     # A verb that ends a conflictual action ("withdrew its complaint") is part of that concession.
     enders = {ender.i for m in matches if (ender := ended_by(m, taxonomy)) is not None}
+    quoted = quoted_tokens(matches[0].head.doc)
     frames: list[Frame] = []
     for match in matches:
-        if id(match) in embedded or match.head.i in enders or not in_sentence(match):
+        if match.head.i in enders or not in_sentence(match):
+            continue
+        if match.head.i in claimed or match.head.i in quoted:
             continue
         frame = frame_for(match, contents.get(match.head.i), taxonomy)
         if frame is not None:

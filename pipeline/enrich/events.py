@@ -20,7 +20,7 @@ from pipeline.enrich.event_actors import EntityIndex
 from pipeline.enrich.event_classifier import story_prior
 from pipeline.enrich.event_identity import events_from_frames
 from pipeline.enrich.event_lexicon import lexicon_index
-from pipeline.enrich.event_place_time import place_and_time
+from pipeline.enrich.event_place_time import place_and_time, read_dateline
 from pipeline.enrich.event_roles import assign_roles
 from pipeline.enrich.event_triggers import frames_from_matches
 from pipeline.enrich.taxonomy import get_taxonomy
@@ -48,7 +48,8 @@ def code_events(
     if type_prior is None:
         type_prior = story_prior(doc.text)
     index = EntityIndex.build(doc, entities)
+    dateline = read_dateline(doc, index)
     frames = frames_from_matches(matches, taxonomy)
     assign_roles(frames, index, matches)
-    place_and_time(frames, doc, index, article.published_at)
+    place_and_time(frames, index, dateline, article.published_at)
     return events_from_frames(frames, article, lineage, taxonomy, type_prior)

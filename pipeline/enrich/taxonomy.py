@@ -87,6 +87,7 @@ class CessationSpec(_Strict):
 
 class TaxonomyFile(_Strict):
     version: str = Field(min_length=1)
+    not_triggers: list[str] = Field(default_factory=list)
     cessation: CessationSpec | None = None
     types: dict[str, TypeSpec]
 
@@ -180,6 +181,10 @@ class Taxonomy:
             for mode_name, mspec in tspec.modes.items():
                 out.extend(parse_trigger(e, name, mode_name) for e in mspec.triggers)
         return out
+
+    def not_triggers(self) -> tuple[tuple[str, ...], ...]:
+        """Lemma sequences that name no event although they contain trigger words ("news conference")."""
+        return tuple(tuple(p.lower().split()) for p in self.spec.not_triggers)
 
     def cessation(self) -> tuple[str | None, frozenset[str], frozenset[str]]:
         """(type, verb lemmas, noun lemmas): ending a conflictual action is coded as that type."""

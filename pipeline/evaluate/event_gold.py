@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from spacy.language import Language
 
 import pipeline
 from pipeline.records import Actor, Event, RawArticle
@@ -116,7 +117,7 @@ class GoldEvent:
         for source, target in orders:
             i, j = _role_index(self.source, source), _role_index(self.target, target)
             # Among several parties (a summit), source and target must be two different ones.
-            if i is not None and j is not None and (self.source is not self.target or i != j):
+            if i is not None and j is not None and (self.source != self.target or i != j):
                 return True
         return False
 
@@ -326,14 +327,14 @@ def _describe_gold(gold: GoldEvent) -> str:
     return f"{'/'.join(gold.types)} {role(gold.source)} -> {role(gold.target)} \u00ab{gold.sentence[:80]}\u00bb"
 
 
-def evaluate_gold(path: Path = DEFAULT_GOLD) -> dict[str, Any]:
+def evaluate_gold(path: Path = DEFAULT_GOLD, nlp: Language | None = None) -> dict[str, Any]:
     """Code the gold documents through ``enrich_articles`` and score them."""
     from pipeline.enrich.core import EnrichmentFailure, enrich_articles
     from pipeline.enrich.nlp import load_nlp
     from pipeline.settings import Settings
 
     documents, notes = load_gold(path)
-    results = enrich_articles([doc.article for doc in documents], load_nlp(Settings()))
+    results = enrich_articles([doc.article for doc in documents], nlp or load_nlp(Settings()))
     coded = [[] if isinstance(r, EnrichmentFailure) else r.events for r in results]
     report = score_gold(documents, coded)
     report["gold_file"] = str(path)

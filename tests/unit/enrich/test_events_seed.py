@@ -93,3 +93,34 @@ def test_camp_david_summit_dated_2023(seed_events: list[Event]) -> None:
 def test_no_event_repeats_an_id(seed_events: list[Event]) -> None:
     ids = [e.event_id for e in seed_events]
     assert len(ids) == len(set(ids))
+
+
+def test_exactly_the_events_a_careful_reader_codes(seed_events: list[Event]) -> None:
+    """Issue 9: launch, visit, condemnation, meetings, martial law and impeachment, protests, Camp David,
+    the summits as background. Nothing else: no threat read into "warn that", no cooperation read into
+    what Blinken criticised, no event from the quote-free commentary."""
+
+    def who(actor: object) -> str:
+        return "-" if actor is None else getattr(actor, "country_code", None) or getattr(actor, "name", "?")
+
+    coded = {(e.event_type, who(e.source), who(e.target)) for e in seed_events}
+    expected = {
+        ("MOBILIZE", "PRK", "-"),  # the launch
+        ("CONSULT", "USA", "KOR"),  # the visit, and the meetings with Choi and Cho
+        ("ACCUSE", "USA", "PRK"),  # the condemnation of the launch
+        ("ACCUSE", "USA", "RUS"),  # and of Russia's help
+        ("COERCE", "KOR", "-"),  # martial law
+        ("ACCUSE", "-", "KOR"),  # impeachment (the text does not name the National Assembly)
+        ("PROTEST", "KOR", "-"),  # protests in Seoul
+        ("AGREE", "USA", "JPN"),  # Camp David: agreed to bolster intelligence sharing
+        ("CONSULT", "USA", "JPN"),  # the Camp David summit
+        ("CONSULT", "USA", "PRK"),  # the summits with Kim Jong Un
+    }
+    assert coded == expected
+
+
+def test_background_is_dated_as_background(seed_events: list[Event]) -> None:
+    martial_law = _find(seed_events, {"COERCE"})
+    assert martial_law and martial_law[0].date is None  # "faces impeachment for attempting to impose"
+    summits = [e for e in _find(seed_events, {"CONSULT"}) if e.target is not None and e.target.name == "Kim Jong Un"]
+    assert summits and summits[0].date is None  # "during his presidency"
