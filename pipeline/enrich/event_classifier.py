@@ -12,6 +12,7 @@ one PLOVER type each); see docs/enrichment.md. Without the file, the coder runs 
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -32,12 +33,16 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 LEAD_CHARS = 400
 
 
-def story_features(text: str) -> Counter[str]:
+def story_features(text: str, title: str = "") -> Counter[str]:
     """Lower-cased content words with their counts; words of the lead (the first ``LEAD_CHARS``
-    characters) count twice, because news states its main event first."""
+    characters) count twice, because news states its main event first. The headline, which names the
+    story's main event, adds its own features: its words and word pairs, marked ``t:``."""
     words = [w for w in _WORD.findall(text.lower()) if w not in STOP_WORDS]
     counts: Counter[str] = Counter(words)
     counts.update(w for w in _WORD.findall(text[:LEAD_CHARS].lower()) if w not in STOP_WORDS)
+    headline = [w for w in _WORD.findall(title.lower()) if w not in STOP_WORDS]
+    counts.update(f"t:{w}" for w in headline)
+    counts.update(f"t:{a}_{b}" for a, b in itertools.pairwise(headline))
     return counts
 
 
@@ -61,8 +66,8 @@ class StoryClassifier:
         norm = float(np.linalg.norm(values))
         return idx, values / norm if norm > 0 else values
 
-    def predict_proba(self, text: str) -> dict[str, float]:
-        idx, values = self.vector(story_features(text))
+    def predict_proba(self, text: str, title: str = "") -> dict[str, float]:
+        idx, values = self.vector(story_features(text, title))
         logits = self.bias + (values @ self.weights[idx] if len(idx) else 0.0)
         probs = _softmax(np.asarray(logits, dtype=np.float64))
         return {label: float(p) for label, p in zip(self.labels, probs, strict=True)}
@@ -112,12 +117,13 @@ def train_classifier(
     learning_rate: float = 0.5,
     balanced: bool = True,
     meta: Mapping[str, object] | None = None,
+    titles: Sequence[str] | None = None,
 ) -> StoryClassifier:
     """Full-batch softmax regression with L2 (deterministic: no sampling, fixed initialisation at zero).
 
     ``balanced`` weights each story by the inverse frequency of its label, so rare types are not traded
     for the frequent ones (the measure is macro-F1)."""
-    feature_counts = [story_features(t) for t in texts]
+    feature_counts = [story_features(t, h) for t, h in zip(texts, titles or [""] * len(texts), strict=True)]
     df: Counter[str] = Counter()
     for counts in feature_counts:
         df.update(counts.keys())
@@ -187,12 +193,12 @@ def classifier_disabled() -> Iterator[None]:
         _enabled = previous
 
 
-def story_prior(text: str) -> dict[str, float] | None:
+def story_prior(text: str, title: str = "") -> dict[str, float] | None:
     """Story-level type distribution for the coder, or None when no model is trained (or it is disabled)."""
     if not _enabled:
         return None
     model = load_classifier()
-    return model.predict_proba(text) if model is not None else None
+    return model.predict_proba(text, title) if model is not None else None
 
 
 def default_prior_weight() -> float:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from spacy.tokens import Span
 
+from pipeline.enrich.event_confidence import calibrated
 from pipeline.enrich.event_triggers import Frame
 from pipeline.enrich.taxonomy import Taxonomy
 from pipeline.ids import event_id
@@ -23,11 +24,12 @@ MIN_CONFIDENCE = 0.3
 
 
 def _confidence(frame: Frame, type_prior: Mapping[str, float] | None) -> float:
-    """Heuristic confidence: lexicon weight of the trigger (0.4-0.75: specific phrases above bare lemmas),
+    """Heuristic score, published through ``event_confidence.calibrated`` as a probability: lexicon weight
+    of the trigger (0.4-0.75: specific phrases above bare lemmas),
     +0.1 for a source actor, +0.05 if it is tied to a country, +0.05 for a target; then x0.5 conditional,
     x0.75 hedged (modal, "considering"), x0.85 reported inside a that-clause or converted by tense,
-    x0.85 when the source is only the sentence's leading actor; a document-level prior p(type), when
-    given, scales by (0.8 + 0.4 p)."""
+    x0.85 when the source is only the sentence's leading actor, x0.85 without a named source; a
+    document-level prior p(type), when given, scales by (0.8 + 0.4 p)."""
     score = frame.match.trigger.weight
     if frame.source is not None:
         score += 0.1
@@ -43,9 +45,11 @@ def _confidence(frame: Frame, type_prior: Mapping[str, float] | None) -> float:
         score *= 0.85
     if frame.fallback_source:
         score *= 0.85
+    if frame.source is None:
+        score *= 0.85  # an unnamed protester or authority
     if type_prior is not None:
         score *= 0.8 + 0.4 * type_prior.get(frame.event_type, 0.0)
-    return round(max(0.0, min(1.0, score)), 3)
+    return max(0.0, min(1.0, score))
 
 
 def actor_key(actor: Actor | None) -> str | None:
@@ -104,9 +108,10 @@ def events_from(
 ) -> list[Event]:
     if not claimable(frame):
         return []
-    confidence = _confidence(frame, type_prior)
-    if confidence < MIN_CONFIDENCE:
+    score = _confidence(frame, type_prior)
+    if score < MIN_CONFIDENCE:
         return []
+    confidence = round(calibrated(score), 3)
     evidence = _evidence(frame.sent)
     cameo = taxonomy.cameo_root(frame.event_type, frame.mode)
     out: list[Event] = []

@@ -46,7 +46,7 @@ def code_events(
     if not matches:
         return []
     if type_prior is None:
-        type_prior = story_prior(doc.text)
+        type_prior = story_prior(doc.text, article.title)
     index = EntityIndex.build(doc, entities)
     dateline = read_dateline(doc, index)
     frames = frames_from_matches(matches, taxonomy)

@@ -327,15 +327,19 @@ def _describe_gold(gold: GoldEvent) -> str:
     return f"{'/'.join(gold.types)} {role(gold.source)} -> {role(gold.target)} \u00ab{gold.sentence[:80]}\u00bb"
 
 
-def evaluate_gold(path: Path = DEFAULT_GOLD, nlp: Language | None = None) -> dict[str, Any]:
-    """Code the gold documents through ``enrich_articles`` and score them."""
+def code_gold(documents: Sequence[GoldDocument], nlp: Language | None = None) -> list[list[Event]]:
     from pipeline.enrich.core import EnrichmentFailure, enrich_articles
     from pipeline.enrich.nlp import load_nlp
     from pipeline.settings import Settings
 
-    documents, notes = load_gold(path)
     results = enrich_articles([doc.article for doc in documents], nlp or load_nlp(Settings()))
-    coded = [[] if isinstance(r, EnrichmentFailure) else r.events for r in results]
+    return [[] if isinstance(r, EnrichmentFailure) else r.events for r in results]
+
+
+def evaluate_gold(path: Path = DEFAULT_GOLD, nlp: Language | None = None) -> dict[str, Any]:
+    """Code the gold documents through ``enrich_articles`` and score them."""
+    documents, notes = load_gold(path)
+    coded = code_gold(documents, nlp)
     report = score_gold(documents, coded)
     report["gold_file"] = str(path)
     report["notes"] = notes
@@ -390,3 +394,22 @@ def render_gold(report: dict[str, Any], console: Any, show_errors: bool = False)
             console.print(f"wrong  {row['document']}: {row['event']}")
         for row in report["missed"]:
             console.print(f"missed {row['document']}: {row['gold']}")
+
+
+def calibrate(path: Path = DEFAULT_GOLD) -> dict[str, Any]:
+    """Fit ``event_confidence``'s logistic map on the gold documents' coded events (raw scores against
+    right / wrong) and write it; report the reliability before and after."""
+    from pipeline.enrich.event_confidence import calibration_disabled, fit_calibration, save_calibration
+
+    documents, notes = load_gold(path)
+    with calibration_disabled():
+        coded = code_gold(documents)
+    scored = [j for j in judge(documents, coded) if j.right is not None]
+    a, b = fit_calibration([j.event.confidence for j in scored], [bool(j.right) for j in scored])
+    meta = {
+        "fitted_on": f"{path.name}: {len(scored)} coded events of {len(documents)} hand-coded documents",
+        "right": sum(1 for j in scored if j.right),
+        "command": "pipeline evaluate calibrate-events",
+    }
+    save_calibration(a, b, meta)
+    return {"a": a, "b": b, "meta": meta, "notes": notes, "raw_reliability": reliability(scored)}

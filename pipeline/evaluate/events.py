@@ -47,9 +47,10 @@ BATCH = 32
 class Story:
     index: int
     text: str
-    title: str
+    title: str  # the title template ("... {country_1} ..."): what the split is by
     label: str
     mode: str
+    headline: str = ""  # the headline the story was written under (the template filled in)
 
     @property
     def split(self) -> str:
@@ -69,10 +70,22 @@ def fold_of(title_template: str, folds: int) -> int:
 def read_stories(path: Path = DEFAULT_DATA) -> list[Story]:
     with path.open(encoding="utf-8", newline="") as fh:
         return [
-            Story(i, row["text"], row["title"], row["label"].strip().upper(), row["mode"].strip().lower())
+            Story(
+                i,
+                row["text"],
+                row["title"],
+                row["label"].strip().upper(),
+                row["mode"].strip().lower(),
+                headline_of(row.get("prompt") or ""),
+            )
             for i, row in enumerate(csv.DictReader(fh))
             if row.get("text") and row.get("label")
         ]
+
+
+def headline_of(prompt: str) -> str:
+    """The story's headline: the first line of the prompt it was generated from ("<headline>\n\n(Reuters) --")."""
+    return prompt.strip().split("\n", 1)[0].strip()
 
 
 def classification_scores(
@@ -107,6 +120,7 @@ def code_stories(stories: Sequence[Story], batch: int = BATCH) -> tuple[list[lis
             revision=1,
             url=f"urn:story:{s.index}",
             canonical_url=f"urn:story:{s.index}",
+            title=s.headline,
             text=s.text,
         )
         for s in stories
@@ -139,7 +153,7 @@ def evaluate(
     with nullcontext() if classifier is not None else classifier_disabled():
         coded, seconds = code_stories(stories)
     gold = [s.label for s in stories]
-    priors = [classifier.predict_proba(s.text) if classifier is not None else None for s in stories]
+    priors = [classifier.predict_proba(s.text, s.headline) if classifier is not None else None for s in stories]
     weight = default_prior_weight() if classifier is not None else 0.0
     decay = default_position_decay()
     combined = [main_event_type(ev, prior, weight, decay) for ev, prior in zip(coded, priors, strict=True)]
@@ -237,6 +251,18 @@ def events_command(
         render(report["synthetic"], console)
 
 
+@evaluate_app.command("calibrate-events")
+def calibrate_events_command(
+    gold: Path = typer.Option(DEFAULT_GOLD, "--gold", help="Hand-coded gold events (tests/gold/events.yaml)"),
+) -> None:
+    """Fit the confidence calibration (Platt scaling) on the gold file; writes pipeline/data/event_calibration.json."""
+    from pipeline.evaluate.event_gold import calibrate
+
+    if not gold.exists():
+        raise typer.BadParameter(f"{gold} not found (the gold file lives in tests/gold of a source checkout)")
+    typer.echo(json.dumps(calibrate(gold), indent=2))
+
+
 @evaluate_app.command("train-events")
 def train_events_command(
     data: Path = typer.Option(DEFAULT_DATA, "--data", help="POLECAT synthetic stories CSV (ahalterman/NGEC)"),
@@ -267,10 +293,16 @@ def train(data: Path, folds: int = 3) -> dict[str, Any]:
         probs: list[dict[str, float]] = [{} for _ in stories]
         for fold in range(folds):
             fit = [i for i, f in enumerate(fold_ids) if f != fold]
-            model = train_classifier([stories[i].text for i in fit], [gold[i] for i in fit], PLOVER_TYPES, l2=l2)
+            model = train_classifier(
+                [stories[i].text for i in fit],
+                [gold[i] for i in fit],
+                PLOVER_TYPES,
+                l2=l2,
+                titles=[stories[i].headline for i in fit],
+            )
             for i, f in enumerate(fold_ids):
                 if f == fold:
-                    probs[i] = model.predict_proba(stories[i].text)
+                    probs[i] = model.predict_proba(stories[i].text, stories[i].headline)
         out_of_fold[l2] = probs
         predicted = [max(p, key=lambda t: p[t]) for p in probs]
         cv[f"l2={l2:g}"] = classification_scores(gold, predicted, PLOVER_TYPES)["macro_f1"]
@@ -300,5 +332,7 @@ def train(data: Path, folds: int = 3) -> dict[str, Any]:
         "cv_macro_f1": weights[best],
         "command": "pipeline evaluate train-events",
     }
-    model = train_classifier([s.text for s in stories], gold, PLOVER_TYPES, l2=best_l2, meta=meta)
+    model = train_classifier(
+        [s.text for s in stories], gold, PLOVER_TYPES, l2=best_l2, meta=meta, titles=[s.headline for s in stories]
+    )
     return {"model": model, "cv_macro_f1_by_l2": cv, "cv_macro_f1_by_decay_and_prior_weight": weights, "meta": meta}

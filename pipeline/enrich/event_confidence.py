@@ -1,0 +1,91 @@
+"""Confidence as a probability: the coder's heuristic score mapped through a fitted logistic curve.
+
+The heuristic (``event_identity._score``) orders events well but is not a probability. A two-parameter
+logistic map ``p = sigmoid(a * logit(score) + b)`` (Platt scaling) is fitted on data we own, the hand-coded
+gold events (``tests/gold/events.yaml``), by ``pipeline evaluate calibrate-events``: each coded event of a
+gold document is right (its type, source and target match a gold event) or wrong. The fit is pulled towards
+the identity map (a=1, b=0) so that a small gold file cannot make it extreme. The parameters live in
+``pipeline/data/event_calibration.json``; without the file the score is published as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "data" / "event_calibration.json"
+_EPS = 1e-4
+
+
+def _logit(p: float) -> float:
+    p = min(1 - _EPS, max(_EPS, p))
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@lru_cache(maxsize=2)
+def load_calibration(path: Path = CALIBRATION_PATH) -> dict[str, float] | None:
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {"a": float(data["a"]), "b": float(data["b"])}
+
+
+_enabled = True
+
+
+@contextmanager
+def calibration_disabled() -> Iterator[None]:
+    """Publish raw scores (to fit the calibration on them)."""
+    global _enabled
+    previous, _enabled = _enabled, False
+    try:
+        yield
+    finally:
+        _enabled = previous
+
+
+def calibrated(score: float) -> float:
+    params = load_calibration() if _enabled else None
+    if params is None:
+        return score
+    return _sigmoid(params["a"] * _logit(score) + params["b"])
+
+
+def fit_calibration(scores: Sequence[float], right: Sequence[bool], prior: float = 1.0) -> tuple[float, float]:
+    """Platt scaling by Newton's method on the log-likelihood with an L2 pull of strength ``prior`` towards
+    the identity map; deterministic."""
+    a, b = 1.0, 0.0
+    xs = [_logit(s) for s in scores]
+    ys = [1.0 if r else 0.0 for r in right]
+    for _ in range(50):
+        ga, gb = prior * (a - 1.0), prior * b
+        haa, hab, hbb = prior, 0.0, prior
+        for x, y in zip(xs, ys, strict=True):
+            p = _sigmoid(a * x + b)
+            ga += (p - y) * x
+            gb += p - y
+            w = p * (1 - p)
+            haa += w * x * x
+            hab += w * x
+            hbb += w
+        det = haa * hbb - hab * hab
+        if det <= 0:
+            break
+        da, db = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
+        a, b = a - da, b - db
+        if abs(da) + abs(db) < 1e-9:
+            break
+    return a, b
+
+
+def save_calibration(a: float, b: float, meta: dict[str, object], path: Path = CALIBRATION_PATH) -> None:
+    path.write_text(json.dumps({"a": round(a, 4), "b": round(b, 4), "meta": meta}, indent=2) + "\n", encoding="utf-8")
+    load_calibration.cache_clear()
