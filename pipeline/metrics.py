@@ -17,6 +17,11 @@ LAST_PROGRESS = Gauge(
     "pipeline_last_progress_timestamp_seconds", "Unix time a stage last finished a unit of work", ["stage"]
 )
 ARTICLES_ENRICHED = Counter("pipeline_articles_enriched_total", "Articles enriched")
+ARTICLES_NOT_EXTRACTED = Counter(
+    "pipeline_articles_not_extracted_total",
+    "Enriched articles whose entities or events were not extracted, by what and the article's language",
+    ["what", "language"],
+)
 EVENTS_CODED = Counter("pipeline_events_coded_total", "Events coded", ["event_type"])
 DOCUMENTS_INDEXED = Counter("pipeline_documents_indexed_total", "Documents written to Elasticsearch", ["kind"])
 DEAD_LETTERS = Counter("pipeline_dead_letters_total", "Messages or items dead-lettered", ["stage"])

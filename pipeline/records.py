@@ -163,6 +163,15 @@ class EnrichedArticle(ArticleFields):
     countries: list[str] = Field(default_factory=list, description="ISO alpha-3 codes of countries involved")
     event_ids: list[str] = Field(default_factory=list)
     event_types: list[str] = Field(default_factory=list)
+    language_source: Literal["declared", "detected", "default"] | None = Field(
+        None,
+        description="`language` as the page or feed declared it, detected from the text, or the default (English) "
+        "for text too short to tell",
+    )
+    not_extracted: list[Literal["entities", "events"]] = Field(
+        default_factory=list, description="What enrichment left out because of the article's language"
+    )
+    not_extracted_reason: str | None = Field(None, description="Why, in words (names the language)")
     lineage: Lineage
     enriched_at: datetime = Field(default_factory=utc_now)
 

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     # The project's news NER merged over spacy_model's entities: "shipped" (the model in the package), a path
     # or package name, or "none" for spacy_model's entities alone.
     news_ner_model: str = "none"
+    # Entities of French articles (other languages than English and French get none; see docs/enrichment.md).
+    french_spacy_model: str = "fr_core_news_sm"
     enrich_batch_size: int = 32
     enrich_batch_seconds: float = 1.0
     max_text_chars: int = 200_000

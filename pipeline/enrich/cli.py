@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
     def annotate_command(
         source: str = typer.Argument("-", metavar="[FILE|-]", help="Text file to read, or - for stdin"),
         jsonl: bool = typer.Option(
-            False, "--jsonl", help="Input is JSON lines: text, and optionally title, published_at, url, id"
+            False, "--jsonl", help="Input is JSON lines: text, and optionally title, published_at, url, id, language"
         ),
         title: str = typer.Option("", "--title", help="Title of the (plain text) article"),
         published: str | None = typer.Option(
@@ -58,7 +58,12 @@ def register(app: typer.Typer) -> None:
 
 
 def plain_article(
-    text: str, *, title: str = "", published_at: datetime | None = None, url: str | None = None
+    text: str,
+    *,
+    title: str = "",
+    published_at: datetime | None = None,
+    url: str | None = None,
+    language: str | None = None,
 ) -> RawArticle:
     """A raw article for text that was not collected: its URL is a content-derived URN, so the same text always
     gets the same article id."""
@@ -71,6 +76,7 @@ def plain_article(
         title=title,
         text=text,
         published_at=published_at,
+        language=language,
     )
 
 
@@ -98,6 +104,7 @@ def _articles_from_jsonl(content: str) -> Iterator[RawArticle]:
             title=str(row.get("title") or ""),
             published_at=_parse_time(row.get("published_at"), f"line {number}: published_at"),
             url=row.get("url") or None,
+            language=str(row.get("language") or "") or None,
         )
         if row.get("id"):
             article = article.model_copy(update={"article_id": str(row["id"])})

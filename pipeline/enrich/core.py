@@ -21,7 +21,8 @@ import pipeline
 from pipeline.enrich import events as event_coding
 from pipeline.enrich import taxonomy
 from pipeline.enrich.entities import resolve_entities
-from pipeline.enrich.nlp import model_lineage
+from pipeline.enrich.language import ArticleLanguage, article_language, not_extracted, not_extracted_reason
+from pipeline.enrich.nlp import entity_nlp_for, model_lineage
 from pipeline.records import ArticleFields, EnrichedArticle, Entity, Event, Lineage, RawArticle
 from pipeline.settings import get_settings
 
@@ -49,30 +50,50 @@ class EnrichmentFailure:
 def enrich_articles(
     articles: Sequence[RawArticle], nlp: Language, *, max_text_chars: int | None = None
 ) -> list[EnrichmentResult | EnrichmentFailure]:
-    """Enrich a batch with one ``nlp.pipe`` pass; one result or failure per article, in input order."""
+    """Enrich a batch, one ``pipe`` pass per language; one result or failure per article, in input order.
+
+    ``nlp`` reads the articles in its own language (English); French articles go to the French pipeline, and
+    articles in other languages pass through no model (``pipeline.enrich.language``).
+    """
     if not articles:
         return []
-    limit = max_text_chars if max_text_chars is not None else get_settings().max_text_chars
-    name, version = model_lineage(nlp)
-    lineage = Lineage(
-        pipeline_version=pipeline.__version__,
-        model_name=name,
-        model_version=version,
-        taxonomy_version=taxonomy.TAXONOMY_VERSION,
-    )
-    texts = [_text_for_parsing(article, limit) for article in articles]
-    docs = _parse(nlp, texts)
+    settings = get_settings()
+    limit = max_text_chars if max_text_chars is not None else settings.max_text_chars
+    languages = [article_language(article) for article in articles]
+    docs: list[Doc | EnrichmentFailure | None] = [None] * len(articles)
+    lineages: dict[str, Lineage] = {}
+    entity_languages = {str(nlp.lang)}
+    for code in dict.fromkeys(language.code for language in languages):
+        language_nlp = nlp if code == nlp.lang else entity_nlp_for(code, settings)
+        if language_nlp is None:
+            continue
+        entity_languages.add(code)
+        lineages[code] = _lineage(*model_lineage(language_nlp))
+        chosen = [i for i, language in enumerate(languages) if language.code == code]
+        parsed = _parse(language_nlp, [_text_for_parsing(articles[i], limit) for i in chosen])
+        for i, parsed_doc in zip(chosen, parsed, strict=True):
+            docs[i] = parsed_doc
     results: list[EnrichmentResult | EnrichmentFailure] = []
-    for article, doc in zip(articles, docs, strict=True):
+    for article, language, doc in zip(articles, languages, docs, strict=True):
         if isinstance(doc, EnrichmentFailure):
             results.append(EnrichmentFailure(article.article_id, doc.reason, doc.error_type))
             continue
         try:
-            results.append(_enrich_one(article, doc, lineage))
+            lineage = lineages.get(language.code) or _lineage("none", "")
+            results.append(_enrich_one(article, doc, lineage, language, frozenset(entity_languages)))
         except Exception as exc:  # one bad article must not lose the batch: the caller dead-letters it
             log.warning("article enrichment failed", article_id=article.article_id, error=repr(exc))
             results.append(_failure(article.article_id, "enrichment failed", exc))
     return results
+
+
+def _lineage(model_name: str, model_version: str) -> Lineage:
+    return Lineage(
+        pipeline_version=pipeline.__version__,
+        model_name=model_name,
+        model_version=model_version,
+        taxonomy_version=taxonomy.TAXONOMY_VERSION,
+    )
 
 
 def _text_for_parsing(article: RawArticle, limit: int) -> str:
@@ -101,11 +122,24 @@ def _parse(nlp: Language, texts: list[str]) -> list[Doc | EnrichmentFailure]:
     return parsed
 
 
-def _enrich_one(article: RawArticle, doc: Doc, lineage: Lineage) -> EnrichmentResult:
-    entities = resolve_entities(doc)
-    coded = event_coding.code_events(doc, entities, article, lineage)
+def _enrich_one(
+    article: RawArticle,
+    doc: Doc | None,
+    lineage: Lineage,
+    language: ArticleLanguage,
+    entity_languages: frozenset[str],
+) -> EnrichmentResult:
+    skipped = not_extracted(language.code, entity_languages)
+    entities = resolve_entities(doc) if doc is not None else []
+    coded = []
+    if doc is not None and "events" not in skipped:
+        coded = event_coding.code_events(doc, entities, article, lineage)
     enriched = EnrichedArticle(
-        **{name: getattr(article, name) for name in _COPIED_FIELDS},
+        **{name: getattr(article, name) for name in _COPIED_FIELDS if name != "language"},
+        language=language.code,
+        language_source=language.source,
+        not_extracted=skipped,
+        not_extracted_reason=not_extracted_reason(language.code, skipped),
         entities=entities,
         countries=_countries(entities, coded),
         event_ids=list(dict.fromkeys(event.event_id for event in coded)),

@@ -182,7 +182,7 @@ def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
     if span.label_ in {"ORG", "GPE"} and _possessive_of_a_person(doc, first, last):
         mention.person_cue, mention.vote = True, "PERSON"
     if span.label_ in COUNTRY_LABELS or (span.label_ == "PERSON" and not mention.person_cue):
-        mention.country = _country(mention, gazetteer)
+        mention.country = _country(mention, gazetteer, doc.lang_)
         mention.demonym = mention.country is not None and _is_demonym(gazetteer, text)
     if span.label_ == "ORG" and mention.country is None:
         mention.owner_country = _owner_country(doc, first, last, gazetteer)
@@ -293,8 +293,8 @@ def _trailing_descriptor(doc: Doc, first: int, last: int, label: str) -> bool:
     organisations and facilities ("Channel 4", "Terminal 5"), a number or score ("Somerset 4", "Watkin 4-28").
     A lower-case piece glued to the previous token ("Jae-in", "al-Aqsa") is part of the name."""
     token = doc[last - 1]
-    if last - first < 2 or not doc[last - 2].whitespace_:
-        return False
+    if last - first < 2 or not doc[last - 2].whitespace_ or doc.lang_ != "en":
+        return False  # in French a lower-case word ending a name is part of it ("Union européenne")
     if token.is_lower and token.is_alpha:
         return True
     return label not in {"ORG", "FAC"} and not any(ch.isalpha() for ch in token.text)
@@ -358,12 +358,12 @@ def _reads_as_place(m: _Mention, place: Place) -> bool:
     return m.locative or place.is_capital or place.population >= PROMINENT_CITY_POPULATION
 
 
-def _country(mention: _Mention, gazetteer: Gazetteer) -> Country | None:
+def _country(mention: _Mention, gazetteer: Gazetteer, language: str) -> Country | None:
     if mention.label == "NORP":
-        return gazetteer.demonym(mention.text) or gazetteer.country(mention.text)
+        return gazetteer.demonym(mention.text) or gazetteer.country(mention.text, language)
     if mention.label in {"ORG", "PERSON"} and is_code(mention.text):
         return None  # initials can spell a country code ("NLD", "CAN")
-    country = gazetteer.country(mention.text)
+    country = gazetteer.country(mention.text, language)
     if country is None and mention.label == "GPE":
         country = gazetteer.demonym(mention.text)
     return country

@@ -9,6 +9,7 @@ a point that is always inside the country and is where its government acts from.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 from collections import defaultdict
@@ -95,6 +96,19 @@ _INSTITUTIONS: dict[str, str] = {
     "kantei": "JPN", "palazzo chigi": "ITA", "moncloa": "ESP", "irgc": "IRN", "revolutionary guards": "IRN",
 }
 # fmt: on
+
+# French names of countries that pycountry's French names lack (its names are the formal ISO ones).
+_EXTRA_FRENCH_COUNTRY_NAMES: dict[str, str] = {
+    "Corée du Sud": "KOR",
+    "Corée du Nord": "PRK",
+    "Grande-Bretagne": "GBR",
+    "Angleterre": "GBR",
+    "Syrie": "SYR",
+    "Birmanie": "MMR",
+    "Taïwan": "TWN",
+    "Moldavie": "MDA",
+    "Tchéquie": "CZE",
+}
 
 # Demonyms that no suffix rule below produces (or produces ambiguously); the rules cover the regular ones.
 _IRREGULAR_DEMONYMS: dict[str, str] = {
@@ -257,6 +271,7 @@ class Gazetteer:
         self.countries: dict[str, Country] = {}
         self._iso2_to_iso3: dict[str, str] = {}
         self._country_keys: dict[str, str] = {}
+        self._french_country_keys: dict[str, str] = {}
         self._demonyms: dict[str, str] = {}
         self._capitals: dict[str, str] = {}
         self._places: dict[str, list[Place]] = defaultdict(list)
@@ -353,6 +368,23 @@ class Gazetteer:
         self._country_keys = {key: next(iter(codes)) for key, codes in keyed.items() if len(codes) == 1}
         for alias, iso3 in _EXTRA_COUNTRY_NAMES.items():
             self._country_keys[normalize(alias)] = iso3
+        self._index_french_country_names()
+
+    def _index_french_country_names(self) -> None:
+        """French country names (pycountry's translations), looked up only in French text: some are English
+        given names ("Maurice" is Mauritius, "Dominique" Dominica)."""
+        french = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"], fallback=True)
+        keyed: dict[str, set[str]] = defaultdict(set)
+        for country in self.countries.values():
+            iso = pycountry.countries.get(alpha_3=country.iso3)
+            for attribute in ("name", "official_name", "common_name"):
+                value = getattr(iso, attribute, None) if iso is not None else None
+                if value:
+                    for variant in _name_variants(french.gettext(value)):
+                        keyed[normalize(variant)].add(country.iso3)
+        self._french_country_keys = {key: next(iter(codes)) for key, codes in keyed.items() if len(codes) == 1}
+        for alias, iso3 in _EXTRA_FRENCH_COUNTRY_NAMES.items():
+            self._french_country_keys[normalize(alias)] = iso3
 
     def _index_demonyms(self) -> None:
         best: dict[str, tuple[int, set[str]]] = {}
@@ -402,11 +434,13 @@ class Gazetteer:
 
     # Lookups -------------------------------------------------------------------------------------------------
 
-    def country(self, text: str) -> Country | None:
-        """The country a name, ISO code or common short form denotes ("U.S.", "Britain", "Korea, Republic of")."""
+    def country(self, text: str, language: str = "en") -> Country | None:
+        """The country a name, ISO code or common short form denotes ("U.S.", "Britain", "Korea, Republic of");
+        in French text French names too ("Allemagne", "Corée du Sud")."""
         if is_code(text) and not _code_written_as_code(text):
             return None
-        iso3 = self._country_keys.get(normalize(text))
+        key = normalize(text)
+        iso3 = (self._french_country_keys.get(key) if language == "fr" else None) or self._country_keys.get(key)
         return self.countries.get(iso3) if iso3 else None
 
     def demonym(self, text: str) -> Country | None:
@@ -430,8 +464,9 @@ class Gazetteer:
         return [*self._places.get(key, ()), *self._places_alt.get(key, ())]
 
     def place(self, text: str, context_countries: Iterable[str] = ()) -> Place | None:
-        """The place a name most likely means: one in a country the text is about, else a capital of that name
-        ("Washington" is the US capital, not the English town), else the most prominent."""
+        """The place a name most likely means: a national capital of a million or more ("Paris" is France's even
+        in an article about the United States), else one in a country the text is about, else a capital of that
+        name ("Washington" is the US capital, not the English town), else the most prominent."""
         candidates = self.places(text)
         if not candidates:
             return None
@@ -440,12 +475,15 @@ class Gazetteer:
         return max(
             candidates,
             key=lambda p: (
+                p.is_capital and p.country_code == capital_iso3 and p.population >= _GREAT_CAPITAL_POPULATION,
                 p.country_code is not None and p.country_code in context,
                 p.is_capital and p.country_code == capital_iso3,
                 _prominence(p),
             ),
         )
 
+
+_GREAT_CAPITAL_POPULATION = 1_000_000
 
 # GeoNames gives states no population. Ranking a state like a city of a million means "Florida" is the state,
 # not the Uruguayan town, while "New York" is still the city of eight million.

@@ -42,6 +42,19 @@ ONTONOTES_PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
 NEWS_DECIDES = frozenset({"PERSON", "ORG", "GPE", "LOC"})
 
 
+CONLL_LABELS_COMPONENT = "conll_labels_to_ontonotes"
+
+
+@Language.component(CONLL_LABELS_COMPONENT)
+def conll_labels_to_ontonotes(doc: Doc) -> Doc:
+    """For a pipeline whose NER speaks CoNLL labels (spaCy's French, WikiNER-trained: PER/ORG/LOC/MISC): its
+    entities relabelled the way the news model's are, so entity resolution reads them alike."""
+    spans = list(doc.ents)
+    doc.ents = []
+    merge_entities(doc, spans)
+    return doc
+
+
 @Language.factory("news_ner", default_config={"model": str(SHIPPED_MODEL), "batch_size": 64})
 def make_news_ner(nlp: Language, name: str, model: str, batch_size: int) -> NewsNer:
     return NewsNer(spacy.load(model), batch_size)

@@ -56,6 +56,30 @@ def load_nlp(settings: Settings) -> Language:
     return nlp
 
 
+_OTHER_LANGUAGE_PIPELINES: dict[str, Language | None] = {}
+
+
+def entity_nlp_for(language: str, settings: Settings) -> Language | None:
+    """The spaCy pipeline reading entities of articles in ``language`` other than the enrichment pipeline's own:
+    French (``settings.french_spacy_model``), loaded on first use; None for a language without one."""
+    model = {"fr": settings.french_spacy_model}.get(language)
+    if not model:
+        return None
+    if model not in _OTHER_LANGUAGE_PIPELINES:
+        from pipeline.enrich.news_ner import CONLL_LABELS_COMPONENT
+
+        try:
+            nlp = spacy.load(model, exclude=["senter", "lemmatizer"])
+        except OSError as exc:
+            log.error("spaCy model not installed; its language gets no entities", model=model, error=str(exc))
+            _OTHER_LANGUAGE_PIPELINES[model] = None
+            return None
+        nlp.add_pipe(CONLL_LABELS_COMPONENT, after="ner")
+        log.info("spaCy pipeline ready", model=model, components=nlp.pipe_names)
+        _OTHER_LANGUAGE_PIPELINES[model] = nlp
+    return _OTHER_LANGUAGE_PIPELINES[model]
+
+
 def _news_ner_path(setting: str) -> str | None:
     if setting.strip().lower() in {"", "none", "off"}:
         return None

@@ -28,6 +28,7 @@ from pipeline.errors import EXIT_SOFTWARE
 from pipeline.kafka import faust_credentials
 from pipeline.metrics import (
     ARTICLES_ENRICHED,
+    ARTICLES_NOT_EXTRACTED,
     DEAD_LETTERS,
     ENRICH_BATCH_SECONDS,
     EVENTS_CODED,
@@ -162,6 +163,8 @@ async def _enrich_batch(batch: list[Any], nlp: Any) -> None:
         futures.append(await _produce(enriched_topic, result.article.article_id, result.article.to_json_bytes()))
         outputs.append((message, message.value, futures))
         ARTICLES_ENRICHED.inc()
+        for skipped in result.article.not_extracted:
+            ARTICLES_NOT_EXTRACTED.labels(skipped, result.article.language or "und").inc()
         for coded in result.events:
             EVENTS_CODED.labels(coded.event_type).inc()
     await _confirm(outputs)  # before the batch is acknowledged, so its offsets are committed only after this

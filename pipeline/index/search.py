@@ -33,6 +33,8 @@ class CountBy(StrEnum):
     type = "type"
     country = "country"
     entity = "entity"
+    language = "language"
+    not_extracted = "not-extracted"
     day = "day"
     week = "week"
     month = "month"
@@ -128,6 +130,10 @@ class SearchRequest:
             )
         if count_by is CountBy.entity:
             return ["source.name", "target.name", "location.place"] if self.events else ["entities.name"]
+        if count_by in (CountBy.language, CountBy.not_extracted):
+            if self.events:
+                raise SearchError("--count-by", f"{count_by.value} counts articles only (events are English-only)")
+            return ["language" if count_by is CountBy.language else "not_extracted"]
         return [self.time_field]
 
     def count_body(self, count_by: CountBy, buckets: int = DEFAULT_COUNT_BUCKETS) -> dict[str, Any]:
