@@ -201,6 +201,8 @@ def run_demo(query: str, timeout: float) -> None:
         f"Kafka: {settings.kafka} (subscribe: pipeline subscribe --from-beginning)\n"
         "Kibana: with docker compose at http://localhost:5601 (dashboard 'News events')\n"
         f"Try: pipeline search {query!r} --type CONSULT · pipeline search --events --country KOR\n"
+        "A topic of your own: pipeline subscriptions add korea --country KOR --min-confidence 0.6 "
+        "(docs/subscribers.md)\n"
         "Stop the local stack: ./run down"
     )
 
