@@ -154,8 +154,7 @@ def run_demo(query: str, timeout: float) -> None:
 
         console.rule("Local services")
         info = ensure_up(settings, console=console)
-        os.environ["PIPELINE_KAFKA_BOOTSTRAP"] = info.kafka_bootstrap
-        os.environ["PIPELINE_ELASTICSEARCH_URL"] = info.elasticsearch_url
+        os.environ.update(info.env())  # addresses, and the replication a cluster allows
         get_settings.cache_clear()
         settings = get_settings()
     console.rule("Set-up")

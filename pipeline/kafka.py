@@ -81,7 +81,7 @@ def ensure_topics(
                 name,
                 num_partitions=partitions,
                 replication_factor=settings.topic_replication,
-                topic_configs=config or {},
+                topic_configs={"min.insync.replicas": str(settings.topic_min_insync_replicas), **(config or {})},
             )
             for name in missing
         ]

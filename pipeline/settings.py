@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # Where Elasticsearch's own files go. Unset: inside devstack_dir, except as root, where ES runs as the
     # user pipeline-es and the checkout may be closed to it: then /var/tmp/pipeline-devstack.
     devstack_es_dir: Path | None = None
+    # A cluster instead (`pipeline devstack up --brokers 3 --es-nodes 2`): its nodes listen on ports derived
+    # from this base (see pipeline/devstack/layout.py), apart from the single-node defaults above.
+    devstack_brokers: int = Field(default=1, ge=1, le=9)
+    devstack_es_nodes: int = Field(default=1, ge=1, le=9)
+    devstack_cluster_port_base: int = 39100
 
     # Topics and consumer groups.
     topic_raw: str = "articles.raw"
@@ -73,6 +78,7 @@ class Settings(BaseSettings):
     topic_subscription_prefix: str = "events.sub."  # + subscription name: its creates and updates
     topic_partitions: int = 4
     topic_replication: int = 1
+    topic_min_insync_replicas: int = 1  # 2 with 3 replicas: an acknowledged write survives one broker's loss
     enricher_group: str = "pipeline-enricher"
     indexer_group: str = "pipeline-indexer"
     subscriptions_group: str = "pipeline-subscriptions"
@@ -93,6 +99,7 @@ class Settings(BaseSettings):
     # (news-events -> news-events-v1) that `pipeline reindex` replaces by the next version (pipeline.index.lifecycle).
     index_articles: str = "news-articles"
     index_events: str = "news-events"
+    index_replicas: int = 0  # 1 on a cluster of two or more nodes
 
     # Enrichment.
     spacy_model: str = "en_core_web_sm"

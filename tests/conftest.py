@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from pipeline.logconfig import configure_logging
 from pipeline.settings import Settings
 
 configure_logging(Settings())
+
+# The cluster tests start a 3-broker, 2-node stack and kill nodes: minutes of work, too long for CI, and never
+# to be run by accident against a shared stack. `./run cluster-test` runs them (it sets this variable).
+collect_ignore = [] if os.environ.get("PIPELINE_CLUSTER_TESTS") == "1" else ["cluster"]

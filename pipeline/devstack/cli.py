@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from pipeline.devstack.process import DevstackError
-from pipeline.devstack.stack import down, ensure_up, status
+from pipeline.devstack.stack import down, ensure_up, kill_node, status
 from pipeline.settings import get_settings
 
 # soft_wrap: long paths and URLs stay on one line in CI logs instead of being cut at 80 columns.
@@ -27,10 +27,25 @@ def build_app() -> typer.Typer:
         print_env: bool = typer.Option(
             False, "--print-env", help="Print `export PIPELINE_...=...` lines on stdout for `eval`."
         ),
+        brokers: int | None = typer.Option(
+            None, "--brokers", min=1, max=9,
+            help="Kafka brokers (KRaft, each also a controller). Default: PIPELINE_DEVSTACK_BROKERS or 1.",
+        ),
+        es_nodes: int | None = typer.Option(
+            None, "--es-nodes", min=1, max=9,
+            help="Elasticsearch nodes. Default: PIPELINE_DEVSTACK_ES_NODES or 1.",
+        ),
     ) -> None:
-        """Start Kafka and Elasticsearch (or reuse running ones) and wait until both are healthy."""
+        """Start Kafka and Elasticsearch (or reuse running ones) and wait until both are healthy.
+
+        More than one broker or node makes a cluster on loopback, on ports from
+        PIPELINE_DEVSTACK_CLUSTER_PORT_BASE (default 39100): broker i on base+i, ES node j on base+30+j.
+        """
+        settings = get_settings()
+        overrides = {"devstack_brokers": brokers, "devstack_es_nodes": es_nodes}
+        settings = settings.model_copy(update={key: value for key, value in overrides.items() if value is not None})
         try:
-            info = ensure_up(get_settings(), console=_err)
+            info = ensure_up(settings, console=_err)
         except DevstackError as exc:
             _err.print(f"[red]devstack up failed:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(1) from None
@@ -41,6 +56,19 @@ def build_app() -> typer.Typer:
             print(f"export DEVSTACK_KAFKA_SASL_BOOTSTRAP={shlex.quote(info.kafka_sasl_bootstrap)}")
             # Tells ./run whether this call started anything, so it stops only a stack it started.
             print(f"DEVSTACK_STARTED={shlex.quote(' '.join(info.started))}")
+
+    @devstack.command("kill")
+    def kill_command(
+        service: str = typer.Argument(..., help="kafka or elasticsearch"),
+        node: int = typer.Argument(1, help="Kafka node id or Elasticsearch node number (1-based)."),
+    ) -> None:
+        """SIGKILL one node, as a crash would (failover drills). `up` starts it again on its data."""
+        try:
+            killed = kill_node(get_settings(), service, node)
+        except DevstackError as exc:
+            _err.print(f"[red]devstack kill failed:[/] {exc}")
+            raise typer.Exit(1) from None
+        _err.print("killed " + ", ".join(f"{r.name} (pid {r.pid})" for r in killed))
 
     @devstack.command("down")
     def down_command() -> None:

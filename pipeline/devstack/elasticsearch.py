@@ -1,4 +1,5 @@
-"""A single Elasticsearch node from the integ-test-zip distribution, run as an unprivileged user.
+"""Elasticsearch nodes from the integ-test-zip distribution (one, or a cluster on loopback), run as an
+unprivileged user.
 
 ES refuses to start as root and CI runs as root, so when we are root a dedicated system account
 (``pipeline-es``) is created once and the node runs under it via ``setpriv`` (which execs, so the PID we
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.devstack.java import elasticsearch_java_home, java_major
-from pipeline.devstack.layout import Layout
+from pipeline.devstack.layout import EsNode, Layout
 from pipeline.devstack.process import (
     DevstackError,
     ProcessRecord,
@@ -33,11 +34,12 @@ from pipeline.devstack.process import (
 )
 
 ES_USER = "pipeline-es"
-CLUSTER_NAME = "pipeline-devstack"
 # 1 GB max heap is plenty for test-sized indices and leaves room for Kafka and the tests on a small runner.
 # C1-only JIT: on 2 busy cores the node reached yellow in ~16 s instead of ~28 s (mean of 4 A/B runs); the
 # lower peak throughput is irrelevant for test-sized data.
 ES_JAVA_OPTS = "-Xms512m -Xmx1g -XX:TieredStopAtLevel=1"
+# A cluster's nodes share the machine with the brokers and the workers: 512 MB each.
+ES_CLUSTER_JAVA_OPTS = "-Xms512m -Xmx512m -XX:TieredStopAtLevel=1"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class EsHealth:
     status: str
     cluster_name: str
     version: str
+    node_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -61,22 +64,28 @@ class EsPaths:
     version_file: Path
 
     @classmethod
-    def of(cls, layout: Layout) -> EsPaths:
+    def of(cls, layout: Layout, number: int = 1) -> EsPaths:
         # Under es_root: the ES user must reach these (see layout.es_dir_for); PID files and the launcher's
-        # output are written by us and stay in the devstack dir.
-        run = layout.es_root / "run" / "elasticsearch"
+        # output are written by us and stay in the devstack dir. Node 1 keeps the single-node names.
+        name = "elasticsearch" if number == 1 else f"elasticsearch-{number}"
+        run = layout.es_root / "run" / name
         return cls(
             run=run,
             config=run / "config",
             data=run / "data",
             tmp=run / "tmp",
-            logs=layout.es_root / "logs" / "elasticsearch",
-            output=layout.logs / "elasticsearch.out",
+            logs=layout.es_root / "logs" / name,
+            output=layout.logs / f"{name}.out",
             es_pid_file=run / "es.pid",
-            launcher_pid_file=layout.run / "pids" / "elasticsearch-launcher.pid",
-            server_pid_file=layout.run / "pids" / "elasticsearch.pid",
+            launcher_pid_file=layout.run / "pids" / f"{name}-launcher.pid",
+            server_pid_file=layout.run / "pids" / f"{name}.pid",
             version_file=run / "version",
         )
+
+    @property
+    def link(self) -> Path:
+        """``<devstack_dir>/logs/<name>``: where people look for the node's logs (see _link_logs)."""
+        return self.output.parent / self.output.stem
 
 
 @dataclass(frozen=True)
@@ -86,12 +95,16 @@ class RunAs:
     name: str
 
 
-def running_records(layout: Layout) -> list[ProcessRecord]:
-    paths = EsPaths.of(layout)
-    if not paths.server_pid_file.exists():
-        # Stopped or interrupted before it was ready: ES may still have written its own PID file.
-        _record_server_pid(paths)
-    records = [read_pid_file(paths.server_pid_file), read_pid_file(paths.launcher_pid_file)]
+def running_records(layout: Layout, number: int | None = None) -> list[ProcessRecord]:
+    """Live processes (server JVM, launcher) of one node, or of every node of the layout."""
+    numbers = [node.number for node in layout.es] if number is None else [number]
+    records: list[ProcessRecord | None] = []
+    for each in numbers:
+        paths = EsPaths.of(layout, each)
+        if not paths.server_pid_file.exists():
+            # Stopped or interrupted before it was ready: ES may still have written its own PID file.
+            _record_server_pid(paths)
+        records += [read_pid_file(paths.server_pid_file), read_pid_file(paths.launcher_pid_file)]
     return [r for r in records if r is not None and r.is_running()]
 
 
@@ -142,44 +155,60 @@ def _check_traversable(path: Path, run_as: RunAs) -> None:
             )
 
 
-def elasticsearch_yml(layout: Layout, paths: EsPaths) -> str:
-    return "\n".join(
-        [
-            f"cluster.name: {CLUSTER_NAME}",
-            "node.name: devstack-1",
-            f"path.data: {paths.data}",
-            f"path.logs: {paths.logs}",
-            # single-node discovery also waives the production bootstrap checks (vm.max_map_count etc.).
-            "discovery.type: single-node",
-            "network.host: 127.0.0.1",
-            f"http.port: {layout.es_port}",
-            "xpack.security.enabled: false",
-            # CI disks are often >90% full; the watermarks would otherwise turn indices read-only.
-            "cluster.routing.allocation.disk.threshold_enabled: false",
-            # Tests clean up with wildcards (DELETE test-*); fine for a throwaway node.
-            "action.destructive_requires_name: false",
-            "",
+def elasticsearch_yml(layout: Layout, node: EsNode, paths: EsPaths) -> str:
+    lines = [
+        f"cluster.name: {layout.es_cluster_name}",
+        f"node.name: devstack-{node.number}",
+        f"path.data: {paths.data}",
+        f"path.logs: {paths.logs}",
+        "network.host: 127.0.0.1",
+        f"http.port: {node.http_port}",
+        # Explicit, never a range: a node must not bind (and be found on) another stack's transport port.
+        f"transport.port: {node.transport_port}",
+        "xpack.security.enabled: false",
+        # CI disks are often >90% full; the watermarks would otherwise turn indices read-only.
+        "cluster.routing.allocation.disk.threshold_enabled: false",
+        # Tests clean up with wildcards (DELETE test-*); fine for a throwaway node.
+        "action.destructive_requires_name: false",
+    ]
+    if layout.es_node_count == 1:
+        # single-node discovery also waives the production bootstrap checks (vm.max_map_count etc.).
+        lines.append("discovery.type: single-node")
+    else:
+        masters = master_eligible(layout)
+        seeds = ", ".join(f"127.0.0.1:{n.transport_port}" for n in layout.es)
+        lines += [
+            f"discovery.seed_hosts: [{seeds}]",
+            "cluster.initial_master_nodes: [" + ", ".join(f"devstack-{n.number}" for n in masters) + "]",
         ]
-    )
+        if node not in masters:
+            lines.append("node.roles: [data]")
+        # Loopback-only nodes: ES then treats the bootstrap checks as warnings, as for a single node.
+    return "\n".join([*lines, ""])
 
 
-def check_port(layout: Layout) -> None:
-    if not port_is_free(layout.es_port):
-        raise DevstackError(
-            f"Elasticsearch cannot listen on 127.0.0.1:{layout.es_port}: the port is in use by a process "
-            f"this devstack ({layout.root}) did not start. Stop it "
-            f"(see `ss -ltnp 'sport = :{layout.es_port}'`) or pick another port with "
-            "PIPELINE_DEVSTACK_ES_PORT=<port>."
-        )
+def master_eligible(layout: Layout) -> tuple[EsNode, ...]:
+    """Two master-eligible nodes cannot outvote each other (ES keeps one out of the voting set anyway), so a
+    two-node cluster has one master and one data-only node; from three on, every node is master-eligible."""
+    return layout.es[:1] if layout.es_node_count == 2 else layout.es
 
 
-def start(
-    layout: Layout, es_home: Path, version: str, *, keep_data: bool = False
-) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Write a fresh config/data dir and launch the node (``keep_data``: relaunch on the existing ones, as
-    after a crash). Does not wait for it."""
-    paths = EsPaths.of(layout)
-    check_port(layout)
+def check_port(layout: Layout, node: EsNode) -> None:
+    for port in (node.http_port, node.transport_port):
+        if not port_is_free(port):
+            single = layout.es_node_count == 1
+            setting = "PIPELINE_DEVSTACK_ES_PORT" if single else "PIPELINE_DEVSTACK_CLUSTER_PORT_BASE"
+            raise DevstackError(
+                f"Elasticsearch cannot listen on 127.0.0.1:{port}: the port is in use by a process "
+                f"this devstack ({layout.root}) did not start. Stop it "
+                f"(see `ss -ltnp 'sport = :{port}'`) or pick other ports with {setting}=<port>."
+            )
+
+
+def start(layout: Layout, node: EsNode, es_home: Path, version: str) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    """Write a fresh config/data dir and launch the node. Does not wait for it."""
+    paths = EsPaths.of(layout, node.number)
+    check_port(layout, node)
     java_home = elasticsearch_java_home()
     major = java_major(java_home)
     if major is not None and major < 17:
@@ -188,50 +217,63 @@ def start(
 
     if layout.es_root != layout.root:
         make_trusted_dir(layout.es_root)
-    if keep_data:
-        for stale in (paths.es_pid_file, paths.server_pid_file):
-            stale.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(paths.run, ignore_errors=True)
-        shutil.rmtree(paths.logs, ignore_errors=True)
-        paths.output.unlink(missing_ok=True)
-        _link_logs(layout, paths)
-        # A private copy of config/: ES writes its keystore there, and the distribution stays pristine.
-        shutil.copytree(es_home / "config", paths.config)
-        (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, paths))
+    shutil.rmtree(paths.run, ignore_errors=True)
+    shutil.rmtree(paths.logs, ignore_errors=True)
+    paths.output.unlink(missing_ok=True)
+    _link_logs(paths)
+    # A private copy of config/: ES writes its keystore there, and the distribution stays pristine.
+    shutil.copytree(es_home / "config", paths.config)
+    (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, node, paths))
     for directory in (paths.data, paths.tmp, paths.logs):
         directory.mkdir(parents=True, exist_ok=True)
     paths.version_file.write_text(version + "\n")
-
-    argv = [str(es_home / "bin" / "elasticsearch"), "-p", str(paths.es_pid_file)]
     if run_as is not None:
         for needed in (es_home, paths.run, paths.logs):
             _check_traversable(needed, run_as)
         for directory in (paths.run, paths.logs):
             _chown_tree(directory, run_as)
+    return _launch(layout, paths, es_home, java_home, run_as)
+
+
+def restart(layout: Layout, node: EsNode, es_home: Path) -> ProcessRecord:
+    """Launch a stopped (e.g. killed) node again on its existing config and data, as after a crash."""
+    paths = EsPaths.of(layout, node.number)
+    if running_records(layout, node.number):
+        raise DevstackError(f"Elasticsearch node {node.number} is running")
+    check_port(layout, node)
+    paths.server_pid_file.unlink(missing_ok=True)
+    paths.es_pid_file.unlink(missing_ok=True)
+    _, launcher = _launch(layout, paths, es_home, elasticsearch_java_home(), ensure_es_user())
+    return launcher
+
+
+def _launch(
+    layout: Layout, paths: EsPaths, es_home: Path, java_home: Path, run_as: RunAs | None
+) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    argv = [str(es_home / "bin" / "elasticsearch"), "-p", str(paths.es_pid_file)]
+    if run_as is not None:
         setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         argv = [setpriv, f"--reuid={run_as.uid}", f"--regid={run_as.gid}", "--init-groups", "--", *argv]
-
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "HOME": str(paths.run),
         "ES_JAVA_HOME": str(java_home),
-        "ES_JAVA_OPTS": ES_JAVA_OPTS,
+        "ES_JAVA_OPTS": ES_JAVA_OPTS if layout.es_node_count == 1 else ES_CLUSTER_JAVA_OPTS,
         "ES_PATH_CONF": str(paths.config),
         "ES_TMPDIR": str(paths.tmp),
     }
     # cwd = the logs dir: the stock jvm.options writes gc.log relative to the working directory.
     proc = spawn(argv, env=env, cwd=paths.logs, output=paths.output)
-    return proc, write_pid_file(paths.launcher_pid_file, proc.pid, "elasticsearch-launcher")
+    return proc, write_pid_file(paths.launcher_pid_file, proc.pid, f"{paths.link.name}-launcher")
 
 
-def _link_logs(layout: Layout, paths: EsPaths) -> None:
-    """Keep ``<devstack_dir>/logs/elasticsearch`` the place to look, wherever the node's logs really are."""
-    link = layout.logs / "elasticsearch"
+def _link_logs(paths: EsPaths) -> None:
+    """Keep ``<devstack_dir>/logs/<node>`` the place to look, wherever the node's logs really are."""
+    link = paths.link
     if link == paths.logs:
         return
-    layout.logs.mkdir(parents=True, exist_ok=True)
+    link.parent.mkdir(parents=True, exist_ok=True)
     if link.is_symlink() or link.is_file():
         link.unlink()
     elif link.is_dir():
@@ -240,8 +282,8 @@ def _link_logs(layout: Layout, paths: EsPaths) -> None:
 
 
 def remove_run_dirs(layout: Layout) -> None:
-    """The node's config and data (``down``); outside the devstack dir when ES runs as another user."""
-    shutil.rmtree(EsPaths.of(layout).run, ignore_errors=True)
+    """The nodes' config and data (``down``); outside the devstack dir when ES runs as another user."""
+    shutil.rmtree(layout.es_root / "run", ignore_errors=True)
 
 
 def _chown_tree(root: Path, run_as: RunAs) -> None:
@@ -252,48 +294,57 @@ def _chown_tree(root: Path, run_as: RunAs) -> None:
 def probe(layout: Layout, timeout: float = 2.0) -> EsHealth | None:
     """Cluster health (yellow or green) plus the node version; None while not ready or not ours.
 
-    Not ``GET /``: the integ-test-zip lacks the rest-root module, so that endpoint does not exist.
+    Not ``GET /``: the integ-test-zip lacks the rest-root module, so that endpoint does not exist. Asks
+    every node in turn, so a cluster with one node down still answers.
     """
-    try:
-        with httpx.Client(base_url=layout.es_url, timeout=timeout) as client:
-            health = client.get("/_cluster/health", params={"wait_for_status": "yellow", "timeout": "1s"})
-            if health.status_code != 200:
-                return None
-            body = health.json()
-            if body.get("status") not in ("yellow", "green"):
-                return None
-            nodes = client.get("/_nodes/_local", params={"filter_path": "nodes.*.version"}).json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    versions = [node.get("version", "?") for node in nodes.get("nodes", {}).values()]
-    return EsHealth(
-        status=body["status"],
-        cluster_name=body.get("cluster_name", "?"),
-        version=versions[0] if versions else "?",
-    )
+    for node in layout.es:
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{node.http_port}", timeout=timeout) as client:
+                health = client.get("/_cluster/health", params={"wait_for_status": "yellow", "timeout": "1s"})
+                if health.status_code != 200:
+                    continue
+                body = health.json()
+                if body.get("status") not in ("yellow", "green"):
+                    continue
+                nodes = client.get("/_nodes/_local", params={"filter_path": "nodes.*.version"}).json()
+        except (httpx.HTTPError, ValueError):
+            continue
+        versions = [each.get("version", "?") for each in nodes.get("nodes", {}).values()]
+        return EsHealth(
+            status=body["status"],
+            cluster_name=body.get("cluster_name", "?"),
+            version=versions[0] if versions else "?",
+            node_count=int(body.get("number_of_nodes", 0)),
+        )
+    return None
 
 
-def wait_ready(layout: Layout, launcher: ProcessRecord, timeout: float) -> EsHealth:
-    paths = EsPaths.of(layout)
+def wait_ready(layout: Layout, launchers: list[ProcessRecord], timeout: float) -> EsHealth:
+    """Until the cluster is yellow or green with every node of the layout joined."""
     deadline = time.monotonic() + timeout
+    output = EsPaths.of(layout).output
     while time.monotonic() < deadline:
-        if not launcher.is_running():
-            raise DevstackError(
-                f"Elasticsearch (pid {launcher.pid}) exited during startup. Last lines of {paths.output}:\n"
-                f"{tail(paths.output, 40)}"
-            )
+        for launcher in launchers:
+            if not launcher.is_running():
+                dead = output.parent / f"{launcher.name.removesuffix('-launcher')}.out"
+                raise DevstackError(
+                    f"Elasticsearch (pid {launcher.pid}) exited during startup. Last lines of {dead}:\n"
+                    f"{tail(dead, 40)}"
+                )
         health = probe(layout)
         if health is not None:
-            if health.cluster_name != CLUSTER_NAME:
+            if health.cluster_name != layout.es_cluster_name:
                 raise DevstackError(
                     f"{layout.es_url} answers as cluster {health.cluster_name!r}, not this devstack's node"
                 )
-            _record_server_pid(paths)
-            return health
+            if health.node_count >= layout.es_node_count:
+                for node in layout.es:
+                    _record_server_pid(EsPaths.of(layout, node.number))
+                return health
         time.sleep(0.5)
     raise DevstackError(
-        f"Elasticsearch did not reach yellow health on {layout.es_url} within {timeout:.0f}s. "
-        f"Last lines of {paths.output}:\n{tail(paths.output, 40)}"
+        f"Elasticsearch did not reach yellow health with {layout.es_node_count} node(s) on {layout.es_url} "
+        f"within {timeout:.0f}s. Last lines of {output}:\n{tail(output, 40)}"
     )
 
 
@@ -301,7 +352,7 @@ def _record_server_pid(paths: EsPaths) -> None:
     """The launcher forks the real server JVM; ES writes that PID to -p, we add the start time."""
     try:
         pid = int(paths.es_pid_file.read_text().strip())
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, ValueError, PermissionError):
         return
     with contextlib.suppress(DevstackError):  # it exited in the meantime: nothing to record
-        write_pid_file(paths.server_pid_file, pid, "elasticsearch")
+        write_pid_file(paths.server_pid_file, pid, paths.link.name)

@@ -78,8 +78,8 @@ class StackFaults:
         """Start the node again on its existing data and wait until it is healthy."""
         layout = self.layout
         artifacts = ensure_artifacts(layout, Console(stderr=True, quiet=True))
-        _, launcher = elasticsearch.start(layout, artifacts.es_home, artifacts.versions.elasticsearch, keep_data=True)
-        elasticsearch.wait_ready(layout, launcher, RESTART_TIMEOUT)
+        launcher = elasticsearch.restart(layout, layout.es[0], artifacts.es_home)
+        elasticsearch.wait_ready(layout, [launcher], RESTART_TIMEOUT)
 
     # Kafka ---------------------------------------------------------------------------------------------
 
@@ -95,13 +95,13 @@ class StackFaults:
         deadline = time.monotonic() + 30
         while True:  # the killed broker's ports may take a moment to be released
             try:
-                _, record = kafka.start(layout, artifacts.kafka_libs, artifacts.versions.kafka, keep_data=True)
+                record = kafka.restart(layout, layout.kafka[0], artifacts.kafka_libs)
                 break
             except DevstackError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
-        kafka.wait_ready(layout, record, RESTART_TIMEOUT)
+        kafka.wait_ready(layout, {layout.kafka[0].node_id: record}, RESTART_TIMEOUT)
 
 
 def _signal(record: ProcessRecord, sig: signal.Signals) -> None:

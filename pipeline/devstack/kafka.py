@@ -1,4 +1,7 @@
-"""A single-node KRaft Kafka (combined broker + controller) run straight from the Maven-fetched jars."""
+"""KRaft Kafka run straight from the Maven-fetched jars: one node, or a cluster of several on loopback.
+
+Every node is combined broker + controller and a voter, so a 3-node cluster keeps its quorum with one node down.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.devstack.java import kafka_java_home
-from pipeline.devstack.layout import Layout
+from pipeline.devstack.layout import KafkaNode, Layout
 from pipeline.devstack.process import (
     DevstackError,
     ProcessRecord,
@@ -26,6 +29,8 @@ from pipeline.devstack.process import (
 
 # Sized for a 2-core CI runner: a broker this small starts in a few seconds and stays under ~600 MB RSS.
 _HEAP_OPTS = ["-Xms256m", "-Xmx512m"]
+# A cluster's brokers share the same machine (with ES nodes and workers): smaller each.
+_CLUSTER_HEAP_OPTS = ["-Xms256m", "-Xmx384m"]
 _GC_OPTS = ["-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35"]
 # C1-only JIT: Kafka boots while ES does; skipping C2 compilation leaves ES more of the two cores.
 _JIT_OPTS = ["-XX:TieredStopAtLevel=1"]
@@ -48,16 +53,18 @@ class KafkaPaths:
     version_file: Path
 
     @classmethod
-    def of(cls, layout: Layout) -> KafkaPaths:
-        run = layout.run / "kafka"
+    def of(cls, layout: Layout, node_id: int = 1) -> KafkaPaths:
+        # Node 1 keeps the single-node names, so a stack started by an earlier version is still found.
+        name = "kafka" if node_id == 1 else f"kafka-{node_id}"
+        run = layout.run / name
         return cls(
             run=run,
             data=run / "data",
             config=run / "server.properties",
             log4j=run / "log4j.properties",
-            logs=layout.logs / "kafka",
-            pid_file=layout.run / "pids" / "kafka.pid",
-            version_file=run / "version",
+            logs=layout.logs / name,
+            pid_file=layout.run / "pids" / f"{name}.pid",
+            version_file=layout.run / "kafka" / "version",
         )
 
     @property
@@ -69,9 +76,15 @@ class KafkaPaths:
         return self.logs / "server.log"
 
 
-def running_record(layout: Layout) -> ProcessRecord | None:
-    record = read_pid_file(KafkaPaths.of(layout).pid_file)
+def running_record(layout: Layout, node_id: int = 1) -> ProcessRecord | None:
+    record = read_pid_file(KafkaPaths.of(layout, node_id).pid_file)
     return record if record is not None and record.is_running() else None
+
+
+def running_records(layout: Layout) -> dict[int, ProcessRecord]:
+    """Node id -> live broker process, for the nodes of this layout."""
+    found = {node.node_id: running_record(layout, node.node_id) for node in layout.kafka}
+    return {node_id: record for node_id, record in found.items() if record is not None}
 
 
 def running_version(layout: Layout) -> str:
@@ -86,17 +99,24 @@ SASL_USERNAME = "pipeline"
 SASL_PASSWORD = "pipeline-devstack"
 
 
-def server_properties(layout: Layout, data_dir: Path) -> str:
-    port, controller, sasl = layout.kafka_port, layout.kafka_controller_port, layout.kafka_sasl_port
+def replication(brokers: int) -> tuple[int, int]:
+    """(replication factor, min.insync.replicas): 3 and 2 from three brokers on, else what fits."""
+    factor = min(3, brokers)
+    return factor, 2 if factor >= 3 else 1
+
+
+def server_properties(layout: Layout, node: KafkaNode, data_dir: Path) -> str:
+    port, controller, sasl = node.port, node.controller_port, node.sasl_port
+    factor, min_isr = replication(layout.brokers)
     jaas = (
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         f'username="{SASL_USERNAME}" password="{SASL_PASSWORD}" user_{SASL_USERNAME}="{SASL_PASSWORD}";'
     )
     settings = {
-        # KRaft combined mode: one JVM is both the only voter and the only broker.
+        # KRaft combined mode: every node is a voter and a broker.
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.voters": f"1@127.0.0.1:{controller}",
+        "node.id": str(node.node_id),
+        "controller.quorum.voters": ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in layout.kafka),
         "listeners": (
             f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller},SASL_PLAINTEXT://127.0.0.1:{sasl}"
         ),
@@ -115,20 +135,24 @@ def server_properties(layout: Layout, data_dir: Path) -> str:
         "num.recovery.threads.per.data.dir": "1",
         "num.replica.fetchers": "1",
         "num.partitions": "4",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        # Internal topics must fit a single broker; fewer partitions make the first consumer group
+        # Topics created implicitly get the same durability as those the pipeline creates (settings).
+        "default.replication.factor": str(factor),
+        "min.insync.replicas": str(min_isr),
+        # Internal topics must fit the cluster; fewer partitions make the first consumer group
         # and the first transactional producer ready sooner (each partition is a log to create).
-        "offsets.topic.replication.factor": "1",
+        "offsets.topic.replication.factor": str(factor),
         "offsets.topic.num.partitions": "4",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
+        "transaction.state.log.replication.factor": str(factor),
+        "transaction.state.log.min.isr": str(min_isr),
         "transaction.state.log.num.partitions": "4",
         # Consumers join immediately instead of waiting 3 s for more members.
         "group.initial.rebalance.delay.ms": "0",
         # Tests and demos may produce to topics nobody created explicitly.
         "auto.create.topics.enable": "true",
         "delete.topic.enable": "true",
+        # A restarted broker takes its partitions back, so leadership spreads again after a failover.
+        "auto.leader.rebalance.enable": "true",
+        "leader.imbalance.check.interval.seconds": "30",
         # Throwaway data: small segments, short retention, no fsync tuning needed.
         "log.segment.bytes": str(64 * 1024 * 1024),
         "log.retention.hours": "24",
@@ -165,9 +189,10 @@ def new_cluster_id() -> str:
             return text
 
 
-def _java_command(libs: Path, paths: KafkaPaths, main: str, *, short_lived: bool) -> list[str]:
+def _java_command(libs: Path, paths: KafkaPaths, main: str, *, short_lived: bool, cluster: bool = False) -> list[str]:
     java = kafka_java_home() / "bin" / "java"
-    opts = ["-Xms64m", "-Xmx256m", *_JIT_OPTS] if short_lived else [*_HEAP_OPTS, *_GC_OPTS, *_JIT_OPTS]
+    heap = _CLUSTER_HEAP_OPTS if cluster else _HEAP_OPTS
+    opts = ["-Xms64m", "-Xmx256m", *_JIT_OPTS] if short_lived else [*heap, *_GC_OPTS, *_JIT_OPTS]
     return [
         str(java),
         *opts,
@@ -180,38 +205,36 @@ def _java_command(libs: Path, paths: KafkaPaths, main: str, *, short_lived: bool
     ]
 
 
-def check_ports(layout: Layout) -> None:
+def check_ports(layout: Layout, node: KafkaNode) -> None:
+    single = layout.brokers == 1
     for name, port in (
-        ("PIPELINE_DEVSTACK_KAFKA_PORT", layout.kafka_port),
-        ("PIPELINE_DEVSTACK_KAFKA_CONTROLLER_PORT", layout.kafka_controller_port),
-        ("PIPELINE_DEVSTACK_KAFKA_SASL_PORT", layout.kafka_sasl_port),
+        ("PIPELINE_DEVSTACK_KAFKA_PORT", node.port),
+        ("PIPELINE_DEVSTACK_KAFKA_CONTROLLER_PORT", node.controller_port),
+        ("PIPELINE_DEVSTACK_KAFKA_SASL_PORT", node.sasl_port),
     ):
         if not port_is_free(port):
+            setting = name if single else "PIPELINE_DEVSTACK_CLUSTER_PORT_BASE"
             raise DevstackError(
                 f"Kafka cannot listen on 127.0.0.1:{port}: the port is in use by a process this devstack "
                 f"({layout.root}) did not start. Stop it (see `ss -ltnp 'sport = :{port}'`) or pick "
-                f"another port with {name}=<port>."
+                f"other ports with {setting}=<port>."
             )
 
 
 def start(
-    layout: Layout, libs: Path, version: str, *, keep_data: bool = False
+    layout: Layout, node: KafkaNode, libs: Path, version: str, cluster_id: str
 ) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Format a fresh log dir with a random cluster id and launch the broker (``keep_data``: relaunch on the
-    existing log dir, as after a crash). Does not wait for it."""
-    paths = KafkaPaths.of(layout)
-    check_ports(layout)
-    if keep_data:
-        return _launch(paths, libs)
+    """Format a fresh log dir with the cluster's id and launch the node. Does not wait for it."""
+    paths = KafkaPaths.of(layout, node.node_id)
+    check_ports(layout, node)
     shutil.rmtree(paths.run, ignore_errors=True)
     shutil.rmtree(paths.logs, ignore_errors=True)
     paths.data.mkdir(parents=True)
     paths.logs.mkdir(parents=True)
-    paths.config.write_text(server_properties(layout, paths.data))
+    paths.config.write_text(server_properties(layout, node, paths.data))
     paths.log4j.write_text(log4j_properties())
     paths.version_file.write_text(version + "\n")
 
-    cluster_id = new_cluster_id()
     fmt = _java_command(libs, paths, "kafka.tools.StorageTool", short_lived=True)
     fmt += ["format", "--cluster-id", cluster_id, "--config", str(paths.config), "--ignore-formatted"]
     result = subprocess.run(fmt, capture_output=True, text=True, check=False)
@@ -221,13 +244,22 @@ def start(
             f"Formatting the Kafka log dir failed (exit {result.returncode}):\n{result.stdout}{result.stderr}"
         )
 
-    return _launch(paths, libs)
+    return _launch(layout, node, libs)
 
 
-def _launch(paths: KafkaPaths, libs: Path) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    argv = [*_java_command(libs, paths, "kafka.Kafka", short_lived=False), str(paths.config)]
-    proc = spawn(argv, env=_kafka_env(), cwd=paths.run, output=paths.output)
-    return proc, write_pid_file(paths.pid_file, proc.pid, "kafka")
+def restart(layout: Layout, node: KafkaNode, libs: Path) -> ProcessRecord:
+    """Start a stopped (e.g. killed) node again on its existing data, as a broker returning after a crash."""
+    if running_record(layout, node.node_id) is not None:
+        raise DevstackError(f"Kafka node {node.node_id} is running")
+    check_ports(layout, node)
+    return _launch(layout, node, libs)[1]
+
+
+def _launch(layout: Layout, node: KafkaNode, libs: Path) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    paths = KafkaPaths.of(layout, node.node_id)
+    java = _java_command(libs, paths, "kafka.Kafka", short_lived=False, cluster=layout.brokers > 1)
+    proc = spawn([*java, str(paths.config)], env=_kafka_env(), cwd=paths.run, output=paths.output)
+    return proc, write_pid_file(paths.pid_file, proc.pid, paths.run.name)
 
 
 def _kafka_env() -> dict[str, str]:
@@ -236,7 +268,9 @@ def _kafka_env() -> dict[str, str]:
 
 def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
     """Ask the broker itself (metadata request) whether it is up and registered; None when not (yet)."""
-    if not port_accepts(layout.kafka_port):
+    # Only brokers that accept connections: kafka-python may otherwise stall on a dead bootstrap address.
+    alive = [f"127.0.0.1:{node.port}" for node in layout.kafka if port_accepts(node.port)]
+    if not alive:
         return None
     from kafka import KafkaAdminClient  # imported late: costs ~0.3 s and only probes need it
 
@@ -247,7 +281,7 @@ def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
     logger.setLevel(logging.CRITICAL)
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=layout.kafka_bootstrap,
+            bootstrap_servers=",".join(alive),
             client_id="devstack-probe",
             request_timeout_ms=timeout_ms,
             api_version_auto_timeout_ms=timeout_ms,
@@ -267,20 +301,25 @@ def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
     return KafkaHealth(cluster_id=str(cluster_id), broker_count=len(brokers))
 
 
-def wait_ready(layout: Layout, record: ProcessRecord, timeout: float) -> KafkaHealth:
-    paths = KafkaPaths.of(layout)
+def wait_ready(layout: Layout, records: dict[int, ProcessRecord], timeout: float) -> KafkaHealth:
+    """Until every node of the layout has registered (a cluster also needs its quorum first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not record.is_running():
-            raise DevstackError(
-                f"Kafka (pid {record.pid}) exited during startup. Last lines of {paths.output}:\n"
-                f"{tail(paths.output)}\n--- {paths.server_log}:\n{tail(paths.server_log)}"
-            )
-        health = probe(layout)
-        if health is not None:
+        for node_id, record in records.items():
+            if not record.is_running():
+                paths = KafkaPaths.of(layout, node_id)
+                raise DevstackError(
+                    f"Kafka node {node_id} (pid {record.pid}) exited during startup. Last lines of "
+                    f"{paths.output}:\n{tail(paths.output)}\n--- {paths.server_log}:\n{tail(paths.server_log)}"
+                )
+        # A killed broker stays registered for a few seconds, so also wait for each started node's listener.
+        listening = all(port_accepts(node.port) for node in layout.kafka if node.node_id in records)
+        health = probe(layout) if listening else None
+        if health is not None and health.broker_count >= layout.brokers:
             return health
         time.sleep(0.5)
+    server_log = KafkaPaths.of(layout).server_log
     raise DevstackError(
         f"Kafka did not become ready on {layout.kafka_bootstrap} within {timeout:.0f}s. "
-        f"Last lines of {paths.server_log}:\n{tail(paths.server_log)}"
+        f"Last lines of {server_log}:\n{tail(server_log)}"
     )

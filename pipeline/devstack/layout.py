@@ -46,12 +46,55 @@ def es_dir_for(root: Path, configured: Path | None) -> tuple[Path, Path]:
 
 
 @dataclass(frozen=True)
+class KafkaNode:
+    node_id: int
+    port: int
+    controller_port: int
+    sasl_port: int
+
+
+@dataclass(frozen=True)
+class EsNode:
+    number: int  # 1-based; node 1 is always master-eligible
+    http_port: int
+    transport_port: int
+
+
+def kafka_nodes(settings: Settings) -> tuple[KafkaNode, ...]:
+    """One broker keeps the configured ports; a cluster's broker i listens on base+i, base+10+i, base+20+i.
+
+    The cluster's ports come from their own base so they never collide with a single-node stack on the
+    defaults (9092-9094, 9200) running next to it.
+    """
+    if settings.devstack_brokers == 1:
+        return (
+            KafkaNode(
+                1,
+                settings.devstack_kafka_port,
+                settings.devstack_kafka_controller_port,
+                settings.devstack_kafka_sasl_port,
+            ),
+        )
+    base = settings.devstack_cluster_port_base
+    return tuple(KafkaNode(i, base + i, base + 10 + i, base + 20 + i) for i in range(1, settings.devstack_brokers + 1))
+
+
+def es_nodes(settings: Settings) -> tuple[EsNode, ...]:
+    """One node keeps the configured HTTP port (transport: +100); a cluster's node j: base+30+j, base+40+j.
+
+    Transport ports are always explicit, so nodes of different stacks never find and join each other.
+    """
+    if settings.devstack_es_nodes == 1:
+        return (EsNode(1, settings.devstack_es_port, settings.devstack_es_port + 100),)
+    base = settings.devstack_cluster_port_base
+    return tuple(EsNode(j, base + 30 + j, base + 40 + j) for j in range(1, settings.devstack_es_nodes + 1))
+
+
+@dataclass(frozen=True)
 class Layout:
     root: Path
-    kafka_port: int
-    kafka_controller_port: int
-    kafka_sasl_port: int
-    es_port: int
+    kafka: tuple[KafkaNode, ...]
+    es: tuple[EsNode, ...]
     es_dist: Path  # unpacked Elasticsearch distributions
     es_root: Path  # this stack's Elasticsearch run/ and logs/
 
@@ -64,13 +107,24 @@ class Layout:
         es_dist, es_root = es_dir_for(root, settings.devstack_es_dir)
         return cls(
             root=root,
-            kafka_port=settings.devstack_kafka_port,
-            kafka_controller_port=settings.devstack_kafka_controller_port,
-            kafka_sasl_port=settings.devstack_kafka_sasl_port,
-            es_port=settings.devstack_es_port,
+            kafka=kafka_nodes(settings),
+            es=es_nodes(settings),
             es_dist=es_dist,
             es_root=es_root,
         )
+
+    @property
+    def brokers(self) -> int:
+        return len(self.kafka)
+
+    @property
+    def es_node_count(self) -> int:
+        return len(self.es)
+
+    @property
+    def topology_file(self) -> Path:
+        """What the running stack was started as (brokers, ES nodes); ``up`` refuses to mix two."""
+        return self.run / "topology.json"
 
     @property
     def artifacts(self) -> Path:
@@ -94,12 +148,20 @@ class Layout:
 
     @property
     def kafka_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return ",".join(f"127.0.0.1:{node.port}" for node in self.kafka)
 
     @property
     def kafka_sasl_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_sasl_port}"
+        return ",".join(f"127.0.0.1:{node.sasl_port}" for node in self.kafka)
 
     @property
     def es_url(self) -> str:
-        return f"http://127.0.0.1:{self.es_port}"
+        """Every node's URL, comma-separated (the pipeline's clients take such a list)."""
+        return ",".join(f"http://127.0.0.1:{node.http_port}" for node in self.es)
+
+    @property
+    def es_cluster_name(self) -> str:
+        if self.es_node_count == 1:
+            return "pipeline-devstack"  # unchanged, so a node started by an earlier version is still ours
+        # Unique per stack dir: two clusters on one machine must never merge.
+        return "pipeline-devstack-" + hashlib.sha256(str(self.root).encode()).hexdigest()[:8]

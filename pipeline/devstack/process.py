@@ -108,6 +108,15 @@ def stop(records: Sequence[ProcessRecord], timeout: float = 30.0) -> list[str]:
     return notes
 
 
+def kill(record: ProcessRecord) -> None:
+    """SIGKILL one recorded process (a crash, for failover tests) and wait until it is gone."""
+    _signal(record, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and record.is_running():
+        _reap_children()
+        time.sleep(0.05)
+
+
 def _signal(record: ProcessRecord, sig: signal.Signals) -> None:
     # Re-check identity right before signalling to keep the window for PID reuse minimal.
     if record.is_running():

@@ -23,14 +23,16 @@ def make_client(settings: Settings, request_timeout: float | None = None) -> Ela
 
     Requests time out after PIPELINE_ELASTICSEARCH_TIMEOUT_SECONDS (unless ``request_timeout`` says otherwise)
     and are not repeated on a timeout, so an address that accepts but never answers fails in seconds.
+    Several comma-separated URLs make the client spread requests and retry on another node when one is down.
     """
     security: dict[str, Any] = {}
     if settings.elasticsearch_api_key:
         security["api_key"] = settings.elasticsearch_api_key.get_secret_value()
     if settings.elasticsearch_ca_certs:
         security["ca_certs"] = settings.elasticsearch_ca_certs
+    hosts = [url.strip() for url in settings.elasticsearch.split(",") if url.strip()]
     return Elasticsearch(
-        settings.elasticsearch,
+        hosts,
         request_timeout=request_timeout or settings.elasticsearch_timeout_seconds,
         retry_on_timeout=False,
         max_retries=1,
@@ -98,7 +100,10 @@ def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
         first = versioned_name(alias, 1)
         # The alias is part of the create request: no moment where the index exists without it.
         try:
-            client.indices.create(index=first, aliases={alias: {}})
+            # Replicas are a property of the cluster, not of the contract: set here, not in the template.
+            client.indices.create(
+                index=first, aliases={alias: {}}, settings={"number_of_replicas": settings.index_replicas}
+            )
         except BadRequestError as exc:
             if exc.error != "resource_already_exists_exception":
                 raise

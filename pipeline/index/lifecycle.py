@@ -147,7 +147,11 @@ def reindex(
     source, is_alias = resolve_alias(client, alias)
     target = next_version(alias, source)
     report = ReindexReport(alias=alias, source=source, target=target)
-    client.indices.create(index=target)  # mappings and settings from the current index template
+    # Mappings and settings from the current index template; the replica count (a property of the cluster, not
+    # of the template) from the version it replaces.
+    current = client.indices.get_settings(index=source, name="index.number_of_replicas")
+    replicas = next(iter(current.values()))["settings"]["index"]["number_of_replicas"]
+    client.indices.create(index=target, settings={"number_of_replicas": replicas})
     started = datetime.now(UTC)
     try:
         on_step(f"copying {source} into {target}")

@@ -48,3 +48,84 @@ def test_trusted_dir_refuses_a_directory_others_can_write(tmp_path: Path) -> Non
     os.chmod(shared, 0o777)  # world-writable without the sticky bit: anyone could swap our files
     with pytest.raises(DevstackError, match="PIPELINE_DEVSTACK_ES_DIR"):
         make_trusted_dir(shared / "es")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# A cluster on loopback: ports, replication, roles.
+
+
+def _cluster(tmp_path: Path, brokers: int = 3, es_nodes: int = 2, base: int = 39100) -> Layout:
+    return Layout.from_settings(
+        Settings(
+            devstack_dir=tmp_path,
+            devstack_brokers=brokers,
+            devstack_es_nodes=es_nodes,
+            devstack_cluster_port_base=base,
+        )
+    )
+
+
+def test_single_node_keeps_the_configured_ports(tmp_path: Path) -> None:
+    layout = Layout.from_settings(Settings(devstack_dir=tmp_path))
+    assert layout.kafka_bootstrap == "127.0.0.1:9092"
+    assert (layout.kafka[0].controller_port, layout.kafka[0].sasl_port) == (9093, 9094)
+    assert layout.es_url == "http://127.0.0.1:9200"
+    assert layout.es[0].transport_port == 9300, "explicit, never a range another stack's node could bind"
+    assert layout.es_cluster_name == "pipeline-devstack"
+
+
+def test_cluster_ports_come_from_their_own_base(tmp_path: Path) -> None:
+    layout = _cluster(tmp_path)
+    ports = [p for n in layout.kafka for p in (n.port, n.controller_port, n.sasl_port)]
+    ports += [p for n in layout.es for p in (n.http_port, n.transport_port)]
+    assert len(ports) == len(set(ports)) == 3 * 3 + 2 * 2
+    assert not set(ports) & {9092, 9093, 9094, 9200, 9300}, "a cluster runs next to a default single node"
+    assert layout.kafka_bootstrap == "127.0.0.1:39101,127.0.0.1:39102,127.0.0.1:39103"
+    assert layout.es_url == "http://127.0.0.1:39131,http://127.0.0.1:39132"
+    assert layout.es_cluster_name != _cluster(tmp_path / "other").es_cluster_name, "two clusters never merge"
+
+
+def test_brokers_replicate_three_ways_with_two_in_sync(tmp_path: Path) -> None:
+    from pipeline.devstack import kafka
+
+    layout = _cluster(tmp_path)
+    props = dict(
+        line.split("=", 1) for line in kafka.server_properties(layout, layout.kafka[1], tmp_path).splitlines()
+    )
+    assert props["node.id"] == "2"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:39111,2@127.0.0.1:39112,3@127.0.0.1:39113"
+    assert props["listeners"].startswith("PLAINTEXT://127.0.0.1:39102,")
+    assert props["default.replication.factor"] == props["offsets.topic.replication.factor"] == "3"
+    assert props["min.insync.replicas"] == props["transaction.state.log.min.isr"] == "2"
+    assert kafka.replication(1) == (1, 1) and kafka.replication(2) == (2, 1) and kafka.replication(5) == (3, 2)
+
+
+def test_two_es_nodes_have_one_master(tmp_path: Path) -> None:
+    from pipeline.devstack import elasticsearch
+
+    layout = _cluster(tmp_path)
+    first, second = (
+        elasticsearch.elasticsearch_yml(layout, node, elasticsearch.EsPaths.of(layout, node.number))
+        for node in layout.es
+    )
+    for text in (first, second):
+        assert "discovery.seed_hosts: [127.0.0.1:39141, 127.0.0.1:39142]" in text
+        assert "cluster.initial_master_nodes: [devstack-1]" in text
+        assert "single-node" not in text
+    assert "node.roles" not in first and "node.roles: [data]" in second
+    three = _cluster(tmp_path, es_nodes=3)
+    assert elasticsearch.master_eligible(three) == three.es
+
+
+def test_stack_env_asks_for_the_replication_the_cluster_allows(tmp_path: Path) -> None:
+    from pipeline.devstack.stack import StackInfo
+
+    def env(brokers: int, es_nodes: int) -> dict[str, str]:
+        info = StackInfo("k", "s", "e", "3.9", "8.19", "id", "green", tmp_path, (), brokers, es_nodes)
+        return info.env()
+
+    single, cluster = env(1, 1), env(3, 2)
+    assert (single["PIPELINE_TOPIC_REPLICATION"], single["PIPELINE_INDEX_REPLICAS"]) == ("1", "0")
+    assert cluster["PIPELINE_TOPIC_REPLICATION"] == "3"
+    assert cluster["PIPELINE_TOPIC_MIN_INSYNC_REPLICAS"] == "2"
+    assert cluster["PIPELINE_INDEX_REPLICAS"] == "1"
