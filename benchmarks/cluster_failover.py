@@ -38,7 +38,7 @@ from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer
 
 from pipeline.ids import article_id
-from pipeline.index.es import ensure_indices, make_client
+from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.kafka import client_options, ensure_topics, make_producer
 from pipeline.records import RawArticle
 from pipeline.settings import Settings
@@ -239,11 +239,7 @@ def dead_letter_count(settings: Settings) -> int:
 
 def cleanup(settings: Settings, es: Elasticsearch, run: str) -> None:
     with contextlib.suppress(Exception):
-        es.options(ignore_status=[400, 404]).indices.delete(
-            index=[settings.index_articles, settings.index_events], ignore_unavailable=True
-        )
-        for index in (settings.index_articles, settings.index_events):
-            es.options(ignore_status=404).indices.delete_index_template(name=f"pipeline-{index}")
+        delete_indices(es, settings)
     with contextlib.suppress(Exception):
         admin = KafkaAdminClient(**client_options(settings))
         admin.delete_topics([t for t in admin.list_topics() if t.startswith(f"failover-{run}.")])

@@ -9,7 +9,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from benchmarks.cluster_failover import SCENARIOS, run_scenario, settings_from_env
-from pipeline.index.es import ensure_indices, make_client
+from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.kafka import client_options, ensure_topics
 from pipeline.settings import Settings
 
@@ -36,16 +36,15 @@ def test_topics_and_indices_are_replicated(cluster_env: dict[str, str]) -> None:
         assert entries["min.insync.replicas"] == "2"
 
         ensure_indices(es, settings)
-        for index in (settings.index_articles, settings.index_events):
-            assert es.indices.get_settings(index=index)[index]["settings"]["index"]["number_of_replicas"] == "1"
+        for alias in (settings.index_articles, settings.index_events):
+            (index_settings,) = es.indices.get_settings(index=alias).values()
+            assert index_settings["settings"]["index"]["number_of_replicas"] == "1"
         health = es.cluster.health(index=settings.index_articles, wait_for_status="green", timeout="60s")
         assert health["status"] == "green", "the replica is allocated on the other node"
     finally:
         admin.delete_topics([settings.topic_raw])
         admin.close()
-        es.options(ignore_status=[400, 404]).indices.delete(index=f"cluster-{run}-*")
-        for index in (settings.index_articles, settings.index_events):
-            es.options(ignore_status=404).indices.delete_index_template(name=f"pipeline-{index}")
+        delete_indices(es, settings)
 
 
 @pytest.mark.timeout(1200)
