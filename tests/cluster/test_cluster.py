@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -29,8 +30,11 @@ def test_topics_and_indices_are_replicated(cluster_env: dict[str, str]) -> None:
     admin = KafkaAdminClient(**client_options(settings))
     es = make_client(settings)
     try:
-        (topic,) = admin.describe_topics([settings.topic_raw])
-        assert {len(p["replicas"]) for p in topic["partitions"]} == {3}
+        deadline = time.monotonic() + 30
+        while not (partitions := admin.describe_topics([settings.topic_raw])[0]["partitions"]):
+            assert time.monotonic() < deadline, "the new topic's partitions never showed up in the metadata"
+            time.sleep(0.5)  # a just-created topic reaches every broker's metadata a moment later
+        assert {len(p["replicas"]) for p in partitions} == {3}
         config = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, settings.topic_raw)])
         entries = {entry[0]: entry[1] for entry in config[0].resources[0][4]}
         assert entries["min.insync.replicas"] == "2"

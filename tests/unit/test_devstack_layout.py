@@ -89,9 +89,7 @@ def test_brokers_replicate_three_ways_with_two_in_sync(tmp_path: Path) -> None:
     from pipeline.devstack import kafka
 
     layout = _cluster(tmp_path)
-    props = dict(
-        line.split("=", 1) for line in kafka.server_properties(layout, layout.kafka[1], tmp_path).splitlines()
-    )
+    props = dict(line.split("=", 1) for line in kafka.server_properties(layout, layout.kafka[1], tmp_path).splitlines())
     assert props["node.id"] == "2"
     assert props["controller.quorum.voters"] == "1@127.0.0.1:39111,2@127.0.0.1:39112,3@127.0.0.1:39113"
     assert props["listeners"].startswith("PLAINTEXT://127.0.0.1:39102,")
