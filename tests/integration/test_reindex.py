@@ -168,3 +168,21 @@ def test_versions_are_numbered() -> None:
     assert next_version("news-events", "news-events-v1") == "news-events-v2"
     assert next_version("news-events", "news-events-v12") == "news-events-v13"
     assert next_version("news-events", "news-events") == "news-events-v1"
+
+
+def test_reindex_command(indexed: Settings) -> None:
+    from tests.unit.test_cli_errors import run_pipeline
+
+    client = make_client(indexed, request_timeout=60)
+    ensure_indices(client, indexed)
+    environment = {
+        "PIPELINE_ELASTICSEARCH_URL": indexed.elasticsearch,
+        "PIPELINE_INDEX_ARTICLES": indexed.index_articles,
+        "PIPELINE_INDEX_EVENTS": indexed.index_events,
+    }
+    result = run_pipeline("reindex", "events", "--delete-old", env=environment)
+    assert result.returncode == 0, result.stderr
+    assert f"{indexed.index_events}: {indexed.index_events}-v1 → {indexed.index_events}-v2" in result.stdout
+    assert resolve_alias(client, indexed.index_events) == (f"{indexed.index_events}-v2", True)
+    assert not client.indices.exists(index=f"{indexed.index_events}-v1")
+    assert resolve_alias(client, indexed.index_articles) == (f"{indexed.index_articles}-v1", True)

@@ -126,3 +126,27 @@ def test_status_json_for_scripts(isolated: Settings) -> None:
     report = json.loads(result.stdout)
     assert report["kafka"]["reachable"] and report["elasticsearch"]["reachable"]
     assert {stage["stage"] for stage in report["stages"]} == {"collect", "enrich", "index"}
+
+
+def test_status_watch_keeps_reporting(isolated: Settings) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    environment.update(PIPELINE_KAFKA_BOOTSTRAP=isolated.kafka, PIPELINE_ELASTICSEARCH_URL=isolated.elasticsearch)
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "status", "--watch", "--json", "--interval", "0.5"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert watcher.stdout is not None
+        reports = [json.loads(watcher.stdout.readline()) for _ in range(2)]
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=30)
+    assert reports[0]["taken_at"] <= reports[1]["taken_at"]
+    assert watcher.returncode == 0

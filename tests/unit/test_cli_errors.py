@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import EXIT_TIMEOUT, EXIT_UNAVAILABLE, redact_url
+from pipeline.errors import EXIT_TIMEOUT, EXIT_UNAVAILABLE, EXIT_USAGE, redact_url
 
 REPO = Path(__file__).resolve().parents[2]
 DEAD = "127.0.0.1:1"
@@ -126,3 +126,15 @@ def test_waiting_for_elasticsearch_is_announced() -> None:
 def test_passwords_are_never_shown() -> None:
     assert redact_url("https://elastic:s3cret@es.example:9200/x") == "https://elastic:***@es.example:9200/x"
     assert redact_url("http://127.0.0.1:9200") == "http://127.0.0.1:9200"
+
+
+def test_debug_by_log_level_too() -> None:
+    result = run_pipeline("search", "missile", env={"PIPELINE_LOG_LEVEL": "DEBUG"})
+    assert result.returncode == EXIT_UNAVAILABLE
+    assert "Traceback" in result.stderr and "cannot reach Elasticsearch" in result.stderr
+
+
+def test_a_bad_option_value_is_a_message() -> None:
+    result = run_pipeline("reindex", "everything")
+    assert_message(result, exit_code=EXIT_USAGE, says="cannot reindex 'everything'", where="")
+    assert "choose articles, events or all" in result.stderr
