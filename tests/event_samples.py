@@ -95,6 +95,8 @@ FILTER_CASES: list[tuple[dict[str, object], set[int]]] = [
     ({"since": "2025-01-06", "until": "2025-01-06"}, {1, 2}),
     ({"until": "2024-12-31"}, {5}),
     ({"since": "2025-01-07T11:00:00Z", "until": "2025-01-07T13:00"}, {6}),
+    ({"since": "2025-01-06T12:00"}, {1, 2, 3, 6, 9}),  # dated 6 January: the day is still on at noon
+    ({"since": "2025-01-07T13:00"}, {3, 9}),  # undated, reported at 12:00: before
     ({"since": "2025-01"}, {1, 2, 3, 4, 6, 8, 9}),
     ({"types": "CONSULT", "countries": "TUR", "min_confidence": "0.5"}, {3}),
 ]

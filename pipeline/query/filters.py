@@ -5,7 +5,8 @@ the events topic, for subscribers) and ``to_es_query`` (a bool query on the even
 within one option are alternatives (``--type CONSULT --type AGREE``); different options must all hold.
 
 An event's time is its ``date`` from its start (an event dated 2025-01 begins on 2025-01-01), or, when the
-event is undated, its article's publication time.
+event is undated, its article's publication time. A date is a whole day to ``since``: ``--since 24h`` keeps
+events dated yesterday, which began more than 24 hours ago but are still within the last 24 hours.
 """
 
 from __future__ import annotations
@@ -282,7 +283,8 @@ class EventFilter(BaseModel):
             when = event_time(event)
             if when is None:
                 return False
-            if (self.since and when < self.since) or (self.until and when > self.until):
+            since = _day_start(self.since) if self.since and event.get("date") else self.since
+            if (since and when < since) or (self.until and when > self.until):
                 return False
         return True
 
@@ -303,14 +305,13 @@ class EventFilter(BaseModel):
             lat, lon, radius = self.near
             clauses.append({"geo_distance": {"distance": f"{radius}km", "location.point": {"lat": lat, "lon": lon}}})
         if self.since or self.until:
-            bounds = self._bounds()
             undated_but_reported = {
                 "bool": {
                     "must_not": [{"exists": {"field": "date"}}],
-                    "filter": [{"range": {"article_published_at": bounds}}],
+                    "filter": [{"range": {"article_published_at": self._bounds()}}],
                 }
             }
-            clauses.append(_any_of([{"range": {"date": bounds}}, undated_but_reported]))
+            clauses.append(_any_of([{"range": {"date": self._bounds(whole_days=True)}}, undated_but_reported]))
         return {"bool": {"filter": clauses}}
 
     def unsupported_for_articles(self) -> list[str]:
@@ -359,11 +360,11 @@ class EventFilter(BaseModel):
             for field in fields
         ]
 
-    def _bounds(self) -> dict[str, str]:
+    def _bounds(self, *, whole_days: bool = False) -> dict[str, str]:
         # The query's own format, not the field's: event dates are mapped as bare dates.
         bounds: dict[str, str] = {"format": "strict_date_optional_time"}
         if self.since:
-            bounds["gte"] = self.since.isoformat()
+            bounds["gte"] = (_day_start(self.since) if whole_days else self.since).isoformat()
         if self.until:
             bounds["lte"] = self.until.isoformat()
         return bounds
@@ -374,6 +375,10 @@ def _any_of(clauses: Iterable[dict[str, Any]]) -> dict[str, Any]:
     if len(alternatives) == 1:
         return alternatives[0]
     return {"bool": {"should": alternatives, "minimum_should_match": 1}}
+
+
+def _day_start(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def event_time(event: Mapping[str, Any]) -> datetime | None:
