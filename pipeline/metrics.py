@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import structlog
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from pipeline.settings import Settings
@@ -33,8 +34,18 @@ ENRICH_BATCH_SECONDS = Histogram(
 
 
 def start_metrics_server(settings: Settings) -> bool:
-    """Serve /metrics on the configured port; returns whether it was started."""
-    if settings.metrics_port:
+    """Serve /metrics on the configured port; returns whether it was started.
+
+    A port already taken (say, a second stage started with the same PIPELINE_METRICS_PORT) costs the
+    metrics, not the stage: it is logged and the stage runs on.
+    """
+    if not settings.metrics_port:
+        return False
+    try:
         start_http_server(settings.metrics_port, addr="0.0.0.0")  # scraped from other containers
-        return True
-    return False
+    except OSError as exc:
+        structlog.get_logger(__name__).warning(
+            "metrics not served: the port is taken", port=settings.metrics_port, error=str(exc)
+        )
+        return False
+    return True

@@ -155,3 +155,35 @@ def test_the_enricher_starts_in_a_data_dir_that_does_not_exist_yet(tmp_path: Pat
     app = create_app(settings)
     app.conf.datadir.mkdir(exist_ok=True)  # what Faust itself does on its first start
     assert settings.faust_data_dir.is_dir()
+
+
+def test_a_taken_metrics_port_costs_the_metrics_not_the_stage() -> None:
+    import socket
+
+    from pipeline.metrics import start_metrics_server
+
+    taken = socket.socket()
+    taken.bind(("0.0.0.0", 0))
+    taken.listen(1)
+    try:
+        assert start_metrics_server(Settings(metrics_port=taken.getsockname()[1])) is False
+    finally:
+        taken.close()
+    assert start_metrics_server(Settings(metrics_port=0)) is False
+
+
+def test_metrics_are_served_over_http() -> None:
+    import socket
+
+    import httpx
+
+    from pipeline.metrics import start_metrics_server
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    assert start_metrics_server(Settings(metrics_port=port))
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    for name in ("pipeline_items_collected_total", "pipeline_documents_indexed_total", "pipeline_articles_enriched"):
+        assert name in body
