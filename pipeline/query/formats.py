@@ -199,17 +199,26 @@ class GeoJsonWriter(_BracketedWriter):
 
 
 class CsvWriter(RecordWriter):
+    """A header, then one flat row per record; with no records, the header alone."""
+
     def __init__(self, kind: RecordKind, stream: TextIO | None = None) -> None:
         super().__init__(kind, stream)
+        self._row = event_row if kind == "event" else article_row
         self._writer: csv.DictWriter[str] | None = None
 
-    def _write(self, hit: Hit) -> bool:
-        row = event_row(hit) if self.kind == "event" else article_row(hit)
+    def _started(self) -> csv.DictWriter[str]:
         if self._writer is None:
-            self._writer = csv.DictWriter(self.stream, fieldnames=list(row), lineterminator="\n")
+            self._writer = csv.DictWriter(self.stream, fieldnames=list(self._row(Hit({}))), lineterminator="\n")
             self._writer.writeheader()
-        self._writer.writerow(row)
+        return self._writer
+
+    def _write(self, hit: Hit) -> bool:
+        self._started().writerow(self._row(hit))
         return True
+
+    def close(self) -> None:
+        self._started()
+        super().close()
 
 
 class TableWriter(RecordWriter):

@@ -46,6 +46,12 @@ def test_csv_flattens_events_with_a_header() -> None:
     assert consult["place"] == "Seoul" and float(consult["lat"]) == pytest.approx(37.566)
 
 
+@pytest.mark.parametrize("kind", ["event", "article"])
+def test_csv_without_records_is_its_header(kind: str) -> None:
+    header = _written(OutputFormat.csv, [], kind).splitlines()
+    assert len(header) == 1 and header[0].startswith(f"{kind}_id,")
+
+
 def test_csv_of_articles_lists_url_and_id() -> None:
     article = sample_enriched().model_dump(mode="json")
     rows = list(
