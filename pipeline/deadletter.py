@@ -30,6 +30,11 @@ def encode_payload(payload: bytes | str | None, max_message_bytes: int) -> tuple
     return encoded, len(raw)
 
 
+def _printable(text: str) -> str:
+    """Text a JSON message can carry: lone surrogates (legal in JSON input, not in UTF-8) escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def describe(exc: BaseException) -> str:
     """One line saying what is wrong with an input: for a validation error, the fields and why."""
     if isinstance(exc, ValidationError):
@@ -59,9 +64,9 @@ def dead_letter(
         reason = f"{reason} [payload of {size} bytes left out: too large for one message; see source offset]"
     return DeadLetter(
         stage=stage,
-        reason=reason,
+        reason=_printable(reason),
         error_type=error_type or (type(error).__name__ if error is not None else "Rejected"),
-        key=key,
+        key=_printable(key) if key is not None else None,
         source_topic=source_topic,
         partition=partition,
         offset=offset,

@@ -158,7 +158,8 @@ def item_fingerprint(item: FeedItem) -> str:
         item.published.isoformat() if item.published else "",
         item.updated.isoformat() if item.updated else "",
     ]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    # surrogatepass: a lone surrogate is legal in a JSON Feed string but cannot be encoded as UTF-8.
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 def _item_payload(item: FeedItem) -> str:
@@ -234,15 +235,25 @@ class Collector:
         on_round: Callable[[CollectReport], None] | None = None,
         on_feed_done: Callable[[FeedReport], None] | None = None,
     ) -> None:
-        while not stop.is_set():
-            report = await self.run_once(feeds, due_only=True, on_feed_done=on_feed_done)
-            if on_round and report.feeds:
-                on_round(report)
-            wait = self.next_due_in([f for f in feeds if f.enabled])
-            # Wake at least once a minute so a stop request or a clock jump is noticed.
-            timeout = min(max(wait if wait is not None else 60.0, 1.0), 60.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=timeout)
+        """Poll every enabled feed on its own schedule until ``stop``: each feed has its own loop, so a slow
+        host (a Crawl-delay, a hanging server) delays only its own feeds. ``on_round`` gets each poll."""
+
+        async def feed_loop(feed: FeedConfig) -> None:
+            while not stop.is_set():
+                if self.due(feed):
+                    started = time.perf_counter()
+                    result = await self.poll(feed)
+                    if on_feed_done:
+                        on_feed_done(result)
+                    if on_round:
+                        on_round(CollectReport(feeds=[result], seconds=time.perf_counter() - started))
+                wait = self.next_due_in([feed])
+                # Wake at least once a minute so a stop request or a clock jump is noticed.
+                timeout = min(max(wait if wait is not None else 60.0, 1.0), 60.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=timeout)
+
+        await asyncio.gather(*(feed_loop(feed) for feed in feeds if feed.enabled))
 
     # One feed.
     async def poll(self, feed: FeedConfig) -> FeedReport:
@@ -257,7 +268,19 @@ class Collector:
             log.exception("feed poll crashed", feed=feed.source_id)
             report.status = "failed"
             report.problem = Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", feed.source_id)
+            self._back_off(feed, report)
         return report
+
+    def _back_off(self, feed: FeedConfig, report: FeedReport) -> None:
+        """A failed poll still moves the feed's next poll out (doubling), so a bug is not hit every second."""
+        previous = self.store.get_feed(feed.source_id) or FeedState(
+            feed.source_id, interval_seconds=feed.interval or self.settings.poll_interval_seconds
+        )
+        try:
+            with self.store.transaction():
+                self.store.save_feed(self._schedule(feed, previous, report, None))
+        except Exception:
+            log.exception("could not reschedule the failed feed", feed=feed.source_id)
 
     async def _poll(self, feed: FeedConfig, report: FeedReport) -> None:
         source = feed.source_id
@@ -280,7 +303,7 @@ class Collector:
         report.items = len(parsed.items)
         report.warnings = parsed.warnings
         todo = self._items_to_handle(source, parsed, report)
-        outcomes = await asyncio.gather(*(self._resolve(feed, parsed, item) for item, _ in todo))
+        outcomes = await asyncio.gather(*(self._resolve_safely(feed, parsed, item) for item, _ in todo))
         await self._commit(feed, previous, report, fetched, list(zip(todo, outcomes, strict=True)))
 
     async def _fetch_feed(self, feed: FeedConfig, previous: FeedState) -> Fetched | Problem:
@@ -307,6 +330,16 @@ class Collector:
                 continue
             todo[key] = (item, known)
         return list(todo.values())
+
+    async def _resolve_safely(self, feed: FeedConfig, parsed: ParsedFeed, item: FeedItem) -> Extracted | Problem:
+        """``_resolve``, with a failure of one item (a bug, odd input) kept to that item."""
+        try:
+            return await self._resolve(feed, parsed, item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.exception("item failed", feed=feed.source_id, link=item.link)
+            return Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
 
     async def _resolve(self, feed: FeedConfig, parsed: ParsedFeed, item: FeedItem) -> Extracted | Problem:
         """The article behind one feed item: its page extracted, or the feed's own text as fallback."""
@@ -394,11 +427,14 @@ class Collector:
         fetched: Fetched | None,
         handled: list[tuple[tuple[FeedItem, ItemState | None], Extracted | Problem]],
     ) -> None:
+        # kafka-python's send() blocks until it has the topic's metadata (up to a minute for a missing topic):
+        # fetch it in a worker thread first, so the sends below never stall the event loop.
+        await asyncio.to_thread(self.publisher.prepare)
         async with self._commit_lock:
             try:
                 with self.store.transaction():
                     for (item, known), outcome in handled:
-                        self._settle_item(feed, report, item, known, outcome)
+                        self._settle_item_safely(feed, report, item, known, outcome)
                     self.store.save_feed(self._schedule(feed, previous, report, fetched))
                     # Inside the transaction: if Kafka does not acknowledge, nothing above is committed.
                     await asyncio.to_thread(self.publisher.flush)
@@ -415,6 +451,43 @@ class Collector:
             duplicate=report.duplicate,
             rejected=report.rejected,
             retry=report.retry,
+        )
+
+    def _settle_item_safely(
+        self,
+        feed: FeedConfig,
+        report: FeedReport,
+        item: FeedItem,
+        known: ItemState | None,
+        outcome: Extracted | Problem,
+    ) -> None:
+        """``_settle_item``; an item that cannot be settled (odd text the record cannot carry) is dead-lettered
+        alone and the rest of the feed goes on. A failing broker still stops the run (PublishError)."""
+        try:
+            self._settle_item(feed, report, item, known, outcome)
+        except PublishError:
+            raise
+        except Exception as exc:
+            log.exception("item failed", feed=feed.source_id, link=item.link)
+            problem = Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
+            final = ItemState(
+                feed.source_id, item.key or item_fingerprint(item), item_fingerprint(item), "rejected",
+                self.settings.max_item_attempts, None, known.first_seen_at if known else self._clock(), self._clock(),
+            )
+            self._reject(feed, report, item, problem)
+            self.store.save_item(final)
+
+    def _reject(self, feed: FeedConfig, report: FeedReport, item: FeedItem, problem: Problem) -> None:
+        report.rejected += 1
+        log.warning("item rejected", feed=feed.source_id, link=item.link, reason=problem.reason.value,
+                    detail=problem.detail)
+        self.publisher.send_dead_letter(
+            dead_letter(
+                "collect",
+                f"{problem.reason.value}: {problem.detail}"[:500],
+                key=problem.url or item.link or feed.source_id,
+                payload=_item_payload(item),
+            )
         )
 
     def _settle_item(
@@ -440,22 +513,7 @@ class Collector:
                 log.info("item deferred", feed=feed.source_id, link=item.link, reason=outcome.reason.value)
                 remember("retry", None)
                 return
-            report.rejected += 1
-            log.warning(
-                "item rejected",
-                feed=feed.source_id,
-                link=item.link,
-                reason=outcome.reason.value,
-                detail=outcome.detail,
-            )
-            self.publisher.send_dead_letter(
-                dead_letter(
-                    "collect",
-                    f"{outcome.reason.value}: {outcome.detail}"[:500],
-                    key=outcome.url or item.link or feed.source_id,
-                    payload=_item_payload(item),
-                )
-            )
+            self._reject(feed, report, item, outcome)
             remember("rejected", None)
             return
         decision = self.dedup.judge(article_id(outcome.canonical_url), outcome.canonical_url, outcome.text)

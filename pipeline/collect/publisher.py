@@ -22,6 +22,9 @@ class PublishError(RuntimeError):
 
 
 class Publisher(Protocol):
+    def prepare(self) -> None:
+        """Get ready to send without blocking later (may block: call it off the event loop)."""
+
     def send_article(self, article: RawArticle) -> None: ...
 
     def send_dead_letter(self, record: DeadLetter) -> None: ...
@@ -39,10 +42,15 @@ class MemoryPublisher:
         self.dead_letters: list[DeadLetter] = []
         self.flushes = 0
 
+    def prepare(self) -> None:
+        return None
+
     def send_article(self, article: RawArticle) -> None:
+        article.to_json_bytes()  # what cannot be serialised could not be sent either
         self.articles.append(article)
 
     def send_dead_letter(self, record: DeadLetter) -> None:
+        record.to_json_bytes()
         self.dead_letters.append(record)
 
     def flush(self) -> None:
@@ -83,6 +91,14 @@ class KafkaPublisher:
             producer = make_producer(settings, client_id="pipeline-collector")
         self._producer = producer
         self._pending: list[tuple[str, str, Any]] = []
+
+    def prepare(self) -> None:
+        """Fetch the topics' metadata (what send() would otherwise block the caller for)."""
+        try:
+            for topic in (self.settings.topic_raw, self.settings.topic_dead_letter):
+                self._producer.partitions_for(topic)
+        except Exception as exc:  # e.g. KafkaTimeoutError: the topic does not exist and cannot be created
+            raise PublishError(f"no metadata for the collector's topics: {exc!r}") from exc
 
     def send_article(self, article: RawArticle) -> None:
         future = self._producer.send(self.settings.topic_raw, key=article.article_id, value=article.to_json_bytes())

@@ -1,0 +1,108 @@
+"""The collector when one item, one feed or one host misbehaves: the rest goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from pipeline.collect import collector as collector_module
+from pipeline.collect.collector import Collector, CollectReport, collect_once
+from pipeline.collect.feedlist import FeedConfig
+from pipeline.collect.fetch import Fetcher
+from pipeline.collect.publisher import MemoryPublisher
+from pipeline.collect.state import StateStore
+from pipeline.settings import Settings
+from tests.unit.collect.conftest import sample
+from tests.unit.collect.httpserver import Route, SampleServer
+
+TEXTS = [
+    "Residents of the invented town of Brackwater gathered on Tuesday to hear the council's plans for a new "
+    "library, a swimming pool and wider pavements along the old market street, which officials said would "
+    "be finished within two years if the regional grant arrives on time.",
+    "Fishermen in the made-up harbour of Eastmere say the spring catch was the smallest in a decade, blaming "
+    "colder water and a late thaw; the cooperative will ask the ministry for help with fuel costs and repairs "
+    "to three boats damaged in the February storms.",
+    "A choir from the fictional village of Northvale won the county festival on Saturday with a programme of "
+    "folk songs collected by its founder, beating eleven other groups; the prize money will pay for a tour of "
+    "schools in the valley next autumn, the conductor said.",
+]
+
+
+def json_feed(server: SampleServer, items: list[dict[str, str]]) -> bytes:
+    return json.dumps(
+        {"version": "https://jsonfeed.org/version/1.1", "title": "Sample JSON", "items": items}
+    ).encode()
+
+
+def test_a_json_feed_item_with_a_lone_surrogate_fails_alone(server: SampleServer, collect_settings: Settings) -> None:
+    # "\ud800" is legal JSON but cannot be encoded as UTF-8: the item's text cannot go into a message.
+    items = [
+        {"id": "1", "url": server.url("/gone/1"), "title": "First", "content_text": TEXTS[0]},
+        {"id": "2", "url": server.url("/gone/2"), "title": "Broken", "content_text": "Two \ud800. " + TEXTS[1]},
+        {"id": "3", "url": server.url("/gone/3"), "title": "Third", "content_text": TEXTS[2]},
+    ]
+    server.routes["/feed.json"] = Route(json_feed(server, items), content_type="application/feed+json")
+    publisher = MemoryPublisher()
+    with StateStore(collect_settings.state_path) as store:
+        report = collect_once(collect_settings, [server.url("/feed.json")], publisher=publisher, store=store)
+    (feed,) = report.feeds
+    assert feed.status == "ok", feed.problem
+    assert sorted(a.title for a in publisher.articles) == ["First", "Third"]
+    (letter,) = publisher.dead_letters
+    assert letter.stage == "collect" and "internal_error" in letter.reason
+    assert letter.original_payload() is not None and letter.to_json_bytes()
+
+
+def test_a_feed_that_crashes_the_poll_is_backed_off(
+    server: SampleServer, collect_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.routes["/feed.xml"] = Route(sample("bridge.html"), content_type="application/rss+xml")
+
+    def broken_parser(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug in parsing")
+
+    monkeypatch.setattr(collector_module, "parse_feed", broken_parser)
+    settings = collect_settings.model_copy(update={"poll_min_interval_seconds": 60.0})
+    with StateStore(settings.state_path) as store:
+        report = collect_once(settings, [server.url("/feed.xml")], publisher=MemoryPublisher(), store=store)
+        assert report.feeds[0].status == "failed"
+        state = store.get_feed(FeedConfig(url=server.url("/feed.xml")).source_id)
+    assert state is not None and state.next_poll_at is not None and state.next_poll_at > time.time() + 50
+    assert state.consecutive_errors == 1
+
+
+def test_a_slow_feed_does_not_delay_the_others(server: SampleServer, collect_settings: Settings) -> None:
+    rss = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>http://127.0.0.1/</link>'
+        b"</channel></rss>"
+    )
+    server.routes["/fast.xml"] = Route(rss, content_type="application/rss+xml")
+    server.routes["/slow.xml"] = Route(rss, content_type="application/rss+xml", delay=1.8)
+    settings = collect_settings.model_copy(
+        update={"poll_min_interval_seconds": 1.0, "poll_max_interval_seconds": 1.0, "request_timeout_seconds": 5.0}
+    )
+    feeds = [FeedConfig(url=server.url("/slow.xml")), FeedConfig(url=server.url("/fast.xml"))]
+    polled: list[str] = []
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        with StateStore(settings.state_path) as store:
+            async with Fetcher(settings) as fetcher:
+                collector = Collector(settings, publisher=MemoryPublisher(), store=store, fetcher=fetcher)
+
+                def done(report: CollectReport) -> None:
+                    polled.extend(f.feed for f in report.feeds)
+
+                task = asyncio.create_task(collector.run_forever(feeds, stop, on_round=done))
+                await asyncio.sleep(4.5)
+                stop.set()
+                await asyncio.wait_for(task, timeout=10)
+
+    asyncio.run(run())
+    fast, slow = feeds[1].source_id, feeds[0].source_id
+    # Round by round, the fast feed would wait for the slow one (1.8 s) every time: at most 3 polls.
+    assert polled.count(fast) >= 4, polled
+    assert 1 <= polled.count(slow) <= 3
