@@ -155,6 +155,14 @@ class Settings(BaseSettings):
     def faust_data_dir(self) -> Path:
         return self.data_dir / "faust"
 
+    def as_env(self) -> dict[str, str]:
+        """The PIPELINE_* variables that give a child process these settings (plain values; no secrets)."""
+        return {
+            f"PIPELINE_{name.upper()}": str(value)
+            for name, value in self.model_dump().items()
+            if isinstance(value, str | int | float | Path) and not isinstance(value, bool)
+        }
+
     @property
     def kafka(self) -> str:
         """Bootstrap servers, falling back to the local stack's broker."""

@@ -15,7 +15,9 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from rich.console import Console
 
@@ -26,6 +28,8 @@ from pipeline.devstack.process import DevstackError, ProcessRecord
 from pipeline.settings import Settings
 
 RESTART_TIMEOUT = 180.0
+
+_Started = TypeVar("_Started")
 
 
 def fault_injection_allowed(settings: Settings) -> str | None:
@@ -78,7 +82,7 @@ class StackFaults:
         """Start the node again on its existing data and wait until it is healthy."""
         layout = self.layout
         artifacts = ensure_artifacts(layout, Console(stderr=True, quiet=True))
-        launcher = elasticsearch.restart(layout, layout.es[0], artifacts.es_home)
+        launcher = _start_when_port_free(lambda: elasticsearch.restart(layout, layout.es[0], artifacts.es_home))
         elasticsearch.wait_ready(layout, [launcher], RESTART_TIMEOUT)
 
     # Kafka ---------------------------------------------------------------------------------------------
@@ -92,16 +96,20 @@ class StackFaults:
         """Start the broker again on its existing log dir and wait until it is ready."""
         layout = self.layout
         artifacts = ensure_artifacts(layout, Console(stderr=True, quiet=True))
-        deadline = time.monotonic() + 30
-        while True:  # the killed broker's ports may take a moment to be released
-            try:
-                record = kafka.restart(layout, layout.kafka[0], artifacts.kafka_libs)
-                break
-            except DevstackError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
+        record = _start_when_port_free(lambda: kafka.restart(layout, layout.kafka[0], artifacts.kafka_libs))
         kafka.wait_ready(layout, {layout.kafka[0].node_id: record}, RESTART_TIMEOUT)
+
+
+def _start_when_port_free(start: Callable[[], _Started]) -> _Started:
+    """``start()``, retried while the killed process's ports are still being released (up to 60 s)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return start()
+        except DevstackError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
 
 
 def _signal(record: ProcessRecord, sig: signal.Signals) -> None:

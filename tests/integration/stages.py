@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import Elasticsearch
@@ -40,12 +39,7 @@ def private_settings(base: Settings, prefix: str, **overrides: Any) -> Settings:
 
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment a subprocess needs to run a stage with ``settings``."""
-    plain = {
-        name: value
-        for name, value in settings.model_dump().items()
-        if isinstance(value, str | int | float | Path) and not isinstance(value, bool)
-    }
-    return {**os.environ, **{f"PIPELINE_{name.upper()}": str(value) for name, value in plain.items()}}
+    return {**os.environ, **settings.as_env()}
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
