@@ -34,6 +34,7 @@ from pipeline.collect.schedule import next_interval
 from pipeline.collect.state import FeedState, ItemState, StateStore
 from pipeline.collect.urls import host_of, is_http_url
 from pipeline.deadletter import dead_letter
+from pipeline.health import touch
 from pipeline.ids import article_id
 from pipeline.records import RawArticle
 from pipeline.settings import Settings
@@ -240,6 +241,7 @@ class Collector:
 
         async def feed_loop(feed: FeedConfig) -> None:
             while not stop.is_set():
+                touch(self.settings, "collect")
                 if self.due(feed):
                     started = time.perf_counter()
                     result = await self.poll(feed)

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from pipeline.deadletter import dead_letter, describe
 from pipeline.enrich.stall import StallWatch
 from pipeline.errors import EXIT_SOFTWARE
+from pipeline.health import touch
 from pipeline.kafka import faust_credentials
 from pipeline.metrics import (
     ARTICLES_ENRICHED,
@@ -202,6 +203,7 @@ async def _watch_for_stalls() -> None:
     stalled = await asyncio.get_running_loop().run_in_executor(None, progress.stalled, assigned)
     if stalled:
         exit_worker(stalled)
+    touch(settings, "enrich", every_seconds=0)
 
 
 def run_worker(loglevel: str = "info") -> None:

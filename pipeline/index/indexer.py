@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter, describe
 from pipeline.errors import START_HINT_ES, ServiceUnavailable, redact_url
+from pipeline.health import touch
 from pipeline.index.es import BULK_REQUEST_TIMEOUT_SECONDS, ensure_indices, make_client
 from pipeline.index.sink import (
     TRANSIENT_STATUSES,
@@ -286,6 +287,7 @@ class Indexer:
         deadline = time.monotonic() + wait
         attempt = 0
         while not self._stop.is_set():
+            touch(self.settings, "index")  # waiting, not stalled
             try:
                 ensure_indices(self.client, self.settings)
                 if attempt:
@@ -347,6 +349,7 @@ class Indexer:
                 if self.in_flight is None:
                     polled = consumer.poll(timeout_ms=1000, max_records=500)
                     self.stats.last_poll_at = time.monotonic()
+                    touch(self.settings, "index")
                     records = [r for batch in polled.values() for r in batch]
                     if records:
                         consumer.pause(*consumer.assignment())
@@ -357,6 +360,7 @@ class Indexer:
                 # Paused: this poll fetches nothing, it only keeps the membership alive.
                 self._keep_paused(consumer, consumer.poll(timeout_ms=200))
                 self.stats.last_poll_at = time.monotonic()
+                touch(self.settings, "index")
                 if not self.in_flight.future.done():
                     continue
                 completed = self.in_flight.future.result()  # a permanent refusal raises here

@@ -1,0 +1,64 @@
+"""Liveness of the long-running stages, for container healthchecks.
+
+Each stage touches ``<data_dir>/health/<stage>`` while its loop is turning (the indexer while it polls, even
+when it holds a batch for Elasticsearch; the enricher while its stall watch finds it working or idle; the
+collector between polls). A stalled process stops touching it, and the check fails:
+
+    python -m pipeline.health indexer --max-age 120    # exit 0: alive, 1: stalled or never started
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+_last_touch: dict[str, float] = {}
+
+
+def heartbeat_path(settings: Settings, stage: str) -> Path:
+    return settings.data_dir / "health" / stage
+
+
+def touch(settings: Settings, stage: str, every_seconds: float = 5.0) -> None:
+    """Mark ``stage`` alive (at most once per ``every_seconds``; a failure to write is not the stage's)."""
+    now = time.monotonic()
+    if now - _last_touch.get(stage, -every_seconds) < every_seconds:
+        return
+    _last_touch[stage] = now
+    path = heartbeat_path(settings, stage)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    except OSError:
+        pass
+
+
+def age_seconds(settings: Settings, stage: str) -> float | None:
+    try:
+        return time.time() - heartbeat_path(settings, stage).stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Exit 0 if the stage's heartbeat is recent, else 1.")
+    parser.add_argument("stage", choices=["collect", "enrich", "index"])
+    parser.add_argument("--max-age", type=float, default=120.0, help="seconds since the last heartbeat")
+    args = parser.parse_args(argv)
+    age = age_seconds(Settings(), args.stage)
+    if age is None:
+        print(f"{args.stage}: no heartbeat yet")
+        return 1
+    if age > args.max_age:
+        print(f"{args.stage}: stalled, last heartbeat {age:.0f}s ago (limit {args.max_age:.0f}s)")
+        return 1
+    print(f"{args.stage}: alive, last heartbeat {age:.0f}s ago")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

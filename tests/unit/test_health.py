@@ -1,0 +1,25 @@
+"""Heartbeat files for container healthchecks."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline import health
+from pipeline.settings import Settings
+
+
+def test_a_recent_heartbeat_is_alive_and_an_old_one_stalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    assert health.main(["index"]) == 1  # never started
+    health.touch(Settings(), "index", every_seconds=0)
+    assert health.main(["index", "--max-age", "60"]) == 0
+    old = time.time() - 600
+    os.utime(health.heartbeat_path(Settings(), "index"), (old, old))
+    assert health.main(["index", "--max-age", "60"]) == 1
+    assert "stalled" in capsys.readouterr().out
