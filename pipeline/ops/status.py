@@ -121,6 +121,7 @@ def stage_topics(settings: Settings) -> dict[str, list[str]]:
     return {
         settings.enricher_group: [settings.topic_raw],
         settings.indexer_group: [settings.topic_enriched, settings.topic_events],
+        settings.subscriptions_group: [settings.topic_events],
     }
 
 
@@ -129,6 +130,8 @@ def _stage_of(group: str, settings: Settings) -> str:
         return "enrich"
     if group == settings.indexer_group:
         return "index"
+    if group == settings.subscriptions_group:
+        return "publish"
     if group.startswith("pipeline-subscribe") or group.startswith("subs-"):
         return "subscribe"
     return "other"
@@ -309,8 +312,15 @@ def stage_verdicts(
     verdicts = [StageVerdict("collect", *collector_verdict(now.collector))]
     if not now.kafka.reachable:
         return verdicts + [StageVerdict(stage, UNKNOWN, "Kafka unreachable") for stage in ("enrich", "index")]
-    for group_name, stage in ((settings.enricher_group, "enrich"), (settings.indexer_group, "index")):
+    consumers = (
+        (settings.enricher_group, "enrich"),
+        (settings.indexer_group, "index"),
+        (settings.subscriptions_group, "publish"),
+    )
+    for group_name, stage in consumers:
         group = _find(now.kafka.groups, group_name)
+        if stage == "publish" and (group is None or (group.members == 0 and group.committed == 0)):
+            continue  # subscriptions are optional: no verdict for a materialiser that never ran
         earlier = _find(before.kafka.groups, group_name) if before else None
         inputs = stage_topics(settings)[group_name]
         produced = _end_total(now, inputs) - (_end_total(before, inputs) if before else _end_total(now, inputs))

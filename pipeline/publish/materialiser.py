@@ -37,9 +37,11 @@ CATALOG_REFRESH_SECONDS = 1.0
 
 
 def create_app(settings: Settings) -> faust.App:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates its own directory, not the parents
     return faust.App(
         settings.subscriptions_group,
         broker=f"kafka://{settings.kafka}",
+        datadir=str(settings.faust_data_dir),  # not the working directory (docs/operations.md#data-directory)
         broker_credentials=faust_credentials(settings),
         store="memory://",  # the table is rebuilt from its changelog topic on start
         topic_partitions=settings.topic_partitions,

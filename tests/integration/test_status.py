@@ -125,7 +125,7 @@ def test_status_json_for_scripts(isolated: Settings) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["kafka"]["reachable"] and report["elasticsearch"]["reachable"]
-    assert {stage["stage"] for stage in report["stages"]} == {"collect", "enrich", "index"}
+    assert {stage["stage"] for stage in report["stages"]} >= {"collect", "enrich", "index"}
 
 
 def test_status_watch_keeps_reporting(isolated: Settings) -> None:

@@ -187,3 +187,19 @@ def test_metrics_are_served_over_http() -> None:
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     for name in ("pipeline_items_collected_total", "pipeline_documents_indexed_total", "pipeline_articles_enriched"):
         assert name in body
+
+
+def test_the_publish_stage_is_judged_once_its_materialiser_has_run() -> None:
+    from pipeline.ops.status import CollectorStatus, ElasticsearchStatus, KafkaStatus, StatusReport, stage_verdicts
+
+    settings = Settings()
+
+    def report(*groups: GroupStatus) -> StatusReport:
+        kafka = KafkaStatus(bootstrap="k", reachable=True, groups=list(groups))
+        return StatusReport("now", kafka, ElasticsearchStatus("e", True), CollectorStatus("s", False), 0, 0, [])
+
+    never = GroupStatus(settings.subscriptions_group, "publish", ["t"], "Dead", 0, 12, 0)
+    assert "publish" not in {v.stage for v in stage_verdicts(settings, report(never), None, 1.0)}
+    stopped = GroupStatus(settings.subscriptions_group, "publish", ["t"], "Empty", 0, 12, 30)
+    verdicts = {v.stage: v.verdict for v in stage_verdicts(settings, report(stopped), None, 1.0)}
+    assert verdicts["publish"] == STOPPED
