@@ -9,10 +9,10 @@ import time
 import pytest
 
 from pipeline.collect import collector as collector_module
-from pipeline.collect.collector import Collector, CollectReport, collect_once
+from pipeline.collect.collector import Collector, CollectReport, collect_once, collect_once_async
 from pipeline.collect.feedlist import FeedConfig
 from pipeline.collect.fetch import Fetcher
-from pipeline.collect.publisher import MemoryPublisher
+from pipeline.collect.publisher import KafkaPublisher, MemoryPublisher
 from pipeline.collect.state import StateStore
 from pipeline.settings import Settings
 from tests.unit.collect.conftest import sample
@@ -106,3 +106,61 @@ def test_a_slow_feed_does_not_delay_the_others(server: SampleServer, collect_set
     # Round by round, the fast feed would wait for the slow one (1.8 s) every time: at most 3 polls.
     assert polled.count(fast) >= 4, polled
     assert 1 <= polled.count(slow) <= 3
+
+
+class SlowMetadataProducer:
+    """Stands in for kafka-python's producer where it blocks: metadata for a topic that is not there yet."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.known: set[str] = set()
+
+    def partitions_for(self, topic: str) -> set[int]:
+        if topic not in self.known:  # like kafka-python: wait until the broker has metadata for the topic
+            time.sleep(1.5)
+            self.known.add(topic)
+        return {0}
+
+    def send(self, topic: str, key: str, value: bytes) -> object:
+        self.partitions_for(topic)  # send() waits for the metadata too
+        self.sent.append(key)
+
+        class Acknowledged:
+            def get(self, timeout: float = 0) -> None:
+                return None
+
+        return Acknowledged()
+
+    def flush(self, timeout: float | None = None) -> None:
+        return None
+
+    def close(self, timeout: float | None = None) -> None:
+        return None
+
+
+def test_waiting_for_topic_metadata_does_not_block_the_event_loop(
+    server: SampleServer, collect_settings: Settings
+) -> None:
+    items = [{"id": "1", "url": server.url("/gone/1"), "title": "First", "content_text": TEXTS[0]}]
+    server.routes["/feed.json"] = Route(json_feed(server, items), content_type="application/feed+json")
+    producer = SlowMetadataProducer()
+    gaps: list[float] = []
+
+    async def run() -> None:
+        async def ticker() -> None:
+            last = time.perf_counter()
+            while True:
+                await asyncio.sleep(0.05)
+                now = time.perf_counter()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        with StateStore(collect_settings.state_path) as store:
+            publisher = KafkaPublisher(collect_settings, producer=producer, ensure_topics=False)
+            await collect_once_async(collect_settings, [server.url("/feed.json")], publisher=publisher, store=store)
+        ticking.cancel()
+
+    asyncio.run(run())
+    assert len(producer.sent) == 1
+    assert max(gaps) < 1.0, f"the event loop stalled for {max(gaps):.1f}s"
