@@ -154,6 +154,7 @@ class Supervised:
     def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.name, self.argv, self.env, self.log = name, argv, env, log
         self.exits: list[int] = []
+        self.kills = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -181,10 +182,17 @@ class Supervised:
                 self._start()
                 started = time.monotonic()
 
-    def kill(self) -> None:
-        with self._lock:
-            if self.process is not None and self.process.poll() is None:
-                self.process.send_signal(signal.SIGKILL)
+    def kill(self, timeout: float = 300.0) -> None:
+        """SIGKILL the running process; while it is being restarted, wait for the new one first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.process is not None and self.process.poll() is None:
+                    self.process.send_signal(signal.SIGKILL)
+                    self.kills += 1
+                    return
+            time.sleep(0.5)
+        raise TimeoutError(f"{self.name} did not come back within {timeout:.0f}s")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -348,7 +356,7 @@ class Outcome:
     fuzzed: int
     letters_for_fuzzed: int
     unexpected_letters: list[str]
-    restarts: dict[str, int]
+    restarts: dict[str, str]
     seconds: float
 
     @property
@@ -392,7 +400,8 @@ def measure(run: Run, expected: Expected, began: float, timeout: float) -> Outco
         for lt in letters
         if (lt.source_topic, lt.partition, lt.offset) not in run.fuzzed
     ]
-    restarts = {s.name: len(s.exits) for s in [*run.enrichers, *([run.indexer] if run.indexer else [])] if s.exits}
+    stages = [*run.enrichers, *([run.indexer] if run.indexer else [])]
+    restarts = {s.name: f"{len(s.exits)} ({s.kills} SIGKILL)" for s in stages if s.exits}
     return Outcome(
         run.name,
         expected,
