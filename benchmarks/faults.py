@@ -189,6 +189,9 @@ class Supervised:
             with self._lock:
                 if self.process is not None and self.process.poll() is None:
                     self.process.send_signal(signal.SIGKILL)
+                    # Until the kernel has delivered it, the process still looks alive: a second kill right
+                    # away would hit the same process.
+                    self.process.wait(timeout=30)
                     self.kills += 1
                     return
             time.sleep(0.5)
