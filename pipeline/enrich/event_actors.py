@@ -50,6 +50,7 @@ _QUANTITY_NOUNS = frozenset({
 # "the two leaders", "both governments": two parties named earlier. Nouns for people pick persons, the rest
 # countries.
 _PAIR_WORDS = frozenset({"two", "both"})
+_CIVIL_SERVICES = frozenset({"rescue", "emergency", "relief", "medical", "health", "fire", "search", "hospital"})
 _QUANTIFIERS = frozenset({"several", "some", "many", "few", "all", "both", "various", "numerous", "other"})
 _PAIR_STATE_NOUNS = frozenset({"government", "country", "nation", "delegation", "side", "state", "capital"})
 # Organisations that act politically although their names carry none of the words below.
@@ -114,7 +115,11 @@ class EntityIndex:
         return entity.country_code or self.grounded.get(entity.name)
 
     def actor_from_entity(self, entity: Entity) -> Actor:
-        return Actor(name=entity.name, country_code=self.country_of(entity), label=entity.label)
+        code = self.country_of(entity)
+        if entity.label == "NORP" and code:
+            # A nationality acting on its own ("the Israelis said", a stray "Indonesian") is its country.
+            return self.state_actor(code) or Actor(name=entity.name, country_code=code, label=entity.label)
+        return Actor(name=entity.name, country_code=code, label=entity.label)
 
     def location_from_entity(self, entity: Entity) -> Location:
         return Location(
@@ -233,6 +238,8 @@ class EntityIndex:
             return self.actor_from_entity(body_entity)  # "members of the European Parliament" act for it
         if lemma == "side" and _warring(tok):
             return Actor(name=_phrase_text(tok), country_code=country or self.home_country, label=None)
+        if any(c.dep_ == "compound" and c.lower_ in _CIVIL_SERVICES for c in tok.children):
+            return None  # "rescue workers", "emergency crews": help after a disaster is not a political act
         if lemma in AGENT_NOUNS or country:
             foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
             if country is None and lemma in _DOMESTIC_NOUNS and not foreign:

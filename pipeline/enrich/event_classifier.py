@@ -141,10 +141,12 @@ def train_classifier(
         bias=np.zeros(len(label_set)),
         meta=dict(meta or {}),
     )
-    x = np.zeros((n_docs, len(vocabulary)), dtype=np.float64)
-    for row, counts in enumerate(feature_counts):
-        idx, values = model.vector(counts)
-        x[row, idx] = values
+    # Stories as sparse rows (a story uses ~1% of the vocabulary): products are gathers and scatters.
+    rows = [model.vector(counts) for counts in feature_counts]
+    row_of = np.concatenate([np.full(len(idx), r, dtype=np.int64) for r, (idx, _) in enumerate(rows)])
+    cols = np.concatenate([idx for idx, _ in rows])
+    vals = np.concatenate([values for _, values in rows])
+    n_labels, n_features = len(label_set), len(vocabulary)
     label_index = {label: i for i, label in enumerate(label_set)}
     y = np.zeros((n_docs, len(label_set)))
     y[np.arange(n_docs), [label_index[label] for label in labels]] = 1.0
@@ -159,9 +161,15 @@ def train_classifier(
     m_w, v_w, m_b, v_b = (np.zeros_like(weights), np.zeros_like(weights), np.zeros_like(bias), np.zeros_like(bias))
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     for step in range(1, epochs + 1):
-        probs = _softmax(x @ weights + bias)
+        scores = np.stack(
+            [np.bincount(row_of, weights=vals * weights[cols, k], minlength=n_docs) for k in range(n_labels)], axis=1
+        )
+        probs = _softmax(scores + bias)
         grad_logits = sample_weight * (probs - y) / n_docs
-        grad_w = x.T @ grad_logits + l2 * weights
+        grad_w = l2 * weights + np.stack(
+            [np.bincount(cols, weights=vals * grad_logits[row_of, k], minlength=n_features) for k in range(n_labels)],
+            axis=1,
+        )
         grad_b = grad_logits.sum(axis=0)
         for param, grad, m, v in ((weights, grad_w, m_w, v_w), (bias, grad_b, m_b, v_b)):
             m *= beta1

@@ -1,10 +1,11 @@
 """Confidence as a probability: the coder's heuristic score mapped through a fitted logistic curve.
 
-The heuristic (``event_identity._score``) orders events well but is not a probability. A two-parameter
+The heuristic (``event_identity._confidence``) orders events well but is not a probability. A two-parameter
 logistic map ``p = sigmoid(a * logit(score) + b)`` (Platt scaling) is fitted on data we own, the hand-coded
 gold events (``tests/gold/events.yaml``), by ``pipeline evaluate calibrate-events``: each coded event of a
 gold document is right (its type, source and target match a gold event) or wrong. The fit is pulled towards
-the identity map (a=1, b=0) so that a small gold file cannot make it extreme. The parameters live in
+the identity map (a=1, b=0) with the weight of 20 events, so that a small gold file, in-domain for the
+rules, cannot make it extreme. The parameters live in
 ``pipeline/data/event_calibration.json``; without the file the score is published as it is.
 """
 
@@ -30,12 +31,17 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@lru_cache(maxsize=2)
-def load_calibration(path: Path = CALIBRATION_PATH) -> dict[str, float] | None:
+def load_calibration_from(path: Path) -> dict[str, float] | None:
     if not path.exists():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     return {"a": float(data["a"]), "b": float(data["b"])}
+
+
+@lru_cache(maxsize=1)
+def load_calibration() -> dict[str, float] | None:
+    """The fitted parameters, or None before ``pipeline evaluate calibrate-events`` has written them."""
+    return load_calibration_from(CALIBRATION_PATH)
 
 
 _enabled = True
@@ -59,7 +65,7 @@ def calibrated(score: float) -> float:
     return _sigmoid(params["a"] * _logit(score) + params["b"])
 
 
-def fit_calibration(scores: Sequence[float], right: Sequence[bool], prior: float = 1.0) -> tuple[float, float]:
+def fit_calibration(scores: Sequence[float], right: Sequence[bool], prior: float = 20.0) -> tuple[float, float]:
     """Platt scaling by Newton's method on the log-likelihood with an L2 pull of strength ``prior`` towards
     the identity map; deterministic."""
     a, b = 1.0, 0.0

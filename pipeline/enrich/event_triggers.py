@@ -249,9 +249,16 @@ def quoted_tokens(doc: Doc) -> set[int]:
     return inside
 
 
+def _in_question(tok: Token) -> bool:
+    """ "Will Russia invade Ukraine?": a question reports nothing."""
+    sent = tok.sent
+    last = next((t for t in reversed(sent) if not t.is_space and t.text not in _CLOSE_QUOTES), None)
+    return last is not None and last.text == "?"
+
+
 def frame_for(match: TriggerMatch, content: TriggerMatch | None, taxonomy: Taxonomy) -> Frame | None:
     head = match.head
-    if _is_negated(head) or _is_generic(head) or _is_topic(head) or _is_unrealised(head):
+    if _is_negated(head) or _is_generic(head) or _is_topic(head) or _is_unrealised(head) or _in_question(head):
         return None
     frame = Frame(match=match, sent=head.sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
     frame.reference = _is_reference(head)

@@ -268,17 +268,25 @@ def train_events_command(
     data: Path = typer.Option(DEFAULT_DATA, "--data", help="POLECAT synthetic stories CSV (ahalterman/NGEC)"),
     output: Path | None = typer.Option(None, "--output", help="Model file (default: pipeline/data/...)"),
     folds: int = typer.Option(3, "--folds", min=2, help="Cross-validation folds inside the training split"),
+    l2: list[float] = typer.Option(
+        [1e-4, 3e-4, 1e-3], "--l2", help="L2 strengths to cross-validate (one value skips the search)"
+    ),
+    tune_stories: int | None = typer.Option(
+        None, "--tune-stories", min=100, help="Code only every k-th training story (about N) to choose the mix"
+    ),
 ) -> None:
     """Train the story classifier on the training split only and choose its weight in the main type."""
     from pipeline.enrich.event_classifier import MODEL_PATH, save_classifier
 
-    report = train(data, folds)
+    report = train(data, folds, tuple(l2), tune_stories)
     model = report.pop("model")
     save_classifier(model, output or MODEL_PATH)
     typer.echo(json.dumps(report, indent=2))
 
 
-def train(data: Path, folds: int = 3) -> dict[str, Any]:
+def train(
+    data: Path, folds: int = 3, l2_grid: tuple[float, ...] = (1e-4, 3e-4, 1e-3), tune_stories: int | None = None
+) -> dict[str, Any]:
     """Cross-validate (by template, inside the training split) the L2 strength and the classifier's weight
     against the coded events, then fit on the whole training split. Deterministic: full-batch training."""
     from pipeline.enrich.event_classifier import classifier_disabled, main_event_type, train_classifier
@@ -289,7 +297,7 @@ def train(data: Path, folds: int = 3) -> dict[str, Any]:
     fold_ids = [fold_of(s.title, folds) for s in stories]
     out_of_fold: dict[float, list[dict[str, float]]] = {}
     cv: dict[str, float] = {}
-    for l2 in (1e-4, 3e-4, 1e-3):
+    for l2 in l2_grid:
         probs: list[dict[str, float]] = [{} for _ in stories]
         for fold in range(folds):
             fit = [i for i, f in enumerate(fold_ids) if f != fold]
@@ -307,18 +315,21 @@ def train(data: Path, folds: int = 3) -> dict[str, Any]:
         predicted = [max(p, key=lambda t: p[t]) for p in probs]
         cv[f"l2={l2:g}"] = classification_scores(gold, predicted, PLOVER_TYPES)["macro_f1"]
     best_l2 = max(out_of_fold, key=lambda l2: cv[f"l2={l2:g}"])
+    # The rules' events of (every k-th of) the training stories, to choose how to mix them with the prior.
+    every = max(1, len(stories) // tune_stories) if tune_stories else 1
+    tune = list(range(0, len(stories), every))
     with classifier_disabled():
-        coded, _ = code_stories(stories)
+        coded, _ = code_stories([stories[i] for i in tune])
+    tune_gold = [gold[i] for i in tune]
+    tune_prior = [out_of_fold[best_l2][i] for i in tune]
     weights: dict[str, float] = {}
     for decay in (1.0, 0.5, 0.25):
         for step in range(11):
             weight = step / 10
-            predicted_main = [
-                main_event_type(ev, p, weight, decay) for ev, p in zip(coded, out_of_fold[best_l2], strict=True)
-            ]
-            weights[f"decay={decay:g} weight={weight:.1f}"] = classification_scores(gold, predicted_main, PLOVER_TYPES)[
-                "macro_f1"
-            ]
+            predicted_main = [main_event_type(ev, p, weight, decay) for ev, p in zip(coded, tune_prior, strict=True)]
+            weights[f"decay={decay:g} weight={weight:.1f}"] = classification_scores(
+                tune_gold, predicted_main, PLOVER_TYPES
+            )["macro_f1"]
     best = max(weights, key=lambda key: weights[key])
     best_decay = float(best.split()[0].split("=")[1])
     best_weight = float(best.split()[1].split("=")[1])
@@ -330,7 +341,10 @@ def train(data: Path, folds: int = 3) -> dict[str, Any]:
         "prior_weight": best_weight,
         "position_decay": best_decay,
         "cv_macro_f1": weights[best],
-        "command": "pipeline evaluate train-events",
+        "tuned_on_stories": len(tune),
+        "command": "pipeline evaluate train-events"
+        + (f" --l2 {best_l2:g}" if len(l2_grid) == 1 else "")
+        + (f" --tune-stories {tune_stories}" if tune_stories else ""),
     }
     model = train_classifier(
         [s.text for s in stories], gold, PLOVER_TYPES, l2=best_l2, meta=meta, titles=[s.headline for s in stories]

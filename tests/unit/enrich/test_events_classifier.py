@@ -98,3 +98,9 @@ def test_classification_scores() -> None:
     assert scores["per_type"]["A"]["precision"] == 1.0 and scores["per_type"]["A"]["recall"] == 0.5
     assert scores["per_type"]["C"]["f1"] == 0.0
     assert abs(scores["macro_f1"] - (2 / 3 + 2 / 3 + 0.0) / 3) < 1e-9
+
+
+def test_headline_words_and_pairs_are_features_of_their_own() -> None:
+    counts = story_features("Police used tear gas.", "Police fire tear gas at marchers")
+    assert counts["t:police"] == 1 and counts["t:tear_gas"] == 1 and counts["t:gas_marchers"] == 1
+    assert counts["police"] == 2  # the body's words are unchanged by the headline
