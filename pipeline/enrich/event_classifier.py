@@ -17,8 +17,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from pipeline.enrich.switch import Switch
 from pipeline.records import Event
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "event_story_classifier.json"
@@ -187,23 +187,14 @@ def save_classifier(model: StoryClassifier, path: Path = MODEL_PATH) -> None:
     path.write_text(json.dumps(model.to_json(), separators=(",", ":"), sort_keys=False) + "\n", encoding="utf-8")
 
 
-_enabled = True
-
-
-@contextmanager
-def classifier_disabled() -> Iterator[None]:
-    """Run the coder on its rules alone (evaluation and training compare with and without the prior)."""
-    global _enabled
-    previous, _enabled = _enabled, False
-    try:
-        yield
-    finally:
-        _enabled = previous
+_PRIOR = Switch()
+# Run the coder on its rules alone (evaluation and training compare with and without the prior).
+classifier_disabled = _PRIOR.off
 
 
 def story_prior(text: str, title: str = "") -> dict[str, float] | None:
     """Story-level type distribution for the coder, or None when no model is trained (or it is disabled)."""
-    if not _enabled:
+    if not _PRIOR.on:
         return None
     model = load_classifier()
     return model.predict_proba(text, title) if model is not None else None

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+
+from pipeline.enrich.switch import Switch
 
 CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "data" / "event_calibration.json"
 _EPS = 1e-4
@@ -44,22 +45,13 @@ def load_calibration() -> dict[str, float] | None:
     return load_calibration_from(CALIBRATION_PATH)
 
 
-_enabled = True
-
-
-@contextmanager
-def calibration_disabled() -> Iterator[None]:
-    """Publish raw scores (to fit the calibration on them)."""
-    global _enabled
-    previous, _enabled = _enabled, False
-    try:
-        yield
-    finally:
-        _enabled = previous
+_CALIBRATION = Switch()
+# Publish raw scores (to fit the calibration on them).
+calibration_disabled = _CALIBRATION.off
 
 
 def calibrated(score: float) -> float:
-    params = load_calibration() if _enabled else None
+    params = load_calibration() if _CALIBRATION.on else None
     if params is None:
         return score
     return _sigmoid(params["a"] * _logit(score) + params["b"])
