@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     # Entities of French articles (other languages than English and French get none; see docs/enrichment.md).
     french_spacy_model: str = "fr_core_news_sm"
     enrich_batch_size: int = 32
+    # How long a worker waits to fill a batch; at live rates an article may wait this long before its parse
+    # (docs/scaling.md, "Where the time goes": a shorter window is the candidate fix, not yet proven safe).
     enrich_batch_seconds: float = 1.0
     max_text_chars: int = 200_000
     # An enricher with messages waiting on its partitions and no batch done for this long exits (non-zero) so

@@ -1,0 +1,185 @@
+"""A capacity plan from measured figures: what N articles per day take (docs/scaling.md explains each rule).
+
+Reads the JSON that ``benchmarks/pipeline_throughput.py --json`` printed, takes the real-length ``news`` set
+(falling back to the first set), and derives for each daily volume: enricher workers (cores), partitions,
+indexer instances, Elasticsearch nodes, shards and replicas, memory, and disk per day of retention.
+
+    .venv/bin/python benchmarks/pipeline_throughput.py --json > scaling.json
+    .venv/bin/python benchmarks/capacity_plan.py scaling.json --per-day 1000000,10000000
+
+The assumptions that are not measurements are options with the defaults printed in the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+GB = 1e9
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the plan rests on, all from one benchmark run."""
+
+    story_set: str
+    tokens_mean: float
+    worker_articles_per_s: float  # one enricher worker, end to end, backlog
+    indexer_articles_per_s: float  # one indexer alone (with the articles' event reports)
+    worker_rss_mb: float
+    kafka_bytes_per_article: float  # raw + enriched + event messages, uncompressed
+    es_bytes_per_article: float  # primary store, articles and events indices
+
+
+@dataclass(frozen=True)
+class Plan:
+    articles_per_day: int
+    average_per_s: float
+    peak_per_s: float
+    enricher_workers: int
+    enricher_memory_gb: float
+    partitions: int
+    indexer_instances: int
+    es_nodes: int
+    primary_shards_per_index: int
+    replicas: int
+    es_disk_gb_per_day: float  # primaries and replicas
+    kafka_disk_gb_per_day: float  # all replicas
+    es_disk_gb_retained: float
+    kafka_disk_gb_retained: float
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """The benchmark's JSON (stdout of --json), or its progress log (stderr), whose JSON lines survive a run
+    that was cut short: a ceiling line, then one line per pipeline run."""
+    text = path.read_text()
+    try:
+        results: dict[str, Any] = json.loads(text)
+        return results
+    except ValueError:
+        pass
+    sets: dict[str, Any] = {}
+    ceiling: dict[str, Any] | None = None
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if "ceiling" in record:
+            ceiling = record["ceiling"]
+        elif ceiling is not None:
+            sets.setdefault(record["story_set"], {"ceiling": ceiling, "runs": []})["runs"].append(record)
+    return {"sets": sets}
+
+
+def measured_from(results: dict[str, Any], story_set: str = "news") -> Measured:
+    sets = results["sets"]
+    name = story_set if story_set in sets else next(iter(sets))
+    body = sets[name]
+    runs = body["runs"]
+    single = min((r for r in runs if r["workers"] == 1), key=lambda r: r["partitions"])
+    sized = next(r for r in runs if r.get("sizes"))
+    alone = [r["indexer_alone"]["articles_per_s"] for r in runs if r.get("indexer_alone")]
+    sizes = sized["sizes"]
+    return Measured(
+        story_set=name,
+        tokens_mean=body["ceiling"]["tokens_mean"],
+        worker_articles_per_s=single["backlog_articles_per_s"],
+        indexer_articles_per_s=min(alone),  # the slowest replay: the conservative figure
+        worker_rss_mb=max(m for r in runs for m in r["worker_peak_rss_mb"]),
+        kafka_bytes_per_article=sizes["raw_message"] + sizes["enriched_message"] + sizes["events_messages"],
+        es_bytes_per_article=sizes["es_articles_store"] + sizes["es_events_store"],
+    )
+
+
+def plan(
+    measured: Measured,
+    articles_per_day: int,
+    *,
+    peak_factor: float,
+    utilisation: float,
+    replicas: int,
+    kafka_replication: int,
+    retention_days: int,
+    kafka_retention_days: int,
+    shard_gb: float,
+    node_disk_gb: float,
+) -> Plan:
+    average = articles_per_day / 86_400
+    peak = average * peak_factor
+    # Workers in one group share partitions; each needs a core to itself (one spaCy process per core).
+    workers = max(1, math.ceil(peak / (measured.worker_articles_per_s * utilisation)))
+    # Room to double the workers without repartitioning (keys move when partitions are added), at least 8.
+    partitions = max(8, 2 ** math.ceil(math.log2(2 * workers)))
+    indexers = max(1, math.ceil(peak / (measured.indexer_articles_per_s * utilisation)))
+    es_per_day = articles_per_day * measured.es_bytes_per_article * (1 + replicas) / GB
+    kafka_per_day = articles_per_day * measured.kafka_bytes_per_article * kafka_replication / GB
+    es_retained = es_per_day * retention_days
+    # Shards: the retained primaries of one index in pieces of at most shard_gb (two indices, similar size).
+    primaries_per_index = max(1, math.ceil(es_retained / (1 + replicas) / 2 / shard_gb))
+    # Nodes: enough disk at an 85 % watermark, and enough to hold every replica apart from its primary.
+    nodes = max(1 + replicas, math.ceil(es_retained / (node_disk_gb * 0.85)))
+    return Plan(
+        articles_per_day=articles_per_day,
+        average_per_s=round(average, 1),
+        peak_per_s=round(peak, 1),
+        enricher_workers=workers,
+        enricher_memory_gb=round(workers * measured.worker_rss_mb / 1024, 1),
+        partitions=partitions,
+        indexer_instances=indexers,
+        es_nodes=nodes,
+        primary_shards_per_index=primaries_per_index,
+        replicas=replicas,
+        es_disk_gb_per_day=round(es_per_day, 2),
+        kafka_disk_gb_per_day=round(kafka_per_day, 2),
+        es_disk_gb_retained=round(es_retained, 0),
+        kafka_disk_gb_retained=round(kafka_per_day * kafka_retention_days, 0),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "results", type=Path, help="benchmarks/pipeline_throughput.py's JSON (--json) or its progress log (stderr)"
+    )
+    parser.add_argument("--per-day", default="1000000,10000000", help="articles per day, comma-separated")
+    parser.add_argument("--set", default="news", help="story set whose figures to use")
+    parser.add_argument("--peak-factor", type=float, default=3.0, help="busiest hour over the daily average")
+    parser.add_argument("--utilisation", type=float, default=0.7, help="share of measured capacity to plan for")
+    parser.add_argument("--replicas", type=int, default=1)
+    parser.add_argument("--kafka-replication", type=int, default=3)
+    parser.add_argument("--retention-days", type=int, default=30, help="Elasticsearch")
+    parser.add_argument("--kafka-retention-days", type=int, default=7)
+    parser.add_argument("--shard-gb", type=float, default=30.0)
+    parser.add_argument("--node-disk-gb", type=float, default=1000.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    measured = measured_from(load_results(args.results), args.set)
+    assumptions = {
+        key: getattr(args, key)
+        for key in (
+            "peak_factor", "utilisation", "replicas", "kafka_replication", "retention_days",
+            "kafka_retention_days", "shard_gb", "node_disk_gb",
+        )
+    }  # fmt: skip
+    plans = [plan(measured, int(float(n)), **assumptions) for n in args.per_day.split(",")]
+    if args.json:
+        print(
+            json.dumps({"measured": asdict(measured), "assumptions": assumptions, "plans": [asdict(p) for p in plans]})
+        )
+        return
+    print(f"measured ({measured.story_set}, mean {measured.tokens_mean:.0f} tokens): {asdict(measured)}")
+    print(f"assumptions: {assumptions}")
+    for p in plans:
+        print()
+        for key, value in asdict(p).items():
+            print(f"  {key:<26} {value}")
+
+
+if __name__ == "__main__":
+    main()
