@@ -66,7 +66,17 @@ def _cluster(tmp_path: Path, brokers: int = 3, es_nodes: int = 2, base: int = 39
 
 
 def test_single_node_keeps_the_configured_ports(tmp_path: Path) -> None:
-    layout = Layout.from_settings(Settings(devstack_dir=tmp_path))
+    layout = Layout.from_settings(
+        Settings(
+            devstack_dir=tmp_path,
+            devstack_brokers=1,
+            devstack_es_nodes=1,
+            devstack_kafka_port=9092,
+            devstack_kafka_controller_port=9093,
+            devstack_kafka_sasl_port=9094,
+            devstack_es_port=9200,
+        )
+    )
     assert layout.kafka_bootstrap == "127.0.0.1:9092"
     assert (layout.kafka[0].controller_port, layout.kafka[0].sasl_port) == (9093, 9094)
     assert layout.es_url == "http://127.0.0.1:9200"
