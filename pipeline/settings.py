@@ -105,7 +105,7 @@ class Settings(BaseSettings):
     spacy_model: str = "en_core_web_sm"
     # The project's news NER merged over spacy_model's entities: "shipped" (the model in the package), a path
     # or package name, or "none" for spacy_model's entities alone.
-    news_ner_model: str = "none"
+    news_ner_model: str = "shipped"
     # Entities of French articles (other languages than English and French get none; see docs/enrichment.md).
     french_spacy_model: str = "fr_core_news_sm"
     enrich_batch_size: int = 32

