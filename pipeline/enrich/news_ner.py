@@ -6,8 +6,9 @@ MONEY, ...) and the parse. The ``news_ner`` component runs after the OntoNotes `
 ``doc.ents`` (``merge_entities``):
 
 - a news PER/ORG/LOC span is the entity, labelled PERSON/ORG, and for LOC with the OntoNotes place label of the
-  same span (GPE, LOC or FAC) or else GPE for a country or a place the gazetteer knows, LOC otherwise; an
-  OntoNotes span overlapping it goes;
+  same span (GPE, LOC or FAC) or else GPE for a country or a place the gazetteer knows, LOC otherwise (and a
+  PER that OntoNotes calls FAC over the same words is the facility: "Camp David"); an OntoNotes span
+  overlapping it goes;
 - a news MISC span is not an output entity, but an OntoNotes place inside it goes ("Iraqi" is MISC, no place;
   NORP stays);
 - an OntoNotes span of a label CoNLL lacks (NORP, FAC, dates, numbers ...) stays; an OntoNotes PERSON/ORG/GPE/LOC
@@ -113,6 +114,8 @@ def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
             label = same_bounds.get((span.start, span.end), "")
             if label not in ONTONOTES_PLACE_LABELS:
                 label = "GPE" if gazetteer.country(span.text) or gazetteer.places(span.text) else "LOC"
+        elif span.label_ == "PER" and same_bounds.get((span.start, span.end)) == "FAC":
+            label = "FAC"  # "Camp David": CoNLL has no facility label to teach the news model; OntoNotes has
         else:
             label = NEWS_TO_ONTONOTES[span.label_]
         merged.append(Span(doc, span.start, span.end, label=label))

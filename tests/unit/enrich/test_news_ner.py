@@ -59,6 +59,13 @@ def test_an_ontonotes_name_the_article_writes_in_full_elsewhere_stays() -> None:
     assert merged(text, ontonotes, news) == [("Yoon", "PERSON"), ("Yoon Suk Yeol", "PERSON")]
 
 
+def test_a_facility_ontonotes_knows_is_no_person() -> None:
+    text = "They met at Camp David with Jimmy Carter."
+    ontonotes = [("Camp David", "FAC"), ("Jimmy Carter", "PERSON")]
+    news = [("Camp David", "PER"), ("Jimmy Carter", "PER")]
+    assert merged(text, ontonotes, news) == [("Camp David", "FAC"), ("Jimmy Carter", "PERSON")]
+
+
 def test_a_place_without_an_ontonotes_label_is_typed_by_the_gazetteer() -> None:
     text = "Talks in Kharkiv and on the Korean Peninsula."
     news = [("Kharkiv", "LOC"), ("Korean Peninsula", "LOC")]
