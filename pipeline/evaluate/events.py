@@ -263,13 +263,17 @@ def calibrate_events_command(
     typer.echo(json.dumps(calibrate(gold), indent=2))
 
 
+C_GRID = (0.01, 0.03, 0.1, 0.3)  # the SVM's regularisation, cross-validated by train-events
+SCALE_GRID = (1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 80.0)  # softmax scale of its scores
+
+
 @evaluate_app.command("train-events")
 def train_events_command(
     data: Path = typer.Option(DEFAULT_DATA, "--data", help="POLECAT synthetic stories CSV (ahalterman/NGEC)"),
     output: Path | None = typer.Option(None, "--output", help="Model file (default: pipeline/data/...)"),
     folds: int = typer.Option(3, "--folds", min=2, help="Cross-validation folds inside the training split"),
-    l2: list[float] = typer.Option(
-        [1e-4, 3e-4, 1e-3], "--l2", help="L2 strengths to cross-validate (one value skips the search)"
+    c: list[float] = typer.Option(
+        list(C_GRID), "--c", help="SVM C values to cross-validate (smaller: stronger regularisation)"
     ),
     tune_stories: int | None = typer.Option(
         None, "--tune-stories", min=100, help="Code only every k-th training story (about N) to choose the mix"
@@ -278,50 +282,60 @@ def train_events_command(
     """Train the story classifier on the training split only and choose its weight in the main type."""
     from pipeline.enrich.event_classifier import MODEL_PATH, save_classifier
 
-    report = train(data, folds, tuple(l2), tune_stories)
+    report = train(data, folds, tuple(c), tune_stories)
     model = report.pop("model")
     save_classifier(model, output or MODEL_PATH)
     typer.echo(json.dumps(report, indent=2))
 
 
 def train(
-    data: Path, folds: int = 3, l2_grid: tuple[float, ...] = (1e-4, 3e-4, 1e-3), tune_stories: int | None = None
+    data: Path, folds: int = 3, c_grid: tuple[float, ...] = C_GRID, tune_stories: int | None = None
 ) -> dict[str, Any]:
-    """Cross-validate (by template, inside the training split) the L2 strength and the classifier's weight
-    against the coded events, then fit on the whole training split. Deterministic: full-batch training."""
-    from pipeline.enrich.event_classifier import classifier_disabled, main_event_type, train_classifier
+    """Cross-validate (by template, inside the training split) the SVM's regularisation, the softmax scale of
+    its scores (out-of-fold log-loss) and the classifier's weight against the coded events, then fit on the
+    whole training split. Deterministic."""
+    import numpy as np
+
+    from pipeline.enrich.event_classifier import classifier_disabled, main_event_type, softmax, train_classifier
     from pipeline.enrich.taxonomy import PLOVER_TYPES
 
     stories = [s for s in read_stories(data) if s.split == "train"]
     gold = [s.label for s in stories]
+    gold_index = np.asarray([PLOVER_TYPES.index(label) for label in gold])
     fold_ids = [fold_of(s.title, folds) for s in stories]
-    out_of_fold: dict[float, list[dict[str, float]]] = {}
+    out_of_fold: dict[float, np.ndarray] = {}
     cv: dict[str, float] = {}
-    for l2 in l2_grid:
-        probs: list[dict[str, float]] = [{} for _ in stories]
+    for c in c_grid:
+        scores = np.zeros((len(stories), len(PLOVER_TYPES)))
         for fold in range(folds):
             fit = [i for i, f in enumerate(fold_ids) if f != fold]
             model = train_classifier(
                 [stories[i].text for i in fit],
                 [gold[i] for i in fit],
                 PLOVER_TYPES,
-                l2=l2,
+                c=c,
                 titles=[stories[i].headline for i in fit],
             )
             for i, f in enumerate(fold_ids):
                 if f == fold:
-                    probs[i] = model.predict_proba(stories[i].text, stories[i].headline)
-        out_of_fold[l2] = probs
-        predicted = [max(p, key=lambda t: p[t]) for p in probs]
-        cv[f"l2={l2:g}"] = classification_scores(gold, predicted, PLOVER_TYPES)["macro_f1"]
-    best_l2 = max(out_of_fold, key=lambda l2: cv[f"l2={l2:g}"])
+                    scores[i] = model.decision(stories[i].text, stories[i].headline)
+        out_of_fold[c] = scores
+        predicted = [PLOVER_TYPES[k] for k in scores.argmax(axis=1)]
+        cv[f"c={c:g}"] = classification_scores(gold, predicted, PLOVER_TYPES)["macro_f1"]
+    best_c = max(out_of_fold, key=lambda c: cv[f"c={c:g}"])
+    log_loss = {
+        scale: float(-np.log(softmax(scale * out_of_fold[best_c])[np.arange(len(stories)), gold_index] + 1e-12).mean())
+        for scale in SCALE_GRID
+    }
+    best_scale = min(log_loss, key=lambda scale: log_loss[scale])
+    oof_probs = softmax(best_scale * out_of_fold[best_c])
     # The rules' events of (every k-th of) the training stories, to choose how to mix them with the prior.
     every = max(1, len(stories) // tune_stories) if tune_stories else 1
     tune = list(range(0, len(stories), every))
     with classifier_disabled():
         coded, _ = code_stories([stories[i] for i in tune])
     tune_gold = [gold[i] for i in tune]
-    tune_prior = [out_of_fold[best_l2][i] for i in tune]
+    tune_prior = [dict(zip(PLOVER_TYPES, (float(p) for p in oof_probs[i]), strict=True)) for i in tune]
     weights: dict[str, float] = {}
     for decay in (1.0, 0.5, 0.25):
         for step in range(11):
@@ -337,16 +351,31 @@ def train(
         "trained_on": DATA_SOURCE,
         "split": f"train: sha256(title template) mod 100 >= {TEST_PERCENT}",
         "stories": len(stories),
-        "l2": best_l2,
+        "model": "TfidfVectorizer(sublinear_tf, min_df=2) + LinearSVC(class_weight=balanced), softmax-scaled",
+        "c": best_c,
+        "softmax_scale": best_scale,
+        "cv_classifier_macro_f1": cv[f"c={best_c:g}"],
         "prior_weight": best_weight,
         "position_decay": best_decay,
         "cv_macro_f1": weights[best],
         "tuned_on_stories": len(tune),
         "command": "pipeline evaluate train-events"
-        + (f" --l2 {best_l2:g}" if len(l2_grid) == 1 else "")
+        + "".join(f" --c {c:g}" for c in c_grid if c_grid != C_GRID)
         + (f" --tune-stories {tune_stories}" if tune_stories else ""),
     }
     model = train_classifier(
-        [s.text for s in stories], gold, PLOVER_TYPES, l2=best_l2, meta=meta, titles=[s.headline for s in stories]
+        [s.text for s in stories],
+        gold,
+        PLOVER_TYPES,
+        c=best_c,
+        scale=best_scale,
+        meta=meta,
+        titles=[s.headline for s in stories],
     )
-    return {"model": model, "cv_macro_f1_by_l2": cv, "cv_macro_f1_by_decay_and_prior_weight": weights, "meta": meta}
+    return {
+        "model": model,
+        "cv_classifier_macro_f1_by_c": cv,
+        "cv_log_loss_by_softmax_scale": log_loss,
+        "cv_macro_f1_by_decay_and_prior_weight": weights,
+        "meta": meta,
+    }

@@ -1,16 +1,20 @@
-"""Story classifier (training, round trip through JSON), main-type choice, and the evaluation's split."""
+"""Story classifier (training, round trip through its npz file), main-type choice, and the evaluation's split."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.enrich.event_classifier import (
     StoryClassifier,
     classifier_disabled,
     main_event_type,
+    read_classifier,
     save_classifier,
     story_features,
     story_prior,
+    story_tokens,
     train_classifier,
 )
 from pipeline.evaluate.events import classification_scores, fold_of, split_of
@@ -28,13 +32,14 @@ _TEXTS = {
 def _train() -> StoryClassifier:
     texts = [t for group in _TEXTS.values() for t in group]
     labels = [label for label, group in _TEXTS.items() for _ in group]
-    return train_classifier(texts, labels, list(_TEXTS), min_df=1, epochs=200, meta={"note": "unit test"})
+    return train_classifier(texts, labels, list(_TEXTS), min_df=1, c=1.0, scale=3.0, meta={"note": "unit test"})
 
 
 def test_features_are_content_words_with_the_lead_counted_twice() -> None:
-    counts = story_features("Police fired tear gas; police arrested 20." + " filler" * 100 + " curfew")
+    counts = story_features("Police fired tear gas; police arrested them." + " filler" * 100 + " curfew")
     assert counts["police"] == 4 and counts["gas"] == 2 and counts["curfew"] == 1
-    assert "20" not in counts and "the" not in story_features("the police")
+    assert counts["tear gas"] == 2  # word pairs too
+    assert "the" not in story_features("the police")
 
 
 def test_training_is_deterministic_and_learns() -> None:
@@ -45,16 +50,29 @@ def test_training_is_deterministic_and_learns() -> None:
     assert abs(sum(probs.values()) - 1.0) < 1e-9
 
 
-def test_json_round_trip(tmp_path: Path) -> None:
-    model = _train()
-    path = tmp_path / "model.json"
-    save_classifier(model, path)
-    import json
+def test_prediction_matches_scikit_learn() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
-    loaded = StoryClassifier.from_json(json.loads(path.read_text(encoding="utf-8")))
+    texts = [t for group in _TEXTS.values() for t in group]
+    vectorizer = TfidfVectorizer(analyzer=lambda text: story_tokens(text), sublinear_tf=True, min_df=1).fit(texts)
+    model = _train()
+    story = "gunmen killed protesters who marched; gunmen fled"
+    expected = vectorizer.transform([story]).toarray()[0]
+    idx, values = model.vector(story_features(story))
+    ours = np.zeros(len(model.vocabulary))
+    ours[idx] = values
+    order = [vectorizer.vocabulary_[f] for f in sorted(model.vocabulary, key=lambda f: model.vocabulary[f])]
+    assert np.allclose(ours, expected[order])
+
+
+def test_file_round_trip(tmp_path: Path) -> None:
+    model = _train()
+    path = tmp_path / "model.npz"
+    save_classifier(model, path)
+    loaded = read_classifier(path)
     text = "an airstrike killed ten fighters"
     original, restored = model.predict_proba(text), loaded.predict_proba(text)
-    assert loaded.meta == {"note": "unit test"}
+    assert loaded.meta == {"note": "unit test"} and loaded.scale == 3.0
     assert all(abs(original[k] - restored[k]) < 1e-3 for k in original)
 
 
@@ -102,5 +120,6 @@ def test_classification_scores() -> None:
 
 def test_headline_words_and_pairs_are_features_of_their_own() -> None:
     counts = story_features("Police used tear gas.", "Police fire tear gas at marchers")
-    assert counts["t:police"] == 1 and counts["t:tear_gas"] == 1 and counts["t:gas_marchers"] == 1
+    assert counts["t:police"] == 1 and counts["t:tear gas"] == 1 and counts["t:gas marchers"] == 1
+    assert counts["c:gas"] == 1 and counts["c: gas "] == 1  # character n-grams inside word boundaries
     assert counts["police"] == 2  # the body's words are unchanged by the headline
