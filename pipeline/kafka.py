@@ -56,6 +56,30 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+def faust_app(settings: Settings, group: str, **options: Any) -> Any:
+    """A Faust app on the configured broker with the project's common options; ``options`` add or override.
+
+    Faust is imported here so that commands which never run a worker do not pay for it.
+    """
+    import faust
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates its own directory, not the parents
+    return faust.App(
+        group,
+        broker=f"kafka://{settings.kafka}",
+        broker_credentials=faust_credentials(settings),
+        datadir=str(settings.faust_data_dir),  # not the working directory (docs/operations.md#data-directory)
+        store="memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        producer_acks=-1,
+        producer_max_request_size=4_000_000,
+        **options,
+    )
+
+
 def pipeline_topics(settings: Settings) -> list[str]:
     return [settings.topic_raw, settings.topic_enriched, settings.topic_events, settings.topic_dead_letter]
 

@@ -26,7 +26,7 @@ from pipeline.deadletter import dead_letter, describe
 from pipeline.enrich.stall import StallWatch
 from pipeline.errors import EXIT_SOFTWARE
 from pipeline.health import touch
-from pipeline.kafka import faust_credentials
+from pipeline.kafka import faust_app
 from pipeline.metrics import (
     ARTICLES_ENRICHED,
     ARTICLES_NOT_EXTRACTED,
@@ -43,21 +43,8 @@ log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> faust.App:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates its own directory, not the parents
-    return faust.App(
-        settings.enricher_group,
-        broker=f"kafka://{settings.kafka}",
-        broker_credentials=faust_credentials(settings),
-        store="memory://",
-        datadir=str(settings.faust_data_dir),
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication,
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        producer_acks=-1,
-        producer_max_request_size=4_000_000,
-        producer_compression_type="gzip",
-    )
+    app: faust.App = faust_app(settings, settings.enricher_group, producer_compression_type="gzip")
+    return app
 
 
 settings = get_settings()

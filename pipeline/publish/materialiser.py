@@ -24,7 +24,7 @@ import faust
 import structlog
 from kafka import KafkaAdminClient, KafkaProducer
 
-from pipeline.kafka import client_options, faust_credentials, make_producer
+from pipeline.kafka import client_options, faust_app, make_producer
 from pipeline.publish.changes import EventState, apply_report
 from pipeline.publish.materialise import SubscriptionMatcher, catch_up, change_bytes, read_report
 from pipeline.publish.subscriptions import SubscriptionCatalog, subscription_topic
@@ -37,22 +37,11 @@ CATALOG_REFRESH_SECONDS = 1.0
 
 
 def create_app(settings: Settings) -> faust.App:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates its own directory, not the parents
-    return faust.App(
-        settings.subscriptions_group,
-        broker=f"kafka://{settings.kafka}",
-        datadir=str(settings.faust_data_dir),  # not the working directory (docs/operations.md#data-directory)
-        broker_credentials=faust_credentials(settings),
-        store="memory://",  # the table is rebuilt from its changelog topic on start
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication,
-        consumer_auto_offset_reset="earliest",
-        web_enabled=False,
-        producer_acks=-1,
-        producer_max_request_size=4_000_000,
-        table_key_serializer="raw",
-        table_value_serializer="raw",
+    # The table is rebuilt from its changelog topic on start (memory store); keys and values are raw bytes.
+    app: faust.App = faust_app(
+        settings, settings.subscriptions_group, table_key_serializer="raw", table_value_serializer="raw"
     )
+    return app
 
 
 settings = get_settings()
