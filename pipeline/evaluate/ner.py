@@ -21,7 +21,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from rich.table import Table
 
 import pipeline
 from pipeline.evaluate import evaluate_app
+from pipeline.evaluate.ner_errors import SpanError, classify, summary
 from pipeline.train.conll import read_documents
 
 SCORED_LABELS = ("PER", "ORG", "LOC")
@@ -128,8 +129,9 @@ SPEED_ROUNDS = 2
 SYSTEMS = (("spacy", "spaCy"), ("news", "news model"), ("pipeline", "pipeline"))
 
 
-def evaluate(data: Path, limit: int | None = None, speed: bool = False) -> dict[str, Any]:
-    """Scores of the three systems (and, with ``speed``, enrich_articles throughput), as a JSON-ready dict."""
+def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: bool = False) -> dict[str, Any]:
+    """Scores of the three systems (and, with ``speed``, enrich_articles throughput; with ``errors``, the
+    pipeline's wrong spans by category), as a JSON-ready dict."""
     from pipeline.enrich.entities import resolve_entities
     from pipeline.enrich.gazetteer import get_gazetteer
     from pipeline.enrich.news_ner import NEWS_KEY, ONTONOTES_KEY
@@ -149,11 +151,16 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False) -> dict[
 
     has_news = "news_ner" in nlp.pipe_names
     scores = {name: Scores() for name, _ in SYSTEMS}
+    wrong_spans: list[SpanError] = []
     for document, doc, entities in zip(documents, docs, resolved, strict=True):
         scores["spacy"].add(document.gold, spacy_spans(doc.spans[ONTONOTES_KEY] if has_news else doc.ents))
-        if has_news:
-            scores["news"].add(document.gold, news_spans(doc.spans[NEWS_KEY]))
-        scores["pipeline"].add(document.gold, pipeline_spans(entities))
+        model = news_spans(doc.spans[NEWS_KEY]) if has_news else None
+        if model is not None:
+            scores["news"].add(document.gold, model)
+        predicted = pipeline_spans(entities)
+        scores["pipeline"].add(document.gold, predicted)
+        if errors:
+            wrong_spans += classify(document.text, document.gold, predicted, model)
 
     tokens = sum(d.tokens for d in documents)
     model_name, model_version = model_lineage(nlp)
@@ -175,6 +182,8 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False) -> dict[
     }
     if speed:
         report["throughput"] |= enrich_speed(nlp, documents)
+    if errors:
+        report["errors"] = [asdict(e) for e in wrong_spans]
     return report
 
 
@@ -253,6 +262,27 @@ def render(report: dict[str, Any], console: Console) -> None:
             cost = 1 - speed["enrich_documents_per_second"] / without
             line += f"; without the news model {without:.1f} documents/s (the news model costs {cost:.0%})"
         console.print(line)
+    if "errors" in report:
+        render_errors(report["errors"], console)
+
+
+def render_errors(errors: list[dict[str, str]], console: Console) -> None:
+    """Counts of the pipeline's wrong spans by kind, label, category and source, then each one in context."""
+    counts = summary(SpanError(**e) for e in errors)
+    table = Table(title="pipeline errors (source: model = the news model alone had the same span)")
+    for column in ("kind", "label", "category", "source", "count"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    for (kind, label, category, source), count in sorted(counts.items(), key=lambda item: (item[0][0], -item[1])):
+        table.add_row(kind, label, category, source, str(count))
+    console.print(table)
+    for e in sorted(errors, key=lambda e: (e["kind"], e["label"], e["category"], e["source"])):
+        console.print(
+            f"{e['kind']} {e['label']} {e['category']} {e['source']}: {e['text']!r} overlapping={e['overlapping']!r} | "
+            f"{e['context']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @evaluate_app.command("ner")
@@ -261,11 +291,14 @@ def ner_command(
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N documents (quick runs)"),
     speed: bool = typer.Option(False, "--speed", help="Also time enrich_articles with and without the news model"),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON instead of a table"),
+    errors: bool = typer.Option(
+        False, "--errors", help="Also list the pipeline's false positives and negatives by category, in context"
+    ),
 ) -> None:
     """Strict NER precision/recall/F1 (PER, ORG, LOC) of spaCy, the news model and the pipeline."""
     if not data.exists():
         raise typer.BadParameter(f"{data} not found", param_hint="--data")
-    report = evaluate(data, limit, speed)
+    report = evaluate(data, limit, speed, errors)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:

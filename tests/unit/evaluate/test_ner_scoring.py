@@ -59,3 +59,20 @@ def test_a_span_off_by_a_word_or_a_type_scores_nothing() -> None:
     scores = Scores()
     scores.add({(0, 11, "PER")}, {(0, 5, "PER"), (0, 11, "ORG")})
     assert scores.prf()["f1"] == 0.0
+
+
+def test_errors_are_categorised_by_their_relation_to_gold_and_to_the_news_model() -> None:
+    from pipeline.evaluate.ner_errors import classify, summary
+
+    text = "Mr Bush met Chechnya and Pirelli"
+    gold = {(3, 7, "PER"), (12, 20, "LOC"), (25, 32, "ORG")}
+    predicted = {(0, 7, "PER"), (12, 20, "PER"), (25, 32, "ORG"), (8, 11, "ORG")}
+    news = {(0, 7, "PER"), (12, 20, "LOC"), (25, 32, "ORG")}
+    counts = summary(classify(text, gold, predicted, news))
+    assert counts == {
+        ("fp", "PER", "boundary", "model"): 1,  # "Mr Bush": the news model's own span
+        ("fp", "PER", "type", "pipeline"): 1,  # the news model said LOC
+        ("fp", "ORG", "spurious", "pipeline"): 1,
+        ("fn", "PER", "boundary", "model"): 1,
+        ("fn", "LOC", "type", "pipeline"): 1,  # the news model had it right
+    }
