@@ -9,12 +9,15 @@ module reads the spans as mentions of a smaller set of entities:
    dropped; untagged repetitions of names already used are added.
 2. Countries are recognised by name, code, short form or demonym, and cities, US states and continents by name
    (``pipeline.enrich.gazetteer``); the countries named give context for choosing among same-named cities.
-3. A short name links to the longest full person name it begins or ends ("Blinken", "Antony Blinken"), unless
-   it names a country; then every mention of one surface form joins the entity another mention of that form
-   was resolved to (one sense per discourse); organisation names written two ways are joined ("IAEA",
-   "Apple Inc." / "Apple").
+3. A short name links to the longest full person name it ends ("Blinken", "Antony Blinken"), or begins when
+   it was read as a person's or can be a family name written first ("Kim" of "Kim Yo Jong"), unless it names
+   a country or the article uses it as a place ("in Chechnya"); a name ending in a company's legal form is an
+   organisation ("Pirelli SpA"); then every mention of one surface form joins the entity another mention of
+   that form was resolved to (one sense per discourse); organisation names written two ways are joined
+   ("IAEA", "Apple Inc." / "Apple").
 4. Each entity's type is decided across its mentions: a linked person is PERSON, a country GPE, otherwise the
-   majority of spaCy's labels (a title such as "President" before a name counts as a vote for PERSON).
+   majority of spaCy's labels, place labels pooled (a title such as "President" before a name counts as a vote
+   for PERSON).
 
 Everything is dictionary lookups over the mentions of one document; there is no second model pass.
 """
@@ -53,6 +56,9 @@ PERSON_TITLES = frozenset({
     "judge", "justice", "coach",
 })
 # fmt: on
+# Titles that are also everyday words ("will miss England", "general strike", "judge Italy by"): a title only when
+# capitalised.
+CAPITALISED_ONLY_TITLES = frozenset({"miss", "general", "judge", "justice", "lady", "lord", "dame"})
 
 # Office words whose "of" complement is a portfolio, not an organisation: "Secretary of State", "Minister of
 # Finance", "Department of Energy". A lone capitalised word there is the tail of a title phrase.
@@ -90,6 +96,8 @@ PERSONAL_BODIES = frozenset({
     "regime", "successor", "predecessor",
 })
 # fmt: on
+# Letters of a family name that may be written before the given name (one romanised syllable: "Kim", "Xi").
+MAX_FAMILY_NAME_FIRST = 4
 # On a tie between spaCy's labels, the more specific reading wins.
 LABEL_PRIORITY = ("PERSON", "ORG", "GPE", "LOC", "FAC", "NORP")
 
@@ -136,8 +144,9 @@ def resolve_entities(doc: Doc) -> list[Entity]:
 
     groups: dict[tuple[str, str], _Group] = {}
     full_names = _person_full_names(mentions)
+    read_as_place = _surfaces_read_as_places(mentions)
     for m in mentions:
-        key = _group_key(m, full_names)
+        key = _group_key(m, full_names, read_as_place)
         group = groups.setdefault(key, _Group(kind=key[0]))
         group.mentions.append(m)
         if key[0] == "person":
@@ -169,26 +178,39 @@ def _mention(doc: Doc, span: Span, gazetteer: Gazetteer) -> _Mention | None:
     if last - first == 1 and not text.isupper() and text.casefold() in STOP_WORDS:
         return None  # "It", "The" tagged as a name; "US" and "IT" written in capitals are abbreviations
     key = normalize(text)
+    label = span.label_
+    if label == "PERSON" and _ends_in_legal_form(doc, first, last):
+        label = "ORG"  # "Pirelli SpA", "Johnson Controls Inc": a company named after a person
     mention = _Mention(
         start=start,
         end=end,
         text=text,
-        label=span.label_,
+        label=label,
         words=tuple(key.split()),
         key=key,
-        person_cue=first > 0 and doc[first - 1].lower_.rstrip(".") in PERSON_TITLES,
+        person_cue=first > 0 and _is_person_title(doc[first - 1]),
         locative=_is_locative(doc, first, last),
     )
-    if span.label_ in {"ORG", "GPE"} and _possessive_of_a_person(doc, first, last):
+    if label in {"ORG", "GPE"} and _possessive_of_a_person(doc, first, last):
         mention.person_cue, mention.vote = True, "PERSON"
-    if span.label_ in COUNTRY_LABELS or (span.label_ == "PERSON" and not mention.person_cue):
+    if label in COUNTRY_LABELS or (label == "PERSON" and not mention.person_cue):
         mention.country = _country(mention, gazetteer, doc.lang_)
         mention.demonym = mention.country is not None and _is_demonym(gazetteer, text)
-    if span.label_ == "ORG" and mention.country is None:
+    if label == "ORG" and mention.country is None:
         mention.owner_country = _owner_country(doc, first, last, gazetteer)
     if last - first == 1 and mention.country is None and _in_portfolio_title(doc, first, gazetteer):
         return None
     return mention
+
+
+def _ends_in_legal_form(doc: Doc, first: int, last: int) -> bool:
+    final = doc[last - 1]
+    return last - first > 1 and not final.is_lower and final.lower_.replace(".", "") in LEGAL_FORMS
+
+
+def _is_person_title(token: Token) -> bool:
+    word = token.lower_.rstrip(".")
+    return word in PERSON_TITLES and (word not in CAPITALISED_ONLY_TITLES or not token.is_lower)
 
 
 def _join_name_particles(doc: Doc, spans: list[Span]) -> list[Span]:
@@ -272,7 +294,7 @@ def _clean_bounds(doc: Doc, span: Span) -> tuple[int, int] | None:
     while first < last and (
         doc[first].is_punct
         or doc[first].lower_ == "the"
-        or (span.label_ == "PERSON" and last - first > 1 and doc[first].lower_.rstrip(".") in PERSON_TITLES)
+        or (span.label_ == "PERSON" and last - first > 1 and _is_person_title(doc[first]))
     ):
         first += 1
     while last > first and (
@@ -432,12 +454,26 @@ def _person_full_names(mentions: Iterable[_Mention]) -> dict[str, _FullName]:
     return names
 
 
-def _group_key(m: _Mention, full_names: dict[str, _FullName]) -> tuple[str, str]:
+def _surfaces_read_as_places(mentions: Iterable[_Mention]) -> set[str]:
+    """Surface forms the article uses as places and never as a person's name: labelled a place, at least once
+    after a place preposition ("peace in Chechnya"), and never PERSON or after a title. Such a form is not linked
+    to a person's full name that merely ends with it (a headline's "Lebed Chechnya")."""
+    place_like: set[str] = set()
+    person_like: set[str] = set()
+    for m in mentions:
+        if m.label == "PERSON" or m.person_cue:
+            person_like.add(m.key)
+        elif m.locative and m.label in GAZETTEER_PLACE_LABELS:
+            place_like.add(m.key)
+    return place_like - person_like
+
+
+def _group_key(m: _Mention, full_names: dict[str, _FullName], read_as_place: set[str]) -> tuple[str, str]:
     # A country named in the text stays the country ("Chad", "Jordan" written as GPE), except where spaCy
     # itself read the span as a person and the article gives that person's full name ("Michael Jordan").
     if m.country is not None and m.label != "PERSON":
         return ("demonym" if m.demonym else "country", m.country.iso3)
-    if m.label in {"PERSON", "ORG", "GPE", "NORP", "LOC"}:
+    if m.label in {"PERSON", "ORG", "GPE", "NORP", "LOC"} and m.key not in read_as_place:
         person = _longest_name_containing(m, full_names)
         if person is not None:
             return ("person", person)
@@ -457,10 +493,15 @@ def _longest_name_containing(m: _Mention, full_names: dict[str, _FullName]) -> s
     if n == 0 or all(word in NAME_PARTICLES for word in m.words):
         return None
     split = {key: key.split() for key in full_names}
+    # News refers to people by surname. A name that begins a "full name" and that the model did not read as a
+    # person's is usually an organisation's ("Deportivo" of "Deportivo Coruna", "Pirelli" of "Pirelli Cables",
+    # both read as people), unless it can be a family name written first: romanised Chinese, Korean and
+    # Vietnamese family names are one short syllable ("Kim" of "Kim Yo Jong", "Xi", "Moon").
+    by_first_word = m.label == "PERSON" or m.person_cue or (n == 1 and len(m.words[0]) <= MAX_FAMILY_NAME_FIRST)
     candidates = [
         key
         for key, words in split.items()
-        if len(words) >= n and (tuple(words[:n]) == m.words or tuple(words[-n:]) == m.words)
+        if len(words) >= n and (tuple(words[-n:]) == m.words or (by_first_word and tuple(words[:n]) == m.words))
     ]
     if not candidates and m.label == "PERSON":  # only a span already read as a person links by an inner word
         candidates = [
@@ -511,9 +552,12 @@ def _merge_acronyms_and_short_forms(groups: dict[tuple[str, str], _Group]) -> No
         base = _without_legal_form(_longest_surface(g))
         if base != normalize(_longest_surface(g)):
             by_base_name.setdefault(base, g)
-    for g in orgs:
-        target = by_base_name.get(normalize(_longest_surface(g)))
+    # The bare name is the company whatever the model read it as ("Pirelli" LOC beside "Pirelli SpA").
+    for key, g in groups.items():
+        target = by_base_name.get(normalize(_longest_surface(g))) if key[0] == "name" and g.mentions else None
         if target is not None and target is not g:
+            for m in g.mentions:
+                m.vote = "ORG"
             target.mentions.extend(g.mentions)
             g.mentions = []
     orgs = [g for g in orgs if g.mentions]
@@ -608,11 +652,19 @@ def _entity(group: _Group) -> Entity:
 
 
 def _majority_label(group: _Group, allowed: frozenset[str] = OUTPUT_LABELS) -> str:
+    """The label most mentions vote for. Place labels first vote together, as one reading against a person or
+    an organisation ("Batajnica" GPE, LOC and PERSON is a place), then the most voted place label is taken."""
     votes = Counter(m.vote or ("PERSON" if m.person_cue else m.label) for m in group.mentions)
     candidates = [label for label in LABEL_PRIORITY if label in allowed and votes[label]]
     if not candidates:
         return ""
-    return max(candidates, key=lambda label: (votes[label], -LABEL_PRIORITY.index(label)))
+    place_votes = sum(votes[label] for label in candidates if label in PLACE_LABELS)
+
+    def weight(label: str) -> tuple[int, int, int]:
+        pooled = place_votes if label in PLACE_LABELS else votes[label]
+        return (pooled, votes[label], -LABEL_PRIORITY.index(label))
+
+    return max(candidates, key=weight)
 
 
 def _longest_surface(group: _Group) -> str:

@@ -372,3 +372,56 @@ def test_a_countrys_institutions_carry_its_code(nlp: Language) -> None:
         "Bank of Japan": "JPN",
         "Red Cross": None,
     }
+
+
+# Where the news model's slips meet resolution (errors listed by `pipeline evaluate ner --errors`) --------------
+
+
+def test_place_labels_vote_together_against_a_person(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Flights go to Zorvan. The Zorvan airport is small. Buses run to Zorvan.",
+        [("Zorvan", "GPE"), ("Zorvan", "PERSON"), ("Zorvan", "LOC")],
+    )
+    (entity,) = resolve_entities(doc)
+    assert entity.label in {"GPE", "LOC"} and entity.mention_count == 3
+
+
+def test_a_lower_case_everyday_word_is_no_title(nlp: Language) -> None:
+    doc = labelled(nlp, "The injured pair will miss Zorvania tonight.", [("Zorvania", "GPE")])
+    (entity,) = resolve_entities(doc)
+    assert entity.label == "GPE"
+    doc = labelled(nlp, "The winner was Miss Stamper on Sunday.", [("Stamper", "GPE")])
+    (entity,) = resolve_entities(doc)
+    assert entity.label == "PERSON"
+
+
+def test_a_place_used_as_one_is_not_a_surname_of_a_headline_name(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Lebed Zorvania talks. Lebed wants peace in Zorvania. Troops stay in Zorvania.",
+        [("Lebed Zorvania", "PERSON"), ("Lebed", "PERSON"), ("Zorvania", "LOC"), ("Zorvania", "LOC")],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert entities["Zorvania"].label == "LOC" and entities["Zorvania"].mention_count == 2
+    assert entities["Lebed Zorvania"].mention_count == 2  # "Lebed" still links
+
+
+def test_a_company_named_after_a_person_is_an_organisation(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Quarrelli SpA said profits rose. Analysts praised Quarrelli on Friday.",
+        [("Quarrelli SpA", "PERSON"), ("Quarrelli", "LOC")],
+    )
+    (entity,) = resolve_entities(doc)
+    assert (entity.name, entity.label, entity.mention_count) == ("Quarrelli SpA", "ORG", 2)
+
+
+def test_a_non_person_name_does_not_link_as_a_given_name(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Deportivo Coruna won again. Deportivo scored twice.",
+        [("Deportivo Coruna", "PERSON"), ("Deportivo", "ORG")],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert entities["Deportivo"].label == "ORG" and entities["Deportivo Coruna"].mention_count == 1
