@@ -5,7 +5,8 @@ the small model does not label them consistently ("Blinken" GPE in one sentence,
 module reads the spans as mentions of a smaller set of entities:
 
 1. Spans are cleaned (a leading "the" or title, a trailing possessive, punctuation or descriptor dropped; a
-   name cut short at a hyphen or a particle re-joined: "Moon Jae-in", "Ursula von der Leyen"); junk spans are
+   name cut short at a hyphen or a particle re-joined: "Moon Jae-in", "Anne-Gaelle Sidot", "Ursula von der
+   Leyen"); junk spans are
    dropped; untagged repetitions of names already used are added.
 2. Countries are recognised by name, code, short form or demonym, and cities, US states and continents by name
    (``pipeline.enrich.gazetteer``); the countries named give context for choosing among same-named cities.
@@ -96,6 +97,9 @@ PERSONAL_BODIES = frozenset({
     "regime", "successor", "predecessor",
 })
 # fmt: on
+HYPHENS = frozenset({"-", "‐"})
+# Letters of a lower-case particle inside a hyphenated name ("Ata-ur-Rehman", "Inzamam-ul-Haq").
+MAX_HYPHEN_PARTICLE = 3
 # Letters of a family name that may be written before the given name (one romanised syllable: "Kim", "Xi").
 MAX_FAMILY_NAME_FIRST = 4
 # On a tie between spaCy's labels, the more specific reading wins.
@@ -131,7 +135,7 @@ class _Group:
 def resolve_entities(doc: Doc) -> list[Entity]:
     """The canonical entities of a parsed article, in order of first mention; offsets index ``doc.text``."""
     gazetteer = get_gazetteer()
-    spans = _join_name_particles(doc, list(doc.ents))
+    spans = _join_hyphenated_names(doc, _join_name_particles(doc, list(doc.ents)), gazetteer)
     mentions = [m for span in spans if (m := _mention(doc, span, gazetteer)) is not None]
     mentions += [m for span in _repeated_names(doc, mentions) if (m := _mention(doc, span, gazetteer)) is not None]
     mentions.sort(key=lambda m: m.start)
@@ -245,6 +249,68 @@ def _join_name_particles(doc: Doc, spans: list[Span]) -> list[Span]:
                 continue
         joined.append(span)
     return joined
+
+
+def _join_hyphenated_names(doc: Doc, spans: list[Span], gazetteer: Gazetteer) -> list[Span]:
+    """Names the tokenizer split at a hyphen and NER cut there: "Anne" + "-" + "Gaelle Sidot", "Lucy Tyler" +
+    "-Sharman", "Ata-ur-" + "Rehman", "Mercedes-" + "Benz". A span is extended over the capitalised pieces glued
+    to it by hyphens (and a short lower-case particle between two of them, "-ur-"), absorbing a span of the
+    same label there; not over a span of another label, and two countries stay two ("Iran-Iraq")."""
+    joined: list[Span] = []
+    absorbed: set[int] = set()
+    for index, span in enumerate(spans):
+        if index in absorbed:
+            continue
+        start, end = _hyphenated_bounds(doc, span.start, span.end)
+        if span.label_ not in OUTPUT_LABELS - {"NORP"} or (start, end) == (span.start, span.end):
+            joined.append(span)
+            continue
+        others = [j for j, other in enumerate(spans) if j != index and other.start < end and start < other.end]
+        if any(
+            spans[j].label_ != span.label_ or (gazetteer.country(span.text) and gazetteer.country(spans[j].text))
+            for j in others
+        ):
+            joined.append(span)
+            continue
+        absorbed.update(others)
+        start = min([start, *(spans[j].start for j in others)])
+        end = max([end, *(spans[j].end for j in others)])
+        joined = [kept for kept in joined if not (kept.start < end and start < kept.end)]
+        joined.append(Span(doc, start, end, label=span.label_))
+    return sorted(joined, key=lambda span: span.start)
+
+
+def _hyphenated_bounds(doc: Doc, start: int, end: int) -> tuple[int, int]:
+    def glued(i: int) -> bool:  # doc[i] "-" doc[i + 2], written without spaces
+        return (
+            i >= 0
+            and i + 2 < len(doc)
+            and doc[i + 1].text in HYPHENS
+            and not doc[i].whitespace_
+            and not doc[i + 1].whitespace_
+        )
+
+    def capitalised(token: Token) -> bool:
+        return token.is_alpha and token.text[0].isupper()
+
+    def particle(token: Token) -> bool:
+        return token.is_alpha and token.is_lower and len(token.text) <= MAX_HYPHEN_PARTICLE
+
+    while True:
+        if glued(start - 2) and capitalised(doc[start - 2]):
+            start -= 2
+        elif glued(start - 2) and particle(doc[start - 2]) and glued(start - 4) and capitalised(doc[start - 4]):
+            start -= 4
+        else:
+            break
+    while True:
+        if glued(end - 1) and capitalised(doc[end + 1]):
+            end += 2
+        elif glued(end - 1) and particle(doc[end + 1]) and glued(end + 1) and capitalised(doc[end + 3]):
+            end += 4
+        else:
+            break
+    return start, end
 
 
 def _repeated_names(doc: Doc, mentions: list[_Mention]) -> list[Span]:

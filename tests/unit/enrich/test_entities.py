@@ -425,3 +425,30 @@ def test_a_non_person_name_does_not_link_as_a_given_name(nlp: Language) -> None:
     )
     entities = by_name(resolve_entities(doc))
     assert entities["Deportivo"].label == "ORG" and entities["Deportivo Coruna"].mention_count == 1
+
+
+def test_a_name_cut_at_a_hyphen_is_joined(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Davenport beat Anne-Gaelle Sidot, and Ata-ur-Rehman took two wickets for Reynard Mercedes-Benz.",
+        [
+            ("Davenport", "PERSON"),
+            ("Anne", "PERSON"),
+            ("Gaelle Sidot", "PERSON"),
+            ("Rehman", "PERSON"),
+            ("Reynard Mercedes", "ORG"),
+        ],
+    )
+    entities = by_name(resolve_entities(doc))
+    assert {"Anne-Gaelle Sidot", "Ata-ur-Rehman", "Reynard Mercedes-Benz"} <= set(entities)
+    assert entities["Anne-Gaelle Sidot"].label == "PERSON" and entities["Reynard Mercedes-Benz"].label == "ORG"
+    assert_offsets_exact(doc, list(entities.values()))
+
+
+def test_hyphen_joins_no_lower_case_word_and_no_two_countries(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "The Biden-led talks on the Iran-Iraq border went on.",
+        [("Biden", "PERSON"), ("Iran", "GPE"), ("Iraq", "GPE")],
+    )
+    assert {e.name for e in resolve_entities(doc)} == {"Biden", "Iran", "Iraq"}
