@@ -3,8 +3,8 @@
 The CoNLL files become spaCy DocBins (documents cut into chunks of a few sentences, the way ``spacy convert``
 does), ``ner.cfg`` is trained with the seed and source model given, the best model on dev (spaCy's own
 selection, by entity F1) is kept, and its meta records where it came from: data files with their checksums, the
-command and the git commit. ``--install`` copies it to the package, where enrichment loads it by the
-``PIPELINE_NEWS_NER_MODEL`` setting.
+command, the git commit when training started and whether the tree was clean then (``tree_clean``).
+``--install`` copies it to the package, where enrichment loads it by the ``PIPELINE_NEWS_NER_MODEL`` setting.
 """
 
 from __future__ import annotations
@@ -82,6 +82,8 @@ def train(
     import spacy
     from spacy.cli.train import train as spacy_train
 
+    # The tree is read now, before training: commits made while it runs (it takes a while) are not its source.
+    source = {"commit": _git_commit(), "tree_clean": _git_tree_clean()}
     output.mkdir(parents=True, exist_ok=True)
     vocab = spacy.blank("en").vocab
     with tempfile.TemporaryDirectory(prefix="ner-corpus-") as corpus_dir:
@@ -99,11 +101,13 @@ def train(
         shutil.copy(config, output / "config.cfg")
         spacy_train(config, output, use_gpu=-1, overrides=overrides)
     best = output / "model-best"
-    _write_provenance(best, train_path, dev_path, seed, command or " ".join(["pipeline", *sys.argv[1:]]))
+    _write_provenance(best, train_path, dev_path, seed, command or " ".join(["pipeline", *sys.argv[1:]]), source)
     return best
 
 
-def _write_provenance(model_dir: Path, train_path: Path, dev_path: Path, seed: int, command: str) -> None:
+def _write_provenance(
+    model_dir: Path, train_path: Path, dev_path: Path, seed: int, command: str, source: dict[str, Any]
+) -> None:
     import spacy
 
     nlp = spacy.load(model_dir)
@@ -116,7 +120,7 @@ def _write_provenance(model_dir: Path, train_path: Path, dev_path: Path, seed: i
                 {"name": "CoNLL++ (corrected CoNLL-2003)", "file": p.name, "sha256": _sha256(p)}
                 for p in (train_path, dev_path)
             ],
-            "provenance": {"command": command, "commit": _git_commit(), "seed": seed, "selected_on": dev_path.name},
+            "provenance": {"command": command, **source, "seed": seed, "selected_on": dev_path.name},
         }
     )
     nlp.to_disk(model_dir)
@@ -124,6 +128,21 @@ def _write_provenance(model_dir: Path, train_path: Path, dev_path: Path, seed: i
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _git_tree_clean() -> bool | None:
+    """Whether the working tree has no uncommitted changes to tracked files (None outside git)."""
+    try:
+        found = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return not found.stdout.strip()
 
 
 def _git_commit() -> str:

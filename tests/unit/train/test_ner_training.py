@@ -72,6 +72,7 @@ def test_training_runs_on_a_small_slice_and_records_provenance(tmp_path: Path) -
     )
     meta = json.loads((best / "meta.json").read_text())
     assert meta["provenance"]["command"] == "test" and meta["provenance"]["seed"] == 0
+    assert len(meta["provenance"]["commit"]) == 40 and isinstance(meta["provenance"]["tree_clean"], bool)
     assert {s["file"] for s in meta["sources"]} == {"conllpp_train.txt", "conllpp_dev.txt"}
     nlp = spacy.load(best)
     assert set(nlp.get_pipe("ner").labels) <= {"PER", "ORG", "LOC", "MISC"}
