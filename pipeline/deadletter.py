@@ -12,6 +12,7 @@ import gzip
 
 from pydantic import ValidationError
 
+from pipeline.ids import utf8_text
 from pipeline.records import DeadLetter, Stage
 
 # Kafka's default message.max.bytes is 1,048,588; leave room for the letter's other fields and the batch framing.
@@ -28,11 +29,6 @@ def encode_payload(payload: bytes | str | None, max_message_bytes: int) -> tuple
     if len(encoded) > max_message_bytes - LETTER_OVERHEAD_BYTES:
         return None, len(raw)
     return encoded, len(raw)
-
-
-def _printable(text: str) -> str:
-    """Text a JSON message can carry: lone surrogates (legal in JSON input, not in UTF-8) escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def describe(exc: BaseException) -> str:
@@ -64,9 +60,9 @@ def dead_letter(
         reason = f"{reason} [payload of {size} bytes left out: too large for one message; see source offset]"
     return DeadLetter(
         stage=stage,
-        reason=_printable(reason),
+        reason=utf8_text(reason),
         error_type=error_type or (type(error).__name__ if error is not None else "Rejected"),
-        key=_printable(key) if key is not None else None,
+        key=utf8_text(key) if key is not None else None,
         source_topic=source_topic,
         partition=partition,
         offset=offset,

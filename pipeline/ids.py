@@ -10,6 +10,12 @@ def _digest(*parts: str, length: int = 24) -> str:
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:length]
 
 
+def utf8_text(text: str) -> str:
+    """``text`` as valid UTF-8: lone surrogates (legal in JSON, not in UTF-8) escaped as ``\\udxxx``. Always the
+    same for the same input, so a key read from a JSON Feed can be stored and sent like any other."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def article_id(canonical_url: str) -> str:
     """Id of an article, from its canonical URL (see ``pipeline.collect.urls.canonicalize``)."""
     return "art_" + _digest(canonical_url)

@@ -26,6 +26,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from pipeline.collect.problems import Problem, Reason
+from pipeline.ids import utf8_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +44,9 @@ class FeedItem:
 
     @property
     def key(self) -> str:
-        """What identifies the entry within its feed: the guid, else the link, else the title."""
-        return self.guid or self.link or self.title
+        """What identifies the entry within its feed: the guid, else the link, else the title. It is stored and
+        sent, so a lone surrogate (legal in a JSON Feed id) is escaped; otherwise one such item fails its feed."""
+        return utf8_text(self.guid or self.link or self.title)
 
 
 @dataclass(frozen=True, slots=True)

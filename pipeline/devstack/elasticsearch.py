@@ -15,6 +15,7 @@ import shutil
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +156,10 @@ def _check_traversable(path: Path, run_as: RunAs) -> None:
             )
 
 
-def elasticsearch_yml(layout: Layout, node: EsNode, paths: EsPaths) -> str:
+def elasticsearch_yml(
+    layout: Layout, node: EsNode, paths: EsPaths, overrides: Mapping[str, str] | None = None
+) -> str:
+    """The node's configuration; ``overrides`` replace or add settings (a dedicated node in a fault test)."""
     lines = [
         f"cluster.name: {layout.es_cluster_name}",
         f"node.name: devstack-{node.number}",
@@ -184,6 +188,9 @@ def elasticsearch_yml(layout: Layout, node: EsNode, paths: EsPaths) -> str:
         if node not in masters:
             lines.append("node.roles: [data]")
         # Loopback-only nodes: ES then treats the bootstrap checks as warnings, as for a single node.
+    overrides = overrides or {}
+    lines = [line for line in lines if line.split(":", 1)[0] not in overrides]
+    lines += [f"{key}: {value}" for key, value in overrides.items()]
     return "\n".join([*lines, ""])
 
 
@@ -205,8 +212,16 @@ def check_port(layout: Layout, node: EsNode) -> None:
             )
 
 
-def start(layout: Layout, node: EsNode, es_home: Path, version: str) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
-    """Write a fresh config/data dir and launch the node. Does not wait for it."""
+def start(
+    layout: Layout,
+    node: EsNode,
+    es_home: Path,
+    version: str,
+    overrides: Mapping[str, str] | None = None,
+    config_files: Mapping[str, str] | None = None,
+) -> tuple[subprocess.Popen[bytes], ProcessRecord]:
+    """Write a fresh config/data dir and launch the node. Does not wait for it. ``overrides`` are settings for
+    elasticsearch.yml, ``config_files`` more files for its config dir (e.g. the file realm's users)."""
     paths = EsPaths.of(layout, node.number)
     check_port(layout, node)
     java_home = elasticsearch_java_home()
@@ -223,7 +238,9 @@ def start(layout: Layout, node: EsNode, es_home: Path, version: str) -> tuple[su
     _link_logs(paths)
     # A private copy of config/: ES writes its keystore there, and the distribution stays pristine.
     shutil.copytree(es_home / "config", paths.config)
-    (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, node, paths))
+    (paths.config / "elasticsearch.yml").write_text(elasticsearch_yml(layout, node, paths, overrides))
+    for name, text in (config_files or {}).items():
+        (paths.config / name).write_text(text)
     for directory in (paths.data, paths.tmp, paths.logs):
         directory.mkdir(parents=True, exist_ok=True)
     paths.version_file.write_text(version + "\n")

@@ -10,7 +10,8 @@ Each write sorts every document into one of four outcomes: written, stale (an ol
 (Elasticsearch could not take it now: 429, 5xx, a write block; the caller retries it later, however long that
 takes) or *refused* (Elasticsearch refuses this document itself, e.g. a mapping error: the caller dead-letters
 it). A whole request that fails is either ``ElasticsearchUnavailable`` (retry later) or ``RequestRefused``
-(permanent: credentials, permissions, a missing index; retrying cannot help).
+(permanent: credentials, permissions, a missing index; retrying cannot help). A request too large for the node
+(413) is split until each document goes alone; one still too large is refused for itself.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
 INDEX_UNAVAILABLE = {"index_not_found_exception", "index_closed_exception"}
 # Two indexers merging into one event conflict now and then; rounds beyond this mean something is wrong.
 MAX_MERGE_ROUNDS = 6
-# Well below Elasticsearch's http.max_content_length (100 MB), so a batch of large articles is never a 413.
+# Well below Elasticsearch's default http.max_content_length (100 MB), so a batch of large articles is never a
+# 413 there; a node configured lower gets smaller requests (see _bulk_request).
 MAX_BULK_BYTES = 8_000_000
+TOO_LARGE_ALONE = "the document alone is larger than the node's http.max_content_length"
 
 
 class ElasticsearchUnavailable(Exception):
@@ -45,7 +48,7 @@ class ElasticsearchUnavailable(Exception):
 
 
 class RequestRefused(PipelineError):
-    """The whole request was refused for good (401, 403 not a block, 413, a missing or closed index)."""
+    """The whole request was refused for good (401, 403 not a block, a missing or closed index)."""
 
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(
@@ -79,6 +82,12 @@ class SinkReport:
 def is_write_block(status: int, error: Any) -> bool:
     """A 403 that is a cluster or index block (disk watermark, read-only index): lifted by an operator."""
     return status == 403 and isinstance(error, dict) and error.get("type") == "cluster_block_exception"
+
+
+def is_not_permitted(status: int, result: dict[str, Any]) -> bool:
+    """A per-document 401/403 that is not a write block: the credentials or the role, so every document of the
+    batch fails alike; dead-lettering them would empty the topic into the dead letters."""
+    return status in (401, 403) and not is_write_block(status, result.get("error"))
 
 
 def _status_and_error(exc: ApiError) -> tuple[int, Any]:
@@ -121,16 +130,30 @@ class ElasticsearchSink:
         """Bulk requests for ``operations``; (status, result) per document, in order."""
         results: list[tuple[int, dict[str, Any]]] = []
         for chunk in _chunks(operations):
-            try:
-                response = self.client.bulk(operations=chunk, refresh=False)
-            except (TransportError, ApiError) as exc:
+            results += self._bulk_request(chunk)
+        return results
+
+    def _bulk_request(self, chunk: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+        """One bulk request. A request over the node's ``http.max_content_length`` (413, which may be set far
+        below our MAX_BULK_BYTES) is halved until it fits; a document over the limit alone is refused for itself."""
+        try:
+            response = self.client.bulk(operations=chunk, refresh=False)
+        except ApiError as exc:
+            if exc.status_code != 413:
                 _raise_for_request(exc)
-            for item in response["items"]:
-                result = next(iter(item.values()))
-                status = int(result.get("status", 500))
-                if (result.get("error") or {}).get("type") in INDEX_UNAVAILABLE:
-                    raise RequestRefused(status, _reason(result))
-                results.append((status, result))
+            if len(chunk) == 2:
+                return [(413, {"error": {"type": "request_entity_too_large", "reason": TOO_LARGE_ALONE}})]
+            half = len(chunk) // 4 * 2  # action/document pairs stay together
+            return self._bulk_request(chunk[:half]) + self._bulk_request(chunk[half:])
+        except TransportError as exc:
+            _raise_for_request(exc)
+        results: list[tuple[int, dict[str, Any]]] = []
+        for item in response["items"]:
+            result = next(iter(item.values()))
+            status = int(result.get("status", 500))
+            if (result.get("error") or {}).get("type") in INDEX_UNAVAILABLE or is_not_permitted(status, result):
+                raise RequestRefused(status, _reason(result))
+            results.append((status, result))
         return results
 
     def write_articles(self, articles: Sequence[EnrichedArticle]) -> SinkReport:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from elasticsearch import Elasticsearch
+from kafka import KafkaConsumer
 
 from pipeline.devstack.faults import StackFaults, fault_injection_allowed
 from pipeline.index.es import ensure_indices
@@ -65,9 +66,12 @@ def committed_lag(settings: Settings) -> int | None:
 
 
 def test_a_frozen_elasticsearch_outlasting_the_poll_interval_neither_crashes_nor_ejects_the_indexer(
-    isolated: tuple[Settings, Elasticsearch], faults: StackFaults
+    isolated: tuple[Settings, Elasticsearch], faults: StackFaults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings, es = isolated
+    # The same 10 s for a consumer built without the setting (the indexer before the fix ignored it), so the
+    # failure the issue saw after 300 s shows here within seconds.
+    monkeypatch.setitem(KafkaConsumer.DEFAULT_CONFIG, "max_poll_interval_ms", settings.indexer_max_poll_interval_ms)
     with running_indexer(settings) as runner:
         publish_articles(settings, [article(0)])
         wait_for(lambda: count(es, settings.index_articles) == 1, "the first article indexed")

@@ -56,6 +56,29 @@ def test_a_json_feed_item_with_a_lone_surrogate_fails_alone(server: SampleServer
     assert letter.original_payload() is not None and letter.to_json_bytes()
 
 
+def test_a_lone_surrogate_in_an_item_id_or_url_fails_no_other_item(
+    server: SampleServer, collect_settings: Settings
+) -> None:
+    # The id is the item's key in the collector's state (SQLite, UTF-8): unescaped, it failed the whole feed.
+    items = [
+        {"id": "1", "url": server.url("/gone/1"), "title": "First", "content_text": TEXTS[0]},
+        {"id": "2\ud800", "url": server.url("/gone/2"), "title": "Odd id", "content_text": TEXTS[1]},
+        {"id": "3", "url": server.url("/gone/3\udfff"), "title": "Odd URL", "content_text": TEXTS[2]},
+    ]
+    server.routes["/feed.json"] = Route(json_feed(server, items), content_type="application/feed+json")
+    publisher = MemoryPublisher()
+    with StateStore(collect_settings.state_path) as store:
+        (feed,) = collect_once(collect_settings, [server.url("/feed.json")], publisher=publisher, store=store).feeds
+        assert feed.status == "ok", feed.problem
+        assert sorted(a.title for a in publisher.articles) == ["First", "Odd id"]
+        (letter,) = publisher.dead_letters
+        assert letter.key == server.url("/gone/3\\udfff") and "UnicodeEncodeError" in letter.reason
+        # Settled under a stable key: the next poll neither republishes nor dead-letters anything again.
+        (again,) = collect_once(collect_settings, [server.url("/feed.json")], publisher=publisher, store=store).feeds
+    assert again.status == "ok" and again.seen == 3, again
+    assert len(publisher.articles) == 2 and len(publisher.dead_letters) == 1
+
+
 def test_a_feed_that_crashes_the_poll_is_backed_off(
     server: SampleServer, collect_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
