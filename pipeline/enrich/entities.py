@@ -592,7 +592,8 @@ def _longest_name_containing(m: _Mention, full_names: dict[str, _FullName]) -> s
 
 def _merge_same_surface(groups: dict[tuple[str, str], _Group]) -> None:
     """One sense per discourse: a surface form left unresolved joins the entity another mention of the same
-    form was resolved to (PERSON "Jordan" with GPE "Jordan" is the country; "Trump" ORG with "Trump" PERSON)."""
+    form was resolved to (PERSON "Jordan" with GPE "Jordan" is the country; "Trump" ORG with "Trump" PERSON),
+    except that an organisation does not join a city of its name."""
     resolved_by_surface: dict[str, _Group] = {}
     for key, group in groups.items():
         if key[0] == "name":
@@ -603,9 +604,10 @@ def _merge_same_surface(groups: dict[tuple[str, str], _Group]) -> None:
         if key[0] != "name":
             continue
         target = resolved_by_surface.get(key[1])
-        if target is not None:
-            target.mentions.extend(group.mentions)
-            group.mentions = []
+        if target is None or (target.kind == "place" and _majority_label(group) == "ORG"):
+            continue  # a club named after its city ("NEW YORK 74 59", "joined Milan") is no mention of the city
+        target.mentions.extend(group.mentions)
+        group.mentions = []
 
 
 def _merge_acronyms_and_short_forms(groups: dict[tuple[str, str], _Group]) -> None:

@@ -452,3 +452,13 @@ def test_hyphen_joins_no_lower_case_word_and_no_two_countries(nlp: Language) -> 
         [("Biden", "PERSON"), ("Iran", "GPE"), ("Iraq", "GPE")],
     )
     assert {e.name for e in resolve_entities(doc)} == {"Biden", "Iran", "Iraq"}
+
+
+def test_a_club_named_after_its_city_stays_an_organisation(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "Fans in Milan cheered. Lentini joined Milan in 1992.",
+        [("Milan", "GPE"), ("Milan", "ORG")],
+    )
+    entities = resolve_entities(doc)
+    assert sorted((e.name, e.label, e.mention_count) for e in entities) == [("Milan", "GPE", 1), ("Milan", "ORG", 1)]
