@@ -38,6 +38,7 @@ AGENT_NOUNS = ROLE_NOUNS | frozenset({
     "junta", "cabinet", "legislature", "congress", "senate", "people", "resident", "villager", "farmer",
     "organiser", "organizer", "faction", "marcher", "lawmaker", "legislator", "negotiator", "leadership",
     "population", "civilian", "citizen", "voter", "member", "jihadist", "separatist", "guerrilla",
+    "peacekeeper", "inspector", "observer", "mediator",
 })  # fmt: skip
 # Agents that belong to the country the article reports from unless the text says otherwise ("police fired
 # tear gas" in a story datelined Santiago); envoys, delegations and the like are foreign by nature.
@@ -68,6 +69,7 @@ _POLITICAL_ORG_WORDS = frozenset({
     "authorities", "coalition", "alliance", "brigade", "brigades", "militia", "battalion", "regiment",
     "confederation", "federation", "league", "bloc", "junta", "presidency", "embassy", "service", "services",
     "republic", "kingdom", "state", "legislature", "opposition", "rebels", "liberation", "resistance",
+    "rights", "watch", "amnesty", "mission",
 })  # fmt: skip
 
 

@@ -193,6 +193,13 @@ def default_prior_weight() -> float:
     return float(weight) if isinstance(weight, int | float) else 0.5
 
 
+def default_headline_weight() -> float:
+    """Weight of the headline's trigger types in ``main_event_type``, as chosen on the training split."""
+    model = load_classifier()
+    weight = model.meta.get("headline_weight", 0.0) if model is not None else 0.0
+    return float(weight) if isinstance(weight, int | float) else 0.0
+
+
 def default_position_decay() -> float:
     """Position decay of ``main_event_type``, as chosen on the training split at training time."""
     model = load_classifier()
@@ -213,12 +220,16 @@ def main_event_type(
     prior: Mapping[str, float] | None = None,
     prior_weight: float = 0.5,
     position_decay: float = 0.5,
+    headline: Mapping[str, float] | None = None,
+    headline_weight: float = 0.0,
 ) -> str | None:
     """The story's main PLOVER type.
 
     Each event votes its confidence times ``position_decay`` to the power of its sentence's rank among the
     sentences with events (news puts the main event first); the type's share of the votes is mixed with
-    the story classifier's probability, which gets ``prior_weight`` of the say when given."""
+    the story classifier's probability, which gets ``prior_weight`` of the say when given. The headline's
+    trigger types (``event_headline.headline_types``, shares summing to 1) add ``headline_weight`` times
+    their share: a headline names the main event, and says nothing when it has no trigger."""
     ranks = {start: rank for rank, start in enumerate(sorted({e.evidence.start for e in events}))}
     mass: dict[str, float] = {}
     for event in events:
@@ -227,9 +238,13 @@ def main_event_type(
     total = sum(mass.values())
     weight = prior_weight if prior else 0.0
     scores: dict[str, float] = {}
-    for event_type in set(mass) | set(prior or {}):
+    for event_type in set(mass) | set(prior or {}) | set(headline or {}):
         rules = mass.get(event_type, 0.0) / total if total else 0.0
-        scores[event_type] = (1 - weight) * rules + weight * (prior or {}).get(event_type, 0.0)
+        scores[event_type] = (
+            (1 - weight) * rules
+            + weight * (prior or {}).get(event_type, 0.0)
+            + headline_weight * (headline or {}).get(event_type, 0.0)
+        )
     if not scores or max(scores.values()) <= 0.0:
         return None
     return max(sorted(scores), key=lambda t: scores[t])

@@ -54,7 +54,12 @@ def calibrated(score: float) -> float:
     params = load_calibration() if _CALIBRATION.on else None
     if params is None:
         return score
-    return _sigmoid(params["a"] * _logit(score) + params["b"])
+    return apply_calibration(score, params["a"], params["b"])
+
+
+def apply_calibration(score: float, a: float, b: float) -> float:
+    """The logistic map ``sigmoid(a * logit(score) + b)``."""
+    return _sigmoid(a * _logit(score) + b)
 
 
 def fit_calibration(scores: Sequence[float], right: Sequence[bool], prior: float = 20.0) -> tuple[float, float]:

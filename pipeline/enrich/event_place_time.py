@@ -21,6 +21,16 @@ from pipeline.enrich.event_triggers import Frame, aux_words, clause_verb
 from pipeline.records import Location
 
 _LOCATIVE_PREPS = frozenset({"in", "at", "near", "outside", "across", "throughout", "inside", "around", "into"})
+# Verbs whose object is where something arrives ("the convoy reached El Fasher") and verbs of sending or
+# moving whose to-phrase is ("sent troops to the border", "aid flown into Gaza"): the event's place.
+_ARRIVAL_VERBS = frozenset({"reach", "enter"})
+_MOTION_VERBS = frozenset({
+    "send", "deliver", "ship", "fly", "airlift", "dispatch", "deploy", "move", "bring", "carry", "truck",
+    "travel", "go", "head", "arrive", "return", "transfer", "channel", "route", "drop",
+})  # fmt: skip
+# Material help happens where it arrives; the reporter's dateline city is not that place ("PORT SUDAN — aid
+# reached El Fasher"), so these types are not placed at the dateline.
+_DESTINATION_TYPES = frozenset({"AID"})
 _DATELINE = re.compile(
     r"^\s*(?P<place>[A-Z][A-Za-z.'\- ]{1,40}?)(?:,\s*[A-Z][A-Za-z.'\- ]{1,30})?\s*(?:\([^)]{1,40}\)\s*)?"
     r"(?::|—|–|\s--?\s)"
@@ -86,11 +96,14 @@ def fill_location(frame: Frame, index: EntityIndex, dateline: Location | None) -
                 if entity is not None and entity.label in {"FAC", "LOC"}:
                     frame.location = index.location_from_entity(entity)
                     return
-    where_place = _where_clause_place(verb, index)
+    where_place = _where_clause_place(verb, index) or _arrival_place(frame, index)
     if where_place is not None:
         frame.location = where_place
         return
     destination = _destination(frame, index)
+    if frame.event_type in _DESTINATION_TYPES:
+        frame.location = destination
+        return
     if dateline is not None and (
         destination is None or not destination.country_code or destination.country_code == dateline.country_code
     ):
@@ -108,6 +121,29 @@ def _where_clause_place(verb: Token, index: EntityIndex) -> Location | None:
         entity = index.entity_at(tok)
         if entity is not None and entity.label in PLACE_LABELS:
             return index.location_from_entity(entity)
+    return None
+
+
+def _arrival_place(frame: Frame, index: EntityIndex) -> Location | None:
+    """Where the event's material arrives: the object of "reached", the to-phrase of "sent", on the trigger's
+    clause verb or the verb its noun hangs on ("aid *reached* El Fasher")."""
+    head = frame.head
+    verbs = [clause_verb(head)]
+    if head.pos_ in {"NOUN", "PROPN"} and head.head.i != head.i:
+        verbs.append(head.head)
+    for verb in verbs:
+        lemma = verb.lemma_.lower()
+        if lemma in _ARRIVAL_VERBS:
+            places = [c for c in verb.children if c.dep_ == "dobj"]
+        elif lemma in _MOTION_VERBS:
+            preps = [c for c in verb.children if c.dep_ == "prep" and c.lower_ in {"to", "into"}]
+            places = [g for p in preps for g in p.children if g.dep_ == "pobj"]
+        else:
+            continue
+        for tok in places:
+            entity = index.entity_at(tok)
+            if entity is not None and entity.label in PLACE_LABELS:
+                return index.location_from_entity(entity)
     return None
 
 

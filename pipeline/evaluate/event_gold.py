@@ -337,13 +337,41 @@ def code_gold(documents: Sequence[GoldDocument], nlp: Language | None = None) ->
 
 
 def evaluate_gold(path: Path = DEFAULT_GOLD, nlp: Language | None = None) -> dict[str, Any]:
-    """Code the gold documents through ``enrich_articles`` and score them."""
+    """Code the gold documents through ``enrich_articles`` and score them; the reliability table and the
+    thresholds are also given with confidences calibrated without the document they are reported on."""
+    from pipeline.enrich.event_confidence import calibration_disabled
+
     documents, notes = load_gold(path)
     coded = code_gold(documents, nlp)
     report = score_gold(documents, coded)
+    with calibration_disabled():
+        raw = code_gold(documents, nlp)
+    held_out = calibrated_without_own_document(documents, raw)
+    judged = judge(documents, held_out)
+    report["reliability_held_out"] = reliability([j for j in judged if j.right is not None])
+    report["by_threshold_held_out"] = by_threshold(judged, report["gold_events"], documents, held_out)
     report["gold_file"] = str(path)
     report["notes"] = notes
     return report
+
+
+def calibrated_without_own_document(
+    documents: Sequence[GoldDocument], raw: Sequence[Sequence[Event]]
+) -> list[list[Event]]:
+    """Leave-one-document-out calibration: each document's raw scores mapped through the logistic curve
+    fitted (as ``calibrate`` does) on the other documents' coded events only, so the reliability of a
+    confidence is measured on events its calibration never saw."""
+    from pipeline.enrich.event_confidence import apply_calibration, fit_calibration
+
+    judged = judge(documents, raw)
+    out: list[list[Event]] = []
+    for doc, events in zip(documents, raw, strict=True):
+        others = [j for j in judged if j.right is not None and j.doc_id != doc.doc_id]
+        a, b = fit_calibration([j.event.confidence for j in others], [bool(j.right) for j in others])
+        out.append([
+            e.model_copy(update={"confidence": round(apply_calibration(e.confidence, a, b), 3)}) for e in events
+        ])  # fmt: skip
+    return out
 
 
 def render_gold(report: dict[str, Any], console: Any, show_errors: bool = False) -> None:
@@ -369,24 +397,25 @@ def render_gold(report: dict[str, Any], console: Any, show_errors: bool = False)
         f"{report['events_on_quiet_documents']} (of {report['quiet_documents']} texts)",
     )
     console.print(summary)
-    table = Table(title="Reliability: confidence against the share of coded events that are right")
-    for column in ("confidence", "events", "mean confidence", "share right"):
-        table.add_column(column, justify="right")
-    for row in report["reliability"]:
-        mean, share = row["mean_confidence"], row["share_right"]
-        table.add_row(
-            row["bin"],
-            str(row["events"]),
-            "-" if mean is None else f"{mean:.2f}",
-            "-" if share is None else f"{share:.2f}",
+    console.print(
+        _reliability_table(
+            "Reliability: confidence against the share of coded events that are right", report["reliability"]
         )
-    console.print(table)
-    cut = Table(title="Keeping events at or above a confidence")
-    for column in ("min confidence", "events", "precision", "recall"):
-        cut.add_column(column, justify="right")
-    for row in report["by_threshold"]:
-        cut.add_row(f"{row['threshold']:.1f}", str(row["events"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}")
-    console.print(cut)
+    )
+    console.print(_threshold_table("Keeping events at or above a confidence", report["by_threshold"]))
+    if "reliability_held_out" in report:
+        console.print(
+            _reliability_table(
+                "Reliability, calibrated without the document reported on (leave one gold document out)",
+                report["reliability_held_out"],
+            )
+        )
+        console.print(
+            _threshold_table(
+                "Keeping events at or above a confidence (leave-one-document-out calibration)",
+                report["by_threshold_held_out"],
+            )
+        )
     for note in report["notes"]:
         console.print(f"[yellow]{note}[/yellow]")
     if show_errors:
@@ -394,6 +423,34 @@ def render_gold(report: dict[str, Any], console: Any, show_errors: bool = False)
             console.print(f"wrong  {row['document']}: {row['event']}")
         for row in report["missed"]:
             console.print(f"missed {row['document']}: {row['gold']}")
+
+
+def _reliability_table(title: str, rows: Sequence[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("confidence", "events", "mean confidence", "share right"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        mean, share = row["mean_confidence"], row["share_right"]
+        table.add_row(
+            row["bin"],
+            str(row["events"]),
+            "-" if mean is None else f"{mean:.2f}",
+            "-" if share is None else f"{share:.2f}",
+        )
+    return table
+
+
+def _threshold_table(title: str, rows: Sequence[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("min confidence", "events", "precision", "recall"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(f"{row['threshold']:.1f}", str(row["events"]), f"{row['precision']:.3f}", f"{row['recall']:.3f}")
+    return table
 
 
 def calibrate(path: Path = DEFAULT_GOLD) -> dict[str, Any]:

@@ -133,6 +133,15 @@ def code_stories(stories: Sequence[Story], batch: int = BATCH) -> tuple[list[lis
     return coded, time.perf_counter() - started
 
 
+def story_headlines(stories: Sequence[Story]) -> list[dict[str, float]]:
+    """The trigger types of every story's headline (``event_headline.headline_types``)."""
+    from pipeline.enrich.event_headline import headlines_types
+    from pipeline.enrich.nlp import load_nlp
+    from pipeline.settings import Settings
+
+    return headlines_types(load_nlp(Settings()), [s.headline for s in stories])
+
+
 def evaluate(
     data: Path = DEFAULT_DATA, limit: int | None = None, split: str = "test", use_classifier: bool = True
 ) -> dict[str, Any]:
@@ -140,6 +149,7 @@ def evaluate(
 
     from pipeline.enrich.event_classifier import (
         classifier_disabled,
+        default_headline_weight,
         default_position_decay,
         default_prior_weight,
         load_classifier,
@@ -156,7 +166,12 @@ def evaluate(
     priors = [classifier.predict_proba(s.text, s.headline) if classifier is not None else None for s in stories]
     weight = default_prior_weight() if classifier is not None else 0.0
     decay = default_position_decay()
-    combined = [main_event_type(ev, prior, weight, decay) for ev, prior in zip(coded, priors, strict=True)]
+    headline_weight = default_headline_weight() if classifier is not None else 0.0
+    headlines = story_headlines(stories)
+    combined = [
+        main_event_type(ev, prior, weight, decay, headline, headline_weight)
+        for ev, prior, headline in zip(coded, priors, headlines, strict=True)
+    ]
     rules_only = [main_event_type(ev, position_decay=decay) for ev in coded]
     report: dict[str, Any] = {
         "data": str(data),
@@ -168,12 +183,16 @@ def evaluate(
         "classifier": (classifier.meta if classifier is not None else None),
         "prior_weight": weight,
         "position_decay": decay,
+        "headline_weight": headline_weight,
         "main_type": classification_scores(gold, combined, PLOVER_TYPES),
         "main_type_rules_only": _summary(classification_scores(gold, rules_only, PLOVER_TYPES)),
         "labelled_type_among_events": (
             sum(1 for s, ev in zip(stories, coded, strict=True) if s.label in {e.event_type for e in ev}) / len(stories)
             if stories
             else 0.0
+        ),
+        "labelled_type_in_headline": (
+            sum(1 for s, h in zip(stories, headlines, strict=True) if s.label in h) / len(stories) if stories else 0.0
         ),
         "stories_without_events": sum(1 for ev in coded if not ev) / len(stories) if stories else 0.0,
         "events_per_story": sum(len(ev) for ev in coded) / len(stories) if stories else 0.0,
@@ -211,6 +230,7 @@ def render(report: dict[str, Any], console: Console) -> None:
             "main type accuracy / macro-F1, classifier only", f"{alone['accuracy']:.3f} / {alone['macro_f1']:.3f}"
         )
     summary.add_row("labelled type among the story's events", f"{report['labelled_type_among_events']:.3f}")
+    summary.add_row("labelled type among the headline's trigger types", f"{report['labelled_type_in_headline']:.3f}")
     summary.add_row("stories with no event", f"{report['stories_without_events']:.3f}")
     summary.add_row("events per story", f"{report['events_per_story']:.2f}")
     summary.add_row("throughput, enrich_articles (docs/s)", f"{report['throughput_docs_per_s']:.1f}")
@@ -264,6 +284,7 @@ def calibrate_events_command(
 
 
 C_GRID = (0.01, 0.03, 0.1, 0.3)  # the SVM's regularisation, cross-validated by train-events
+HEADLINE_WEIGHT_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the headline's trigger types in the main type
 SCALE_GRID = (1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 80.0)  # softmax scale of its scores
 
 
@@ -336,17 +357,21 @@ def train(
         coded, _ = code_stories([stories[i] for i in tune])
     tune_gold = [gold[i] for i in tune]
     tune_prior = [dict(zip(PLOVER_TYPES, (float(p) for p in oof_probs[i]), strict=True)) for i in tune]
+    tune_headlines = story_headlines([stories[i] for i in tune])
     weights: dict[str, float] = {}
     for decay in (1.0, 0.5, 0.25):
         for step in range(11):
             weight = step / 10
-            predicted_main = [main_event_type(ev, p, weight, decay) for ev, p in zip(coded, tune_prior, strict=True)]
-            weights[f"decay={decay:g} weight={weight:.1f}"] = classification_scores(
-                tune_gold, predicted_main, PLOVER_TYPES
-            )["macro_f1"]
+            for headline_weight in HEADLINE_WEIGHT_GRID:
+                predicted_main = [
+                    main_event_type(ev, p, weight, decay, h, headline_weight)
+                    for ev, p, h in zip(coded, tune_prior, tune_headlines, strict=True)
+                ]
+                weights[f"decay={decay:g} weight={weight:.1f} headline={headline_weight:g}"] = classification_scores(
+                    tune_gold, predicted_main, PLOVER_TYPES
+                )["macro_f1"]
     best = max(weights, key=lambda key: weights[key])
-    best_decay = float(best.split()[0].split("=")[1])
-    best_weight = float(best.split()[1].split("=")[1])
+    best_decay, best_weight, best_headline = (float(part.split("=")[1]) for part in best.split())
     meta = {
         "trained_on": DATA_SOURCE,
         "split": f"train: sha256(title template) mod 100 >= {TEST_PERCENT}",
@@ -357,6 +382,7 @@ def train(
         "cv_classifier_macro_f1": cv[f"c={best_c:g}"],
         "prior_weight": best_weight,
         "position_decay": best_decay,
+        "headline_weight": best_headline,
         "cv_macro_f1": weights[best],
         "tuned_on_stories": len(tune),
         "command": "pipeline evaluate train-events"
@@ -376,6 +402,6 @@ def train(
         "model": model,
         "cv_classifier_macro_f1_by_c": cv,
         "cv_log_loss_by_softmax_scale": log_loss,
-        "cv_macro_f1_by_decay_and_prior_weight": weights,
+        "cv_macro_f1_by_decay_prior_and_headline_weight": weights,
         "meta": meta,
     }

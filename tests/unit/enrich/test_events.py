@@ -140,3 +140,18 @@ def test_background_events_without_a_written_date_stay_undated(nlp: Language) ->
     assert background and all(event.date is None for event in background)
     reported = _code(nlp, "The army said it had arrested twelve protesters in Lagos.", published=published)
     assert reported and all(event.date == "2025-03-04" for event in reported)
+
+
+def test_aid_is_placed_where_it_arrives_not_at_the_dateline(nlp: Language) -> None:
+    events = _code(nlp, "NAIROBI — Japan sent humanitarian aid to Somalia on Monday.")
+    aid = _of_type(events, "AID")
+    assert aid and aid[0].location is not None and aid[0].location.country_code == "SOM"
+    paid = _of_type(_code(nlp, "NAIROBI — Japan paid for the delivery of aid, officials said."), "AID")
+    assert paid and paid[0].location is None  # where the aid went is not stated; the dateline is not it
+
+
+def test_troops_pulled_out_is_a_retreat_and_leaving_a_treaty_a_sanction(nlp: Language) -> None:
+    retreat = _of_type(_code(nlp, "Greece pulled its troops out of the island on Thursday."), "RETREAT")
+    assert retreat and retreat[0].mode == "withdraw"
+    sanction = _of_type(_code(nlp, "The United States withdrew from the climate treaty on Monday."), "SANCTION")
+    assert sanction and sanction[0].mode == "withdraw"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from spacy.language import Language
 
 from pipeline.enrich.event_classifier import (
     StoryClassifier,
@@ -123,3 +124,22 @@ def test_headline_words_and_pairs_are_features_of_their_own() -> None:
     assert counts["t:police"] == 1 and counts["t:tear gas"] == 1 and counts["t:gas marchers"] == 1
     assert counts["c:gas"] == 1 and counts["c: gas "] == 1  # character n-grams inside word boundaries
     assert counts["police"] == 2  # the body's words are unchanged by the headline
+
+
+def test_headline_names_the_main_type(nlp: Language) -> None:
+    from pipeline.enrich.event_headline import headline_types, headlines_types, sentence_case
+
+    assert sentence_case(nlp("Guinea and Nauru Have Promised to Ratify a New Treaty")).startswith(
+        "Guinea and Nauru have promised"
+    )
+    recased = sentence_case(nlp("Central African Republic Rejects UN Request"))
+    assert recased == "Central African Republic rejects UN request"
+    unchanged = "Army pulls forces out of contested region"
+    assert sentence_case(nlp(unchanged)) == unchanged
+    titled = headlines_types(nlp, ["Protesters Clash With Police in Capital", "Quarterly Profits Rise at Carmaker"])
+    assert "PROTEST" in titled[0] and abs(sum(titled[0].values()) - 1.0) < 1e-9
+    assert titled[1] == {}
+    assert headline_types(nlp("Minister did not resign")) == {}  # negated: no event named
+    events = [_event("ASSAULT", 0.9)]
+    assert main_event_type(events, headline={"PROTEST": 1.0}, headline_weight=2.0) == "PROTEST"
+    assert main_event_type(events, headline={"PROTEST": 1.0}, headline_weight=0.0) == "ASSAULT"
