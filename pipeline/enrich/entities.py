@@ -342,6 +342,38 @@ def _repeated_names(doc: Doc, mentions: list[_Mention]) -> list[Span]:
         if label is not None and (end == len(doc) or not _free_proper_noun(doc[end])):
             found.append(Span(doc, i, end, label=label))
         i = end
+    return found + _repeated_in_capitals(
+        doc, labels, longest, {t for span in found for t in range(span.start, span.end)}
+    )
+
+
+def _repeated_in_capitals(doc: Doc, labels: dict[tuple[str, ...], str], longest: int, taken: set[int]) -> list[Span]:
+    """People the article names, repeated in a headline written in capitals ("SHEARER NAMED AS ENGLAND
+    CAPTAIN"), where the tagger's parts of speech say little: the longest run of free capitalised words equal to
+    a person's name or surname but for case, not a lone stop word ("MAY"). Only people: capitalised place and
+    organisation names in headlines are as often part of an event's name ("BERLIN GRAND PRIX")."""
+    by_words = {tuple(w.casefold() for w in words) for words, label in labels.items() if label == "PERSON"}
+
+    def free(i: int) -> bool:
+        token = doc[i]
+        return i not in taken and token.is_upper and token.is_alpha and len(token) > 1 and not token.ent_type_
+
+    found: list[Span] = []
+    i = 0
+    while i < len(doc):
+        match = None
+        if free(i):
+            for end in range(min(len(doc), i + longest), i, -1):
+                words = tuple(t.lower_ for t in doc[i:end])
+                if all(free(j) for j in range(i, end)) and words in by_words:
+                    if end - i > 1 or words[0] not in STOP_WORDS:
+                        match = Span(doc, i, end, label="PERSON")
+                    break
+        if match is None:
+            i += 1
+            continue
+        found.append(match)
+        i = match.end
     return found
 
 

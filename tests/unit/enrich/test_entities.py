@@ -462,3 +462,13 @@ def test_a_club_named_after_its_city_stays_an_organisation(nlp: Language) -> Non
     )
     entities = resolve_entities(doc)
     assert sorted((e.name, e.label, e.mention_count) for e in entities) == [("Milan", "GPE", 1), ("Milan", "ORG", 1)]
+
+
+def test_a_person_repeated_in_a_capitalised_headline_is_a_mention(nlp: Language) -> None:
+    doc = labelled(
+        nlp,
+        "SOCCER - SHEARER NAMED AS CAPTAIN MAY 1.\nAlan Shearer was named captain on Friday.",
+        [("Alan Shearer", "PERSON")],
+    )
+    (entity,) = resolve_entities(doc)
+    assert (entity.name, [m.text for m in entity.mentions]) == ("Alan Shearer", ["SHEARER", "Alan Shearer"])
