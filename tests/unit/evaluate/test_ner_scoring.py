@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spacy.language import Language
+
 from pipeline.evaluate.ner import Scores, pipeline_spans, read_conll
 from pipeline.records import Entity, Mention
 
@@ -76,3 +78,15 @@ def test_errors_are_categorised_by_their_relation_to_gold_and_to_the_news_model(
         ("fn", "PER", "boundary", "model"): 1,
         ("fn", "LOC", "type", "pipeline"): 1,  # the news model had it right
     }
+
+
+def test_speed_is_measured_by_wall_clock_and_cpu_with_and_without_the_news_model(nlp: Language) -> None:
+    from pipeline.evaluate.ner import ConllDocument, enrich_speed
+
+    documents = [
+        ConllDocument(text="Peter Blackburn met EU officials in Brussels .", gold=set(), tokens=8, sentences=1)
+    ]
+    figures = enrich_speed(nlp, documents)
+    assert figures["enrich_documents_per_second"] > 0 and figures["enrich_documents_per_cpu_second"] > 0
+    if "news_ner" in nlp.pipe_names:
+        assert figures["enrich_documents_per_cpu_second_without_news_model"] > 0
