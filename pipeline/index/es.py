@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 import structlog
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import AuthenticationException, AuthorizationException, BadRequestError, Elasticsearch
 
 from pipeline.contracts import index_template
 from pipeline.settings import Settings
@@ -60,6 +60,8 @@ def wait_until_ready(client: Elasticsearch, timeout_seconds: float | None = None
                 if announced:
                     log.info("Elasticsearch is ready", url=url)
                 return
+        except (AuthenticationException, AuthorizationException):
+            raise  # refused credentials do not pass by waiting; the CLI says what to set
         except Exception as exc:  # connection refused while the node starts
             last_error = exc
         if time.monotonic() >= deadline:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -145,3 +146,23 @@ def test_a_role_without_write_privileges_stops_the_indexer_with_a_message(
         stopped_with_refusal(private, 403)
     finally:
         es.indices.delete(index=f"{private.index_articles}*,{private.index_events}*", ignore_unavailable=True)
+
+
+def test_setup_with_refused_credentials_says_so_at_once_instead_of_waiting_for_the_node(
+    settings: Settings, secured_node: DedicatedNode
+) -> None:
+    wrong = (READER[0], "not-the-password")
+    private = private_settings(settings, "auth", elasticsearch_url=secured_node.url_as(wrong))
+    began = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", "setup"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**settings_env(private), "PIPELINE_SERVICE_WAIT_SECONDS": "60", "COLUMNS": "200"},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 77, output  # EX_NOPERM, not "not ready" after the 60 s wait
+    assert "refused the credentials (401)" in output and "Traceback" not in output, output
+    assert "not-the-password" not in output
+    assert time.monotonic() - began < 45, "setup waited for a node that had answered"
