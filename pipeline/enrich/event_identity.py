@@ -88,11 +88,35 @@ def _evidence(sent: Span) -> Evidence:
 _IMPLICIT_AUTHORITY = frozenset({"ACCUSE", "SANCTION", "COERCE"})
 
 
+# Natural hazards: in a sentence about one, a country's help to its own people is disaster response, not
+# a political event ("authorities evacuated 5,000 residents as the cyclone approached", "the government
+# deployed soldiers to search for survivors"); help across a border stays an event ("Japan sent rescue
+# teams to Turkey after the earthquake").
+_HAZARD_LEMMAS = frozenset({
+    "cyclone", "typhoon", "hurricane", "storm", "flood", "flooding", "earthquake", "quake", "tremor",
+    "landslide", "mudslide", "wildfire", "bushfire", "tsunami", "volcano", "eruption", "drought", "avalanche",
+    "heatwave", "monsoon", "tornado", "blizzard",
+})  # fmt: skip
+_RESPONSE_TYPES = frozenset({"AID", "MOBILIZE", "REQUEST", "COOPERATE"})
+
+
+def disaster_response(frame: Frame) -> bool:
+    """A relief, deployment or appeal frame in a sentence about a natural hazard with no party from another
+    country: the state's response to a disaster at home."""
+    if frame.event_type not in _RESPONSE_TYPES:
+        return False
+    if not any(tok.lemma_.lower() in _HAZARD_LEMMAS or tok.lower_ in _HAZARD_LEMMAS for tok in frame.sent):
+        return False
+    home = frame.source.country_code if frame.source is not None else None
+    return not any(t.country_code and t.country_code != home for t in frame.targets)
+
+
 def claimable(frame: Frame) -> bool:
     """Whether a frame is a reported action by a political actor: not a mention of an event told elsewhere,
-    not the act of a storm, a train or a football club, and with someone acting (protests are their
-    protesters' act; an arrest or impeachment is an authority's even unnamed)."""
-    if frame.reference or frame.nonpolitical:
+    not the act of a storm, a train or a football club, not a state's response to a disaster at home, and
+    with someone acting (protests are their protesters' act; an arrest or impeachment is an authority's
+    even unnamed)."""
+    if frame.reference or frame.nonpolitical or disaster_response(frame):
         return False
     if frame.source is not None or frame.event_type == "PROTEST":
         return True

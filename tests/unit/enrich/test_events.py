@@ -155,3 +155,11 @@ def test_troops_pulled_out_is_a_retreat_and_leaving_a_treaty_a_sanction(nlp: Lan
     assert retreat and retreat[0].mode == "withdraw"
     sanction = _of_type(_code(nlp, "The United States withdrew from the climate treaty on Monday."), "SANCTION")
     assert sanction and sanction[0].mode == "withdraw"
+
+
+def test_a_states_disaster_response_at_home_is_not_an_event_but_help_abroad_is(nlp: Language) -> None:
+    home = "The Indonesian government deployed soldiers to search for survivors after the earthquake."
+    assert _code(nlp, home) == []
+    assert _code(nlp, "Authorities evacuated 5,000 residents as the cyclone approached.") == []
+    abroad = _of_type(_code(nlp, "Japan sent relief supplies to Turkey after the earthquake on Monday."), "AID")
+    assert abroad and abroad[0].target is not None and abroad[0].target.country_code == "TUR"
