@@ -284,7 +284,7 @@ def calibrate_events_command(
 
 
 C_GRID = (0.01, 0.03, 0.1, 0.3)  # the SVM's regularisation, cross-validated by train-events
-HEADLINE_WEIGHT_GRID = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the headline's trigger types in the main type
+HEADLINE_WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)  # the headline's trigger types in the main type
 SCALE_GRID = (1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 30.0, 50.0, 80.0)  # softmax scale of its scores
 
 
