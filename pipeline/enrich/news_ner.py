@@ -7,8 +7,9 @@ MONEY, ...) and the parse. The ``news_ner`` component runs after the OntoNotes `
 
 - a news PER/ORG/LOC span is the entity, labelled PERSON/ORG, and for LOC with the OntoNotes place label of the
   same span (GPE, LOC or FAC) or else GPE for a country or a place the gazetteer knows, LOC otherwise (and a
-  PER that OntoNotes calls FAC over the same words is the facility: "Camp David"); an OntoNotes span
-  overlapping it goes;
+  PER that OntoNotes calls FAC over the same words is the facility: "Camp David"; a PER that begins an
+  OntoNotes ORG going on with "of" and a capitalised word is that organisation: "Joint Chiefs" of "Joint
+  Chiefs of Staff"); an OntoNotes span overlapping it goes;
 - a news MISC span is not an output entity, but an OntoNotes place inside it goes ("Iraqi" is MISC, no place;
   NORP stays);
 - an OntoNotes span of a label CoNLL lacks (NORP, FAC, dates, numbers ...) stays; an OntoNotes PERSON/ORG/GPE/LOC
@@ -104,8 +105,11 @@ def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
     same_bounds = {(span.start, span.end): span.label_ for span in ontonotes}
     decided = [False] * len(doc)  # tokens inside a news PER/ORG/LOC span
     misc = [False] * len(doc)  # tokens inside a news MISC span
+    ontonotes_orgs = {span.start: span for span in ontonotes if span.label_ == "ORG"}
     merged: list[Span] = []
     for span in news_spans:
+        if span.label_ == "PER" and (body := _body_of_office(doc, span, ontonotes_orgs.get(span.start))):
+            span = body  # "Joint Chiefs" PER of OntoNotes' "Joint Chiefs of Staff" ORG
         if span.label_ == "MISC":
             misc[span.start : span.end] = [True] * len(span)
             continue
@@ -129,6 +133,16 @@ def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
             continue  # "Iraqi" or "World Cup" read as a place by OntoNotes; the news model says MISC
         merged.append(span)
     doc.ents = sorted(merged, key=lambda span: span.start)
+
+
+def _body_of_office(doc: Doc, person: Span, organisation: Span | None) -> Span | None:
+    """The OntoNotes organisation that a news PER span begins and that goes on with "of" and a capitalised
+    word ("Joint Chiefs" of "Joint Chiefs of Staff"): a name followed by "of Staff" is a body, not a person."""
+    if organisation is None or organisation.end <= person.end + 1 or doc[person.end].lower_ != "of":
+        return None
+    if not doc[organisation.end - 1].is_title:
+        return None
+    return Span(doc, organisation.start, organisation.end, label="ORG")
 
 
 def _name_parts(spans: list[Span]) -> set[tuple[str, ...]]:

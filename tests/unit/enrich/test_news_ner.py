@@ -111,3 +111,14 @@ def test_the_enrichment_pipeline_runs_the_news_model(nlp: spacy.language.Languag
         ("Munich", "GPE"),
         ("Monday", "DATE"),
     ]
+
+
+def test_a_person_span_beginning_an_ontonotes_body_of_staff_is_that_body() -> None:
+    text = "South Korea's Joint Chiefs of Staff said Catherine of Aragon was a queen."
+    ontonotes = [("South Korea's", "GPE"), ("Joint Chiefs of Staff", "ORG"), ("Catherine of Aragon", "PERSON")]
+    news = [("South Korea", "LOC"), ("Joint Chiefs", "PER"), ("Catherine of Aragon", "PER")]
+    assert merged(text, ontonotes, news) == [
+        ("South Korea", "GPE"),
+        ("Joint Chiefs of Staff", "ORG"),
+        ("Catherine of Aragon", "PERSON"),
+    ]
