@@ -240,7 +240,6 @@ def private_settings(base: Settings, scenario: str, workdir: Path, overrides: di
             "index_articles": f"{suffix}-articles",
             "index_events": f"{suffix}-events",
             "data_dir": workdir,
-            "enrich_batch_seconds": 0.5,
             **overrides,
         }
     )

@@ -4,16 +4,20 @@ For each story set (``synthetic``: POLECAT synthetic stories from ../shared/data
 source ahalterman/NGEC; ``news``: real-length articles of 600-900 tokens, the seed article of
 ../shared/fixtures followed by one of the bundled sample articles) it measures
   * the ceiling: bare ``nlp.pipe`` in 1 process and in N processes (N = CPU count), and ``enrich_articles``;
-  * for every (partitions, workers) pair: backlog throughput end to end (first to last article searchable)
-    and to the enriched topic, its ratio to the ceiling for that many processes, and each worker's peak RSS;
+  * for every (partitions, workers) pair: the workers and one indexer are started and the run waits until
+    every one holds partitions; then a backlog is published at once, and its throughput is measured to the
+    last article indexed (end to end) and to the last enriched record, with the ratio to the ceiling for that
+    many processes, each worker's peak RSS, and each stage's CPU time per article (where the time goes);
   * latency at half the saturated rate (with the first pair of each set, or --latency-workers): from
     publishing an article to its events on the events topic (what a subscriber sees), and to its being
-    found by a search, as p50/p95/p99.
+    found by a search, as p50/p95/p99;
+  * issue 13's targets, each PASS or FAIL.
 Uses the configured services, else starts the local stack. Everything it creates is deleted afterwards.
 
-    .venv/bin/python benchmarks/pipeline_throughput.py                       # the whole matrix (~20 min)
+    .venv/bin/python benchmarks/pipeline_throughput.py --json > scaling.json   # the whole matrix (~15 min)
+    .venv/bin/python benchmarks/pipeline_throughput.py --report scaling.json   # its tables again (--markdown)
     .venv/bin/python benchmarks/pipeline_throughput.py --articles 60 --workers 1 --partitions 4 \\
-        --sets synthetic --latency-seconds 20                                # a quick check
+        --sets synthetic --latency-seconds 20                                   # a quick check
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ import re
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +44,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from pipeline.ids import article_id
 from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.kafka import client_options, ensure_topics
+from pipeline.logconfig import configure_logging
 from pipeline.records import RawArticle
 from pipeline.settings import Settings
 
@@ -98,6 +102,8 @@ class Ceiling:
     pipe_n_docs_per_s: float
     processes: int
     enrich_articles_per_s: float
+    pipe_1_cpu_ms_per_doc: float = 0.0  # CPU, not wall: comparable with the stages' CPU per article
+    enrich_cpu_ms_per_article: float = 0.0
 
     def for_workers(self, workers: int) -> float:
         """What ``workers`` enricher processes could reach at best: bare spaCy with as many processes."""
@@ -119,15 +125,26 @@ def measure_ceiling(texts: list[tuple[str, str]], settings: Settings) -> Ceiling
         return len(docs) / (time.perf_counter() - began)
 
     processes = os.cpu_count() or 1
+    cpu_began = time.process_time()
     one = rate(1)
+    pipe_cpu = (time.process_time() - cpu_began) / len(docs)
     many = rate(processes) if processes > 1 else one
     articles = as_articles(texts, "ceiling")
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     for start in range(0, len(articles), settings.enrich_batch_size):
         enrich_articles(articles[start : start + settings.enrich_batch_size], nlp)
     enrich_rate = len(articles) / (time.perf_counter() - began)
+    enrich_cpu = (time.process_time() - cpu_began) / len(articles)
     tokens = statistics.mean(len(nlp.make_doc(doc)) for doc in docs)
-    return Ceiling(round(tokens, 0), round(one, 1), round(many, 1), processes, round(enrich_rate, 1))
+    return Ceiling(
+        round(tokens, 0),
+        round(one, 1),
+        round(many, 1),
+        processes,
+        round(enrich_rate, 1),
+        round(1000 * pipe_cpu, 1),
+        round(1000 * enrich_cpu, 1),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -168,13 +185,17 @@ class PipelineRun:
     workers: int
     articles: int
     events: int
-    startup_to_first_indexed_s: float
-    backlog_articles_per_s: float  # first to last article searchable
-    enriched_topic_articles_per_s: float  # first to last enriched article on its topic
+    startup_s: float  # from starting the stages until every worker and the indexer had their partitions
+    backlog_to_first_searchable_s: float
+    backlog_articles_per_s: float  # the backlog published at once, to the last article indexed
+    enriched_topic_articles_per_s: float  # the same, to the last enriched article on its topic
     ceiling_articles_per_s: float
     ratio_to_ceiling: float
     worker_peak_rss_mb: list[float]
     indexer_peak_rss_mb: float
+    # CPU milliseconds per article during the backlog, by stage (all workers together; Kafka and Elasticsearch
+    # only when the stack was started from this checkout): where the machine's time goes.
+    cpu_ms_per_article: dict[str, float] = field(default_factory=dict)
     indexer_alone: IndexerAlone | None = None
     sizes: Sizes | None = None
     latency: Latency | None = None
@@ -199,6 +220,54 @@ def peak_rss_mb(pid: int) -> float:
         return 0.0
     match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
     return round(int(match.group(1)) / 1024, 0) if match else 0.0
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU time the process (all its threads, or only ``thread``) has used so far, 0 once gone."""
+    path = Path(f"/proc/{pid}/stat") if thread is None else Path(f"/proc/{pid}/task/{thread}/stat")
+    try:
+        fields = path.read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14 and 15 of stat)
+
+
+def local_service_pids(settings: Settings) -> dict[str, list[int]]:
+    """Kafka and Elasticsearch processes of a local stack started from this checkout (its pid files), so their
+    CPU can be counted; empty for services started elsewhere, whose CPU other work shares."""
+    from pipeline.devstack.process import read_pid_file
+
+    found: dict[str, list[int]] = {}
+    for path in sorted((ROOT / settings.devstack_dir / "run" / "pids").glob("*.pid")):
+        record = read_pid_file(path)
+        if record is None or "launcher" in record.name or not record.is_running():
+            continue
+        kind = "kafka" if record.name.startswith("kafka") else "elasticsearch"
+        found.setdefault(kind, []).append(record.pid)
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by each stage's processes between two points of a run. A stage named ``x.loop`` counts
+    only the main thread of its processes (for the enricher: the Faust event loop, where records are decoded,
+    serialised and produced; spaCy runs on another thread)."""
+
+    def __init__(self, pids: dict[str, list[int]]) -> None:
+        self.pids = pids
+        self.began = self._now()
+
+    def _now(self) -> dict[str, float]:
+        return {
+            stage: sum(cpu_seconds(pid, pid if stage.endswith(".loop") else None) for pid in pids)
+            for stage, pids in self.pids.items()
+        }
+
+    def used(self) -> dict[str, float]:
+        now = self._now()
+        return {stage: now[stage] - self.began[stage] for stage in now}
 
 
 def private_env(run: str, partitions: int) -> dict[str, str]:
@@ -248,6 +317,40 @@ def stages(env: dict[str, str], run: str, workers: int) -> Iterator[tuple[list[s
                 proc.wait()
 
 
+def wait_until_consuming(settings: Settings, members: dict[str, int], timeout: float) -> None:
+    """Until each consumer group is stable with the given number of members, each with partitions."""
+    admin = KafkaAdminClient(**client_options(settings))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            groups = admin.describe_consumer_groups(list(members))
+            if all(_consuming(group, members[group.group]) for group in groups):
+                return
+            if time.monotonic() > deadline:
+                states = {group.group: (group.state, len(group.members)) for group in groups}
+                raise SystemExit(f"consumer groups not ready after {timeout:.0f}s: {states} (logs in {LOGS})")
+            time.sleep(0.2)
+    finally:
+        admin.close()
+
+
+def _consuming(group: Any, members: int) -> bool:
+    if group.state != "Stable" or len(group.members) != members:
+        return False
+    for member in group.members:
+        assignment = getattr(member.member_assignment, "assignment", None)
+        if assignment is not None and not any(partitions for _, partitions in assignment):
+            return False
+    return True
+
+
+def indexed_count(es: Elasticsearch, index: str) -> int:
+    """Documents in ``index`` now, written or not yet refreshed: the refresh makes them all searchable, so a
+    backlog's end is seen as it is written, not up to a refresh interval later (throughput, not freshness)."""
+    es.indices.refresh(index=index)
+    return int(es.count(index=index)["count"])
+
+
 def searchable(es: Elasticsearch, index: str, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(ids), 1000):
@@ -257,40 +360,50 @@ def searchable(es: Elasticsearch, index: str, ids: list[str]) -> set[str]:
     return found
 
 
-class TopicWatch(threading.Thread):
-    """Reads a topic from the start and records each record's broker timestamp by a key taken from its value."""
+@dataclass
+class TopicRecords:
+    """What a topic holds: each key's earliest record timestamp (the producer's clock, s since epoch), the
+    number of records and their value bytes (uncompressed, as the pipeline serialises them)."""
 
-    def __init__(self, settings: Settings, topic: str, key_of: Any) -> None:
-        super().__init__(daemon=True)
-        self.settings, self.topic, self.key_of = settings, topic, key_of
-        self.first_seen: dict[str, float] = {}  # key -> earliest record timestamp (s since epoch)
-        self.count = 0
-        self.value_bytes = 0  # uncompressed, as the pipeline serialises them
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        consumer = KafkaConsumer(
-            self.topic, **client_options(self.settings), auto_offset_reset="earliest", enable_auto_commit=False
-        )
-        try:
-            while not self.stopping.is_set():
-                for records in consumer.poll(timeout_ms=200).values():
-                    for record in records:
-                        self.count += 1
-                        self.value_bytes += len(record.value)
-                        key = self.key_of(record.value)
-                        stamp = record.timestamp / 1000
-                        self.first_seen[key] = min(stamp, self.first_seen.get(key, stamp))
-        finally:
-            consumer.close()
+    first_seen: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+    value_bytes: int = 0
 
 
-def _article_of_event(value: bytes) -> str:
-    return str(json.loads(value)["article_id"])
+def read_topic(settings: Settings, topic: str, key_of: Any) -> TopicRecords:
+    """Read ``topic`` from its start to its current end, after a phase: record timestamps say when each record
+    was produced, so reading afterwards costs the measured stages nothing."""
+    from kafka import TopicPartition
+
+    consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    found = TopicRecords()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    found.count += 1
+                    found.value_bytes += len(record.value)
+                    key, stamp = key_of(record), record.timestamp / 1000
+                    found.first_seen[key] = min(stamp, found.first_seen.get(key, stamp))
+    finally:
+        consumer.close()
+    return found
 
 
-def _article_of_enriched(value: bytes) -> str:
-    return str(json.loads(value)["article_id"])
+ARTICLE_ID_FIELD = re.compile(rb'"article_id"\s*:\s*"([^"]+)"')
+
+
+def _article_of_event(record: Any) -> str:
+    match = ARTICLE_ID_FIELD.search(record.value)  # cheaper than parsing every event
+    return match.group(1).decode() if match else str(json.loads(record.value)["article_id"])
+
+
+def _article_of_enriched(record: Any) -> str:
+    return str(record.key.decode())  # enriched articles are keyed by their id
 
 
 def run_pipeline(
@@ -303,6 +416,7 @@ def run_pipeline(
     latency_seconds: float,
     timeout: float,
     log: Any,
+    indexer_alone: bool = True,
 ) -> PipelineRun:
     run = uuid.uuid4().hex[:8]
     env = private_env(run, partitions)
@@ -313,40 +427,53 @@ def run_pipeline(
     ensure_indices(es, settings)
     articles = as_articles(texts, run)
     producer = KafkaProducer(**client_options(settings), acks="all", key_serializer=str.encode, linger_ms=5)
-    enriched = TopicWatch(settings, settings.topic_enriched, _article_of_enriched)
-    events = TopicWatch(settings, settings.topic_events, _article_of_event)
-    enriched.start()
-    events.start()
     try:
-        for article in articles:  # the backlog, before any worker starts
-            producer.send(settings.topic_raw, key=article.article_id, value=article.to_json_bytes())
-        producer.flush()
         ids = [a.article_id for a in articles]
         with stages(env, run, workers) as (enrichers, indexer):
-            started = time.perf_counter()
+            launched = time.perf_counter()
+            # Every worker in the group first, so no rebalance falls into the measurement (start-up is timed apart).
+            wait_until_consuming(settings, {settings.enricher_group: workers, settings.indexer_group: 1}, timeout)
+            startup = time.perf_counter() - launched
+            stage_pids = {
+                "enricher": [p.pid for p in enrichers],
+                "enricher.loop": [p.pid for p in enrichers],
+                "indexer": [indexer.pid],
+                **local_service_pids(settings),
+                "benchmark": [os.getpid()],  # its searches
+            }
+            cpu = CpuMeter(stage_pids)
+            started, published_at = time.perf_counter(), time.time()
+            for article in articles:  # the backlog, all at once
+                producer.send(settings.topic_raw, key=article.article_id, value=article.to_json_bytes())
+            producer.flush()
             first_at: float | None = None
-            first_done = 0
-            while (done := len(searchable(es, settings.index_articles, ids))) < len(ids):
+            while (done := indexed_count(es, settings.index_articles)) < len(ids):
                 if first_at is None and done:
-                    first_at, first_done = time.perf_counter(), done
+                    first_at = time.perf_counter()
                 if time.perf_counter() - started > timeout:
                     raise SystemExit(f"only {done}/{len(ids)} indexed after {timeout:.0f}s (logs in {LOGS})")
                 if any(p.poll() is not None for p in [*enrichers, indexer]):
                     raise SystemExit(f"a stage exited (logs in {LOGS})")
                 time.sleep(0.2)
             finished = time.perf_counter()
-            if first_at is None:  # everything became searchable between two looks
-                first_at, first_done = started, 0
-            backlog_rate = (len(ids) - first_done) / max(finished - first_at, 1e-9)
-            stamps = sorted(enriched.first_seen[i] for i in ids if i in enriched.first_seen)
-            topic_rate = (len(stamps) - 1) / max(stamps[-1] - stamps[0], 1e-9) if len(stamps) > 1 else 0.0
+            cpu_used = cpu.used()
+            first_at = first_at or finished
+            cpu_per_article = {stage: round(1000 * seconds / len(ids), 1) for stage, seconds in cpu_used.items()}
+            # The time to clear the backlog: from publishing it to the last article indexed. (First-to-last
+            # would count batches, not articles, when a worker's share is only a few batches.)
+            backlog_rate = len(ids) / (finished - started)
+            enriched = read_topic(settings, settings.topic_enriched, _article_of_enriched)
+            last_enriched = max((enriched.first_seen[i] for i in ids if i in enriched.first_seen), default=published_at)
+            topic_rate = len(ids) / max(last_enriched - published_at, 1e-9)
             worker_rss = [peak_rss_mb(p.pid) for p in enrichers]
             indexer_rss = peak_rss_mb(indexer.pid)
             latency = None
             if latency_seconds > 0:
                 latency = measure_latency(
-                    settings, es, producer, events, texts, run, rate=backlog_rate / 2, seconds=latency_seconds
+                    settings, es, producer, texts, run, rate=backlog_rate / 2, seconds=latency_seconds
                 )
+            enriched = read_topic(settings, settings.topic_enriched, _article_of_enriched)
+            events = read_topic(settings, settings.topic_events, _article_of_event)
             es.indices.refresh(index=[settings.index_articles, settings.index_events])
             event_count = int(es.count(index=settings.index_events)["count"])
             store = {  # by alias: the indices behind them are versioned (news-articles-v1)
@@ -360,15 +487,19 @@ def run_pipeline(
                 es_articles_store=round(store.get(settings.index_articles, 0) / max(len(ids) + _live(latency), 1)),
                 es_events_store=round(store.get(settings.index_events, 0) / max(len(ids) + _live(latency), 1)),
             )
-        indexer_alone = measure_indexer_alone(
-            env,
-            run,
-            settings,
-            es,
-            articles=len(ids) + _live(latency),
-            event_docs=event_count,
-            reports=events.count,
-            timeout=timeout,
+        alone = (
+            measure_indexer_alone(
+                env,
+                run,
+                settings,
+                es,
+                articles=len(ids) + _live(latency),
+                event_docs=event_count,
+                reports=events.count,
+                timeout=timeout,
+            )
+            if indexer_alone
+            else None
         )
         ceiling_rate = ceiling.for_workers(workers)
         result = PipelineRun(
@@ -377,14 +508,16 @@ def run_pipeline(
             workers=workers,
             articles=len(ids),
             events=event_count,
-            startup_to_first_indexed_s=round(first_at - started, 1),
+            startup_s=round(startup, 1),
+            backlog_to_first_searchable_s=round(first_at - started, 1),
             backlog_articles_per_s=round(backlog_rate, 1),
             enriched_topic_articles_per_s=round(topic_rate, 1),
             ceiling_articles_per_s=ceiling_rate,
             ratio_to_ceiling=round(backlog_rate / ceiling_rate, 2),
             worker_peak_rss_mb=worker_rss,
             indexer_peak_rss_mb=indexer_rss,
-            indexer_alone=indexer_alone,
+            cpu_ms_per_article=cpu_per_article,
+            indexer_alone=alone,
             sizes=sizes,
             latency=latency,
         )
@@ -392,8 +525,6 @@ def run_pipeline(
         log("  " + json.dumps(asdict(result)))  # kept even if a later run fails
         return result
     finally:
-        enriched.stopping.set()
-        events.stopping.set()
         producer.close()
         delete_indices(es, settings)
         admin = KafkaAdminClient(**client_options(settings))
@@ -462,7 +593,6 @@ def measure_latency(
     settings: Settings,
     es: Elasticsearch,
     producer: KafkaProducer,
-    events: TopicWatch,
     texts: list[tuple[str, str]],
     run: str,
     *,
@@ -487,7 +617,7 @@ def measure_latency(
     while pending and time.time() < deadline:
         _poll_searchable(es, settings, pending, found_at)
         time.sleep(0.02)
-    time.sleep(1.0)  # the last events reach the watcher
+    events = read_topic(settings, settings.topic_events, _article_of_event)
     to_events = [events.first_seen[i] - sent_at[i] for i in sent_at if i in events.first_seen]
     to_search = [found_at[i] - sent_at[i] for i in sent_at if i in found_at]
     return Latency(
@@ -512,22 +642,32 @@ def _poll_searchable(es: Elasticsearch, settings: Settings, pending: list[str], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--articles", type=int, default=240, help="stories per set and run")
+    parser.add_argument("--articles", type=int, default=240, help="synthetic stories per run")
+    parser.add_argument("--news-articles", type=int, default=120, help="real-length articles per run")
     parser.add_argument("--sets", default="synthetic,news", help="story sets: synthetic, news")
     parser.add_argument("--workers", default="1,2,4", help="enricher worker processes, comma-separated")
     parser.add_argument("--partitions", default="4,8", help="raw-topic partitions, comma-separated")
-    parser.add_argument("--latency-seconds", type=float, default=40.0, help="0: no latency phase")
+    parser.add_argument("--latency-seconds", type=float, default=30.0, help="0: no latency phase")
     parser.add_argument(
         "--latency-workers", default="1,2", help="worker counts whose runs (first partition count) measure latency"
     )
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--report", type=Path, metavar="JSON", help="measure nothing: print the tables of a saved --json output"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown (for docs)")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        print_markdown(saved) if args.markdown else print_table(saved)
+        return
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     base = Settings()
+    configure_logging(base)  # stderr: stdout carries only the results (--json)
     if not base.services_configured:
         from pipeline.devstack.stack import ensure_up
 
@@ -535,14 +675,22 @@ def main() -> None:
     worker_counts = [int(w) for w in args.workers.split(",")]
     partition_counts = [int(p) for p in args.partitions.split(",")]
     latency_workers = {int(w) for w in args.latency_workers.split(",") if w}
-    results: dict[str, Any] = {"cpus": os.cpu_count(), "articles": args.articles, "sets": {}}
+    began = time.perf_counter()
+    results: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "articles": args.articles,
+        "news_articles": args.news_articles,
+        "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+        "sets": {},
+    }
+    log(f"load average {results['load_average_at_start']}")
     for story_set in args.sets.split(","):
-        texts = STORY_SETS[story_set](args.articles)
+        texts = STORY_SETS[story_set](args.articles if story_set == "synthetic" else args.news_articles)
         log(f"{story_set}: measuring the spaCy ceiling on {len(texts)} stories")
         ceiling = measure_ceiling(texts, Settings())
         log(f"  {ceiling}")
         log("  " + json.dumps({"ceiling": asdict(ceiling)}))
-        runs = []
+        runs: list[PipelineRun] = []
         for partitions in partition_counts:
             for workers in worker_counts:
                 with_latency = partitions == partition_counts[0] and workers in latency_workers
@@ -556,17 +704,190 @@ def main() -> None:
                         latency_seconds=args.latency_seconds if with_latency else 0,
                         timeout=args.timeout,
                         log=log,
+                        indexer_alone=not runs,  # once per set: it does not depend on the workers
                     )
                 )
         results["sets"][story_set] = {"ceiling": asdict(ceiling), "runs": [asdict(r) for r in runs]}
+    results["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    results["minutes"] = round((time.perf_counter() - began) / 60, 1)
+    results["targets"] = [asdict(check) for check in target_checks(results)]
+    log(f"done in {results['minutes']} min, load average {results['load_average_at_end']}")
     if args.json:
         print(json.dumps(results, indent=2))
+    elif args.markdown:
+        print_markdown(results)
     else:
         print_table(results)
 
 
+def _triple(values: dict[str, float]) -> str:
+    return " / ".join(f"{values[q]:.2f}" for q in ("p50", "p95", "p99")) if values else "–"
+
+
+def _markdown_table(header: list[str], rows: list[list[Any]]) -> None:
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    print()
+
+
+STAGES_SHOWN = ("enricher", "indexer", "elasticsearch", "kafka")
+
+
+def _cpu_shares(cpu: dict[str, float]) -> str:
+    """Enrichers (their event loops) / indexer / Elasticsearch / Kafka, as far as measured."""
+    loop = f" ({cpu['enricher.loop']})" if "enricher.loop" in cpu else ""
+    return " / ".join(f"{cpu[k]}{loop if k == 'enricher' else ''}" for k in STAGES_SHOWN if k in cpu)
+
+
+def print_markdown(results: dict[str, Any]) -> None:
+    """The same figures as Markdown tables, as docs/scaling.md shows them."""
+    counts = {"synthetic": results["articles"], "news": results.get("news_articles")}
+    per_run = ", ".join(f"{counts.get(name)} {name}" for name in results["sets"])
+    print(
+        f"{results['cpus']} CPUs; stories per run: {per_run}; load average (1, 5, 15 min) "
+        f"{results.get('load_average_at_start')} at the start, {results.get('load_average_at_end')} at the end; "
+        f"{results.get('minutes')} min.\n"
+    )
+    sets = results["sets"].items()
+    _markdown_table(
+        ["set (mean tokens)", "bare `nlp.pipe`, 1 process / N", "`enrich_articles`", "CPU ms per doc: bare / enrich"],
+        [
+            [
+                f"{name} ({c['tokens_mean']:.0f})",
+                f"{c['pipe_1_docs_per_s']} / {c['pipe_n_docs_per_s']} docs/s (N = {c['processes']})",
+                f"{c['enrich_articles_per_s']} articles/s",
+                f"{c.get('pipe_1_cpu_ms_per_doc', '–')} / {c.get('enrich_cpu_ms_per_article', '–')}",
+            ]
+            for name, body in sets
+            for c in [body["ceiling"]]
+        ],
+    )
+    _markdown_table(
+        [
+            "set",
+            "partitions",
+            "workers",
+            "end to end, articles/s",
+            "to the enriched topic",
+            "ceiling",
+            "ratio",
+            "worker peak RSS, MB",
+            "CPU ms per article: enrichers (event loop) / indexer / ES / Kafka",
+        ],
+        [
+            [
+                name,
+                r["partitions"],
+                r["workers"],
+                r["backlog_articles_per_s"],
+                r["enriched_topic_articles_per_s"],
+                r["ceiling_articles_per_s"],
+                r["ratio_to_ceiling"],
+                ", ".join(str(int(m)) for m in r["worker_peak_rss_mb"]),
+                _cpu_shares(r.get("cpu_ms_per_article", {})),
+            ]
+            for name, body in sets
+            for r in body["runs"]
+        ],
+    )
+    _markdown_table(
+        [
+            "set",
+            "partitions",
+            "workers",
+            "published at",
+            "events topic p50 / p95 / p99, s",
+            "searchable p50 / p95 / p99, s",
+        ],
+        [
+            [
+                name,
+                r["partitions"],
+                r["workers"],
+                f"{lat['rate_per_s']}/s ({lat['articles']} articles)",
+                _triple(lat["events_topic_s"]),
+                _triple(lat["searchable_s"]),
+            ]
+            for name, body in sets
+            for r in body["runs"]
+            if (lat := r.get("latency"))
+        ],
+    )
+    _markdown_table(
+        ["target", "set", "partitions", "workers", "measured", "bound", "verdict"],
+        [
+            [
+                t["what"],
+                t["story_set"],
+                t["partitions"],
+                t["workers"],
+                t["measured"],
+                t["bound"],
+                "**PASS**" if t["met"] else "**FAIL**",
+            ]
+            for t in results.get("targets", [])
+        ],
+    )
+
+
+# Issue 13's targets on 2 cores.
+RATIO_TARGETS = {1: 0.85, 2: 0.80}  # end to end over the spaCy ceiling for that many processes, by workers
+EVENTS_P50_S, EVENTS_P99_S, SEARCHABLE_P50_S = 0.3, 1.5, 1.2
+
+
+@dataclass
+class TargetCheck:
+    story_set: str
+    partitions: int
+    workers: int
+    what: str
+    measured: float
+    bound: str  # e.g. ">= 0.85"
+    met: bool
+
+
+def _check(
+    story_set: str, run: dict[str, Any], what: str, measured: float, bound: float, at_least: bool
+) -> TargetCheck:
+    met = measured >= bound if at_least else measured <= bound
+    sign = ">=" if at_least else "<="
+    return TargetCheck(story_set, run["partitions"], run["workers"], what, measured, f"{sign} {bound}", met)
+
+
+def target_checks(results: dict[str, Any]) -> list[TargetCheck]:
+    """Every run's figures against the targets: throughput with 1 and 2 workers, latency where measured."""
+    checks = []
+    for story_set, body in results["sets"].items():
+        for r in body["runs"]:
+            if r["workers"] in RATIO_TARGETS:
+                checks.append(
+                    _check(
+                        story_set, r, "end to end / ceiling", r["ratio_to_ceiling"], RATIO_TARGETS[r["workers"]], True
+                    )
+                )
+            latency = r.get("latency") or {}
+            if latency.get("events_topic_s"):
+                checks.append(
+                    _check(story_set, r, "events topic p50 s", latency["events_topic_s"]["p50"], EVENTS_P50_S, False)
+                )
+                checks.append(
+                    _check(story_set, r, "events topic p99 s", latency["events_topic_s"]["p99"], EVENTS_P99_S, False)
+                )
+            if latency.get("searchable_s"):
+                checks.append(
+                    _check(story_set, r, "searchable p50 s", latency["searchable_s"]["p50"], SEARCHABLE_P50_S, False)
+                )
+    return checks
+
+
 def print_table(results: dict[str, Any]) -> None:
-    print(f"{results['cpus']} CPUs, {results['articles']} stories per run")
+    print(
+        f"{results['cpus']} CPUs, {results['articles']} synthetic stories per run; load average "
+        f"{results.get('load_average_at_start')} at the start, {results.get('load_average_at_end')} at the end; "
+        f"{results.get('minutes')} min"
+    )
     for story_set, body in results["sets"].items():
         c = body["ceiling"]
         print(
@@ -588,6 +909,23 @@ def print_table(results: dict[str, Any]) -> None:
                 f"{r['ratio_to_ceiling']:>6}  "
                 f"{','.join(str(int(m)) for m in r['worker_peak_rss_mb']):>13}  {ev + at:>20}  {se:>20}"
             )
+        print(
+            f"  CPU ms per article during the backlog (bare nlp.pipe: {c.get('pipe_1_cpu_ms_per_doc')}, "
+            f"enrich_articles: {c.get('enrich_cpu_ms_per_article')}):"
+        )
+        for r in body["runs"]:
+            shares = ", ".join(f"{stage} {ms}" for stage, ms in r.get("cpu_ms_per_article", {}).items())
+            print(f"  {r['partitions']:>10} {r['workers']:>7}  {shares}")
+    if results.get("targets"):
+        print("\ntargets (issue 13, 2 cores):")
+        for t in results["targets"]:
+            verdict = "PASS" if t["met"] else "FAIL"
+            print(
+                f"  {verdict}  {t['story_set']:<9} p={t['partitions']} w={t['workers']}  "
+                f"{t['what']:<22} {t['measured']:>6} {t['bound']}"
+            )
+        passed = sum(t["met"] for t in results["targets"])
+        print(f"  {passed}/{len(results['targets'])} met")
 
 
 if __name__ == "__main__":

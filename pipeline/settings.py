@@ -108,10 +108,9 @@ class Settings(BaseSettings):
     news_ner_model: str = "shipped"
     # Entities of French articles (other languages than English and French get none; see docs/enrichment.md).
     french_spacy_model: str = "fr_core_news_sm"
+    # The most articles one nlp.pipe pass takes. A batch never waits to fill: it is what has arrived (live
+    # traffic: one article; a backlog: full batches), see pipeline.enrich.batching.
     enrich_batch_size: int = 32
-    # How long a worker waits to fill a batch; at live rates an article may wait this long before its parse
-    # (docs/scaling.md, "Where the time goes": a shorter window is the candidate fix, not yet proven safe).
-    enrich_batch_seconds: float = 1.0
     max_text_chars: int = 200_000
     # An enricher with messages waiting on its partitions and no batch done for this long exits (non-zero) so
     # that its supervisor restarts it.

@@ -80,7 +80,8 @@ def _evidence(sent: Span) -> Evidence:
     if end - start > MAX_EVIDENCE_CHARS:  # a "sentence" without punctuation can run to the whole text
         end = max((t.idx + len(t.text) for t in tokens if t.idx + len(t.text) - start <= MAX_EVIDENCE_CHARS), default=0)
         end = end if end > start else start + MAX_EVIDENCE_CHARS
-    return Evidence(sentence=sent.doc.text[start:end], start=start, end=end)
+    # From the sentence's own text: Doc.text joins every token of the article anew on each call.
+    return Evidence(sentence=sent.text[start - sent.start_char : end - sent.start_char], start=start, end=end)
 
 
 # Types whose agent is a public authority even when the text leaves it out ("Yoon faces impeachment", "46

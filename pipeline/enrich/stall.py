@@ -28,11 +28,15 @@ class StallWatch:
         self._admin: Any = None
 
     def batch_started(self) -> None:
+        """A batch's parse began (while it runs, the worker is busy, not stalled)."""
         self.batch_started_at = time.monotonic()
 
-    def batch_done(self) -> None:
-        self.last_progress = time.monotonic()
+    def batch_parsed(self) -> None:
         self.batch_started_at = None
+
+    def batch_done(self) -> None:
+        """A batch's outputs were confirmed (the next batch may be parsing already)."""
+        self.last_progress = time.monotonic()
         self.waiting_since = None
 
     def _waiting(self, assigned: Iterable[Any]) -> int | None:

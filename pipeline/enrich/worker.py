@@ -1,8 +1,9 @@
 """The enricher as a Faust app: raw articles in, enriched articles and events out. Only moves data.
 
 All the work is ``pipeline.enrich.core.enrich_articles`` (a plain function); this module batches the
-stream, runs that function off the event loop (spaCy is CPU-bound and would starve Kafka heartbeats),
-publishes the results keyed by article id / event id, and dead-letters what cannot be processed.
+stream (``pipeline.enrich.batching``: what has arrived, no waiting window), runs that function off the event
+loop (spaCy is CPU-bound and would starve Kafka heartbeats), publishes the results keyed by article id /
+event id, and dead-letters what cannot be processed.
 Workers in one consumer group (``PIPELINE_ENRICHER_GROUP``) share the raw topic's partitions.
 
 Run: ``pipeline enrich`` (or ``faust -A pipeline.enrich.worker:app worker``); see ``worker_cli``.
@@ -23,6 +24,7 @@ import structlog
 from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter, describe
+from pipeline.enrich.batching import available_batches
 from pipeline.enrich.stall import StallWatch
 from pipeline.errors import EXIT_SOFTWARE
 from pipeline.health import touch
@@ -123,8 +125,12 @@ async def _confirm(outputs: list[tuple[Any, Any, list[Awaitable[Any]]]]) -> None
             await _send_dead_letter(_source_letter(message, reason, raw_value, "ProduceFailed"))
 
 
-async def _enrich_batch(batch: list[Any], nlp: Any) -> None:
-    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
+Outputs = list[tuple[Any, Any, list[Awaitable[Any]]]]  # (source message, its value, delivery futures)
+
+
+async def _parse(batch: list[Any], nlp: Any) -> tuple[list[Any], list[Any]]:
+    """Each valid raw article's message and its enrichment result (off the event loop); the rest dead-lettered."""
+    from pipeline.enrich.core import enrich_articles
 
     articles: list[RawArticle] = []
     messages: list[Any] = []  # each article's Kafka message, for dead letters
@@ -138,11 +144,18 @@ async def _enrich_batch(batch: list[Any], nlp: Any) -> None:
             reason = f"not a valid raw article: {describe(exc)}"
             await _send_dead_letter(_source_letter(event.message, reason, event.value, type(exc).__name__))
     if not articles:
-        return
+        return [], []
     began = time.perf_counter()
     results = await asyncio.get_running_loop().run_in_executor(None, enrich_articles, articles, nlp)
     ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
-    outputs: list[tuple[Any, Any, list[Awaitable[Any]]]] = []
+    return messages, results
+
+
+async def _publish(messages: list[Any], results: list[Any]) -> Outputs:
+    """Hand every output to the producer; failures of enrichment are dead-lettered."""
+    from pipeline.enrich.core import EnrichmentFailure
+
+    outputs: Outputs = []
     for message, result in zip(messages, results, strict=True):  # results keep input order
         if isinstance(result, EnrichmentFailure):
             await _send_dead_letter(_source_letter(message, result.reason, message.value, result.error_type))
@@ -155,24 +168,62 @@ async def _enrich_batch(batch: list[Any], nlp: Any) -> None:
             ARTICLES_NOT_EXTRACTED.labels(skipped, result.article.language or "und").inc()
         for coded in result.events:
             EVENTS_CODED.labels(coded.event_type).inc()
-    await _confirm(outputs)  # before the batch is acknowledged, so its offsets are committed only after this
+    return outputs
+
+
+async def _settle(stream: Any, batch: list[Any], outputs: Outputs, events: int) -> None:
+    """Acknowledge the batch once the broker has confirmed every output (or its dead letter): only then may
+    its offsets be committed."""
+    await _confirm(outputs)
+    for event in batch:
+        await stream.ack(event)
+    progress.batch_done()
     LAST_PROGRESS.labels("enrich").set_to_current_time()
-    log.info("batch enriched", articles=len(articles), events=sum(len(getattr(r, "events", [])) for r in results))
+    log.info("batch enriched", articles=len(outputs), events=events)
+
+
+def _exit_on_failure(settled: asyncio.Future[None]) -> None:
+    if not settled.cancelled() and settled.exception() is not None:
+        error = settled.exception()
+        exit_worker(f"{type(error).__name__}: {error}")
+
+
+def _read_since_last_rebalance(event: Any) -> bool:
+    """False once a rebalance has begun (flow stopped) or ended (a new generation) since ``event`` was read."""
+    return bool(app.flow_control.is_active() and event.message.generation_id == app.consumer_generation_id)
+
+
+def _forget_before_rebalance(event: Any) -> None:
+    """Faust's rebalance waits until every message it handed out is acknowledged or no longer tracked; one
+    dropped unprocessed is untracked (never acknowledged: its offset is not committed, it is read again)."""
+    app.consumer.unacked.discard(event.message)
 
 
 @app.agent(raw_topic)
 async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     try:
         nlp = await asyncio.get_running_loop().run_in_executor(None, _load_nlp)
-        # take_events (acks after the batch is handled) exists on faust.Stream but not on the StreamT protocol.
-        batches = stream.take_events(settings.enrich_batch_size, within=settings.enrich_batch_seconds)  # type: ignore[attr-defined]
-        async for batch in batches:
+        # No batching window: each batch is what has arrived, so live articles are parsed at once and a backlog
+        # still gives full batches. A batch settles (outputs confirmed, then acked) while the next one is parsed;
+        # one batch settles at a time, so outputs leave in order.
+        settling: asyncio.Future[None] | None = None
+        async for batch in available_batches(
+            stream, settings.enrich_batch_size, _read_since_last_rebalance, _forget_before_rebalance
+        ):
             progress.batch_started()
-            await _enrich_batch(batch, nlp)
-            progress.batch_done()
+            messages, results = await _parse(batch, nlp)
+            progress.batch_parsed()
+            if settling is not None:
+                await settling
+            outputs = await _publish(messages, results)
+            events = sum(len(getattr(result, "events", ())) for result in results)
+            settling = asyncio.ensure_future(_settle(stream, batch, outputs, events))
+            settling.add_done_callback(_exit_on_failure)  # at once, not when the next batch comes
             yield None
+        if settling is not None:
+            await settling
     except asyncio.CancelledError:
-        raise  # the worker is stopping
+        raise  # the worker is stopping; an unsettled batch is unacknowledged, so it is read again
     except BaseException as exc:
         exit_worker(f"{type(exc).__name__}: {exc}")
 

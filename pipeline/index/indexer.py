@@ -23,6 +23,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for_futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -357,8 +358,10 @@ class Indexer:
                     elif idle_exit_seconds and time.monotonic() - self.stats.last_batch_at > idle_exit_seconds:
                         break
                     continue
-                # Paused: this poll fetches nothing, it only keeps the membership alive.
-                self._keep_paused(consumer, consumer.poll(timeout_ms=200))
+                # Wait on the batch itself (so it is committed and the next one polled as soon as it is written),
+                # then poll: paused, the poll fetches nothing, it only keeps the membership alive.
+                wait_for_futures([self.in_flight.future], timeout=0.2)
+                self._keep_paused(consumer, consumer.poll(timeout_ms=10))
                 self.stats.last_poll_at = time.monotonic()
                 touch(self.settings, "index")
                 if not self.in_flight.future.done():

@@ -73,7 +73,6 @@ def e2e(kafka_bootstrap: str, es_url: str, tmp_path_factory: pytest.TempPathFact
         "PIPELINE_INDEX_ARTICLES": f"e2e-{suffix}-articles",
         "PIPELINE_INDEX_EVENTS": f"e2e-{suffix}-events",
         "PIPELINE_STATE_PATH": str(state / "collector.sqlite3"),
-        "PIPELINE_ENRICH_BATCH_SECONDS": "0.5",
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in env.items():
