@@ -18,7 +18,7 @@ from pipeline.enrich.event_classifier import (
     story_tokens,
     train_classifier,
 )
-from pipeline.evaluate.events import classification_scores, fold_of, split_of
+from pipeline.evaluate.events import classification_scores, fold_of, split_of, top_confidence_type
 from pipeline.records import Event, Evidence
 
 from .test_events_support import LINEAGE
@@ -95,6 +95,13 @@ def test_main_type_mixes_events_and_prior() -> None:
     assert main_event_type(events, prior, prior_weight=0.9) == "AID"
     assert main_event_type([], prior, prior_weight=0.5) == "AID"
     assert main_event_type([]) is None
+
+
+def test_top_confidence_type_is_the_single_best_event() -> None:
+    events = [_event("ASSAULT", 0.9), _event("PROTEST", 0.5), _event("PROTEST", 0.5)]
+    assert top_confidence_type(events) == "ASSAULT"  # what a reader of the emitted events takes as the main one
+    assert top_confidence_type([_event("AID", 0.7), _event("SANCTION", 0.7)]) == "AID"  # first emitted on ties
+    assert top_confidence_type([]) is None
 
 
 def test_prior_can_be_switched_off() -> None:
