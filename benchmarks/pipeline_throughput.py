@@ -317,7 +317,9 @@ def stages(env: dict[str, str], run: str, workers: int) -> Iterator[tuple[list[s
                 proc.wait()
 
 
-def wait_until_consuming(settings: Settings, members: dict[str, int], timeout: float) -> None:
+def wait_until_consuming(
+    settings: Settings, members: dict[str, int], timeout: float, poll_seconds: float = 0.2
+) -> None:
     """Until each consumer group is stable with the given number of members, each with partitions."""
     admin = KafkaAdminClient(**client_options(settings))
     deadline = time.monotonic() + timeout
@@ -329,7 +331,7 @@ def wait_until_consuming(settings: Settings, members: dict[str, int], timeout: f
             if time.monotonic() > deadline:
                 states = {group.group: (group.state, len(group.members)) for group in groups}
                 raise SystemExit(f"consumer groups not ready after {timeout:.0f}s: {states} (logs in {LOGS})")
-            time.sleep(0.2)
+            time.sleep(poll_seconds)
     finally:
         admin.close()
 
@@ -566,27 +568,24 @@ def measure_indexer_alone(
         stderr=subprocess.STDOUT,
     )
     try:
+        # From the moment it holds its partitions (it polls at once): the process start is not indexing.
+        wait_until_consuming(settings, {replay["PIPELINE_INDEXER_GROUP"]: 1}, timeout, poll_seconds=0.02)
         began = time.perf_counter()
-        first: tuple[float, int] | None = None  # from the first document on: the process start is not indexing
+        indices = [replay_settings.index_articles, replay_settings.index_events]
         while True:
-            indices = [replay_settings.index_articles, replay_settings.index_events]
             es.indices.refresh(index=indices)
             done = [int(es.count(index=index)["count"]) for index in indices]
-            if first is None and done[0]:
-                first = (time.perf_counter(), done[0])
             if done[0] >= articles and done[1] >= event_docs:
                 break
             if time.perf_counter() - began > timeout or proc.poll() is not None:
                 raise SystemExit(f"the replay indexer did not finish (logs in {LOGS})")
-            time.sleep(0.1)
-        assert first is not None
-        seconds = max(time.perf_counter() - first[0], 1e-9)
-        share = (articles - first[1]) / articles  # the part of the work timed
+            time.sleep(0.05)
+        seconds = time.perf_counter() - began
     finally:
         proc.terminate()
         proc.wait(timeout=60)
         delete_indices(es, replay_settings)
-    return IndexerAlone(round(articles * share / seconds, 1), round((articles + reports) * share / seconds, 1))
+    return IndexerAlone(round(articles / seconds, 1), round((articles + reports) / seconds, 1))
 
 
 def measure_latency(
