@@ -21,6 +21,7 @@ import pipeline
 from pipeline.enrich import events as event_coding
 from pipeline.enrich import taxonomy
 from pipeline.enrich.entities import resolve_entities
+from pipeline.enrich.event_headline import headlines_types
 from pipeline.enrich.language import ArticleLanguage, article_language, not_extracted, not_extracted_reason
 from pipeline.enrich.nlp import entity_nlp_for, model_lineage
 from pipeline.records import ArticleFields, EnrichedArticle, Entity, Event, Lineage, RawArticle
@@ -73,18 +74,34 @@ def enrich_articles(
         parsed = _parse(language_nlp, [_text_for_parsing(articles[i], limit) for i in chosen])
         for i, parsed_doc in zip(chosen, parsed, strict=True):
             docs[i] = parsed_doc
+    headlines = _headline_types(nlp, articles, languages)
     results: list[EnrichmentResult | EnrichmentFailure] = []
-    for article, language, doc in zip(articles, languages, docs, strict=True):
+    for article, language, doc, headline in zip(articles, languages, docs, headlines, strict=True):
         if isinstance(doc, EnrichmentFailure):
             results.append(EnrichmentFailure(article.article_id, doc.reason, doc.error_type))
             continue
         try:
             lineage = lineages.get(language.code) or _lineage("none", "")
-            results.append(_enrich_one(article, doc, lineage, language, frozenset(entity_languages)))
+            results.append(_enrich_one(article, doc, lineage, language, frozenset(entity_languages), headline))
         except Exception as exc:  # one bad article must not lose the batch: the caller dead-letters it
             log.warning("article enrichment failed", article_id=article.article_id, error=repr(exc))
             results.append(_failure(article.article_id, "enrichment failed", exc))
     return results
+
+
+def _headline_types(
+    nlp: Language, articles: Sequence[RawArticle], languages: Sequence[ArticleLanguage]
+) -> list[dict[str, float] | None]:
+    """The trigger types of the titles ``nlp`` reads (``event_headline``), for the coder's story prior. A
+    failure here only loses the headline's say, never the batch."""
+    chosen = [i for i, language in enumerate(languages) if language.code == nlp.lang and articles[i].title]
+    found: list[dict[str, float] | None] = [None] * len(articles)
+    try:
+        for i, types in zip(chosen, headlines_types(nlp, [articles[i].title for i in chosen]), strict=True):
+            found[i] = types
+    except Exception as exc:
+        log.warning("headline parse failed, coding events without it", error=repr(exc), articles=len(chosen))
+    return found
 
 
 def _lineage(model_name: str, model_version: str) -> Lineage:
@@ -128,12 +145,13 @@ def _enrich_one(
     lineage: Lineage,
     language: ArticleLanguage,
     entity_languages: frozenset[str],
+    headline: dict[str, float] | None = None,
 ) -> EnrichmentResult:
     skipped = not_extracted(language.code, entity_languages)
     entities = resolve_entities(doc) if doc is not None else []
     coded = []
     if doc is not None and "events" not in skipped:
-        coded = event_coding.code_events(doc, entities, article, lineage)
+        coded = event_coding.code_events(doc, entities, article, lineage, headline_types=headline)
     enriched = EnrichedArticle(
         **{name: getattr(article, name) for name in _COPIED_FIELDS if name != "language"},
         language=language.code,

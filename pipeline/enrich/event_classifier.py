@@ -184,6 +184,19 @@ def story_prior(text: str, title: str = "") -> dict[str, float] | None:
     return model.predict_proba(text, title) if model is not None else None
 
 
+def with_headline(
+    prior: Mapping[str, float] | None, headline: Mapping[str, float] | None, weight: float | None = None
+) -> dict[str, float] | None:
+    """The story prior with the headline's trigger type shares mixed in, ``weight`` (default: the headline
+    weight chosen for ``main_event_type``) against the classifier's 1, still summing to 1. Unchanged when
+    the headline names no type; None without a classifier (the coder runs on its rules alone)."""
+    if prior is None or not headline:
+        return dict(prior) if prior is not None else None
+    weight = default_headline_weight() if weight is None else weight
+    types = set(prior) | set(headline)
+    return {t: (prior.get(t, 0.0) + weight * headline.get(t, 0.0)) / (1.0 + weight) for t in types}
+
+
 def default_prior_weight() -> float:
     """Weight of the classifier in ``main_event_type``, as chosen on the training split at training time."""
     model = load_classifier()

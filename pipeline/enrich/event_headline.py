@@ -1,7 +1,8 @@
 """The event types a headline names: the coder's trigger step (lexicon and modality) read on the title.
 
 A news headline names the story's main event ("Army pulls forces out of contested region"), so the trigger
-types of the headline are one of the votes of ``event_classifier.main_event_type``. Headlines are not coded
+types of the headline are one of the votes of ``event_classifier.main_event_type`` and join the story prior
+that nudges the coder's confidences (``event_classifier.with_headline``). Headlines are not coded
 as events of their own (they restate the body and name no date or place); only their trigger frames count,
 with the same modality rules as the body (negated triggers dropped, "will meet" read as AGREE).
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from spacy.tokens import Doc
 
 from pipeline.enrich.event_actors import EntityIndex
-from pipeline.enrich.event_classifier import story_prior
+from pipeline.enrich.event_classifier import story_prior, with_headline
 from pipeline.enrich.event_identity import events_from_frames
 from pipeline.enrich.event_lexicon import lexicon_index
 from pipeline.enrich.event_place_time import place_and_time, read_dateline
@@ -34,19 +34,22 @@ def code_events(
     lineage: Lineage,
     *,
     type_prior: Mapping[str, float] | None = None,
+    headline_types: Mapping[str, float] | None = None,
 ) -> list[Event]:
     """Events found in one parsed article. ``entities`` are the article's canonical entities (with mentions
     carrying character offsets into ``doc.text``), so actors and places are resolved by offset lookup.
 
     ``type_prior`` is a document-level distribution over event types; by default the story classifier's
-    (``event_classifier``), when a trained model is present. It nudges confidences, never creates types.
+    (``event_classifier``), when a trained model is present, mixed with ``headline_types`` (the title's trigger
+    types, ``event_headline``) by the headline weight chosen for the main type. It nudges confidences, never
+    creates types.
     """
     taxonomy = get_taxonomy()
     matches = lexicon_index().find(doc)
     if not matches:
         return []
     if type_prior is None:
-        type_prior = story_prior(doc.text, article.title)
+        type_prior = with_headline(story_prior(doc.text, article.title), headline_types)
     index = EntityIndex.build(doc, entities)
     dateline = read_dateline(doc, index)
     frames = frames_from_matches(matches, taxonomy)

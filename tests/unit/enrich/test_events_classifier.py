@@ -17,6 +17,7 @@ from pipeline.enrich.event_classifier import (
     story_prior,
     story_tokens,
     train_classifier,
+    with_headline,
 )
 from pipeline.evaluate.events import classification_scores, fold_of, split_of, top_confidence_type
 from pipeline.records import Event, Evidence
@@ -102,6 +103,14 @@ def test_top_confidence_type_is_the_single_best_event() -> None:
     assert top_confidence_type(events) == "ASSAULT"  # what a reader of the emitted events takes as the main one
     assert top_confidence_type([_event("AID", 0.7), _event("SANCTION", 0.7)]) == "AID"  # first emitted on ties
     assert top_confidence_type([]) is None
+
+
+def test_headline_joins_the_story_prior() -> None:
+    prior = {"AID": 0.6, "PROTEST": 0.4}
+    mixed = with_headline(prior, {"SANCTION": 1.0}, weight=1.0)
+    assert mixed == {"AID": 0.3, "PROTEST": 0.2, "SANCTION": 0.5} and abs(sum(mixed.values()) - 1.0) < 1e-9
+    assert with_headline(prior, {}, weight=1.0) == prior  # a headline without a trigger says nothing
+    assert with_headline(None, {"SANCTION": 1.0}) is None  # no classifier: the rules alone
 
 
 def test_prior_can_be_switched_off() -> None:
