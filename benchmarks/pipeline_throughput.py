@@ -250,10 +250,23 @@ def local_service_pids(settings: Settings) -> dict[str, list[int]]:
     return found
 
 
+def runqueue_wait_seconds(pid: int) -> float:
+    """Time the process's threads have spent runnable but waiting for a CPU (schedstat), 0 once gone: tells a
+    stage starved of CPU from one that is idle."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (FileNotFoundError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 class CpuMeter:
     """CPU seconds used by each stage's processes between two points of a run. A stage named ``x.loop`` counts
     only the main thread of its processes (for the enricher: the Faust event loop, where records are decoded,
-    serialised and produced; spaCy runs on another thread)."""
+    serialised and produced; spaCy runs on another thread); ``x.waiting`` counts the time its threads were
+    ready to run but waited for a CPU."""
 
     def __init__(self, pids: dict[str, list[int]]) -> None:
         self.pids = pids
@@ -261,7 +274,12 @@ class CpuMeter:
 
     def _now(self) -> dict[str, float]:
         return {
-            stage: sum(cpu_seconds(pid, pid if stage.endswith(".loop") else None) for pid in pids)
+            stage: sum(
+                runqueue_wait_seconds(pid)
+                if stage.endswith(".waiting")
+                else cpu_seconds(pid, pid if stage.endswith(".loop") else None)
+                for pid in pids
+            )
             for stage, pids in self.pids.items()
         }
 
@@ -439,6 +457,7 @@ def run_pipeline(
             stage_pids = {
                 "enricher": [p.pid for p in enrichers],
                 "enricher.loop": [p.pid for p in enrichers],
+                "enricher.waiting": [p.pid for p in enrichers],  # runnable, waiting for a CPU (not CPU time)
                 "indexer": [indexer.pid],
                 **local_service_pids(settings),
                 "benchmark": [os.getpid()],  # its searches
@@ -736,7 +755,9 @@ STAGES_SHOWN = ("enricher", "indexer", "elasticsearch", "kafka")
 
 def _cpu_shares(cpu: dict[str, float]) -> str:
     """Enrichers (their event loops) / indexer / Elasticsearch / Kafka, as far as measured."""
-    loop = f" ({cpu['enricher.loop']})" if "enricher.loop" in cpu else ""
+    notes = [f"loop {cpu['enricher.loop']}"] if "enricher.loop" in cpu else []
+    notes += [f"waited {cpu['enricher.waiting']}"] if "enricher.waiting" in cpu else []
+    loop = f" ({'; '.join(notes)})" if notes else ""
     return " / ".join(f"{cpu[k]}{loop if k == 'enricher' else ''}" for k in STAGES_SHOWN if k in cpu)
 
 
@@ -773,7 +794,7 @@ def print_markdown(results: dict[str, Any]) -> None:
             "ceiling",
             "ratio",
             "worker peak RSS, MB",
-            "CPU ms per article: enrichers (event loop) / indexer / ES / Kafka",
+            "CPU ms per article: enrichers (event loop; waiting for a CPU) / indexer / ES / Kafka",
         ],
         [
             [

@@ -59,6 +59,6 @@ def test_markdown_tables_show_every_run_and_verdict(capsys: pytest.CaptureFixtur
     saved["targets"] = [vars(check) for check in target_checks(saved)]
     print_markdown(saved)
     out = capsys.readouterr().out
-    assert "| synthetic | 4 | 4 | 20.0 | 21.0 | 25.0 | 1.5 | 700, 700, 700, 700 | 50.0 (2.0) / 3.0 |" in out
+    assert "| synthetic | 4 | 4 | 20.0 | 21.0 | 25.0 | 1.5 | 700, 700, 700, 700 | 50.0 (loop 2.0) / 3.0 |" in out
     assert "| synthetic | 4 | 1 | 10.0/s (300 articles) | 0.20 / 0.90 / 1.60 | 1.00 / 1.40 / 1.90 |" in out
     assert out.count("**FAIL**") == 2 and out.count("**PASS**") == 3
