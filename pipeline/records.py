@@ -163,6 +163,11 @@ class EnrichedArticle(ArticleFields):
     countries: list[str] = Field(default_factory=list, description="ISO alpha-3 codes of countries involved")
     event_ids: list[str] = Field(default_factory=list)
     event_types: list[str] = Field(default_factory=list)
+    main_event_type: str | None = Field(
+        None,
+        description="The story's main PLOVER type: its events' confidence votes (earlier sentences weigh more) mixed "
+        "with the story classifier and the headline's trigger types; null when the article has no events",
+    )
     language_source: Literal["declared", "detected", "default"] | None = Field(
         None,
         description="`language` as the page or feed declared it, detected from the text, or the default (English) "

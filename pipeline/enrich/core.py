@@ -21,6 +21,7 @@ import pipeline
 from pipeline.enrich import events as event_coding
 from pipeline.enrich import taxonomy
 from pipeline.enrich.entities import resolve_entities
+from pipeline.enrich.event_classifier import emitted_main_type, story_prior
 from pipeline.enrich.event_headline import headlines_types
 from pipeline.enrich.language import ArticleLanguage, article_language, not_extracted, not_extracted_reason
 from pipeline.enrich.nlp import entity_nlp_for, model_lineage
@@ -149,9 +150,12 @@ def _enrich_one(
 ) -> EnrichmentResult:
     skipped = not_extracted(language.code, entity_languages)
     entities = resolve_entities(doc) if doc is not None else []
-    coded = []
+    coded: list[Event] = []
+    main_type = None
     if doc is not None and "events" not in skipped:
         coded = event_coding.code_events(doc, entities, article, lineage, headline_types=headline)
+        # Asked again only for articles with events (the coder asks it once it finds a trigger): one SVM pass.
+        main_type = emitted_main_type(coded, story_prior(doc.text, article.title) if coded else None, headline)
     enriched = EnrichedArticle(
         **{name: getattr(article, name) for name in _COPIED_FIELDS if name != "language"},
         language=language.code,
@@ -162,6 +166,7 @@ def _enrich_one(
         countries=_countries(entities, coded),
         event_ids=list(dict.fromkeys(event.event_id for event in coded)),
         event_types=sorted({event.event_type for event in coded}),
+        main_event_type=main_type,
         lineage=lineage,
     )
     return EnrichmentResult(article=enriched, events=coded)

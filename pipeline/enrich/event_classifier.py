@@ -261,3 +261,23 @@ def main_event_type(
     if not scores or max(scores.values()) <= 0.0:
         return None
     return max(sorted(scores), key=lambda t: scores[t])
+
+
+def emitted_main_type(
+    events: Sequence[Event], prior: Mapping[str, float] | None, headline: Mapping[str, float] | None
+) -> str | None:
+    """The ``main_event_type`` field of an enriched article: ``main_event_type`` with the weights chosen at
+    training time (the prior and headline weigh nothing without a story prior, as the coder runs on its
+    rules alone then). None when the article has no events: the prior and headline alone never claim a
+    type, so texts without a political action stay quiet."""
+    if not events:
+        return None
+    with_prior = prior is not None
+    return main_event_type(
+        events,
+        prior,
+        default_prior_weight() if with_prior else 0.0,
+        default_position_decay(),
+        headline,
+        default_headline_weight() if with_prior else 0.0,
+    )

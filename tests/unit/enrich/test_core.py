@@ -8,6 +8,7 @@ from spacy.language import Language
 import pipeline
 from pipeline.enrich import core, taxonomy
 from pipeline.enrich.core import EnrichmentFailure, EnrichmentResult, enrich_articles
+from pipeline.enrich.event_classifier import emitted_main_type, story_prior
 from pipeline.enrich.nlp import model_lineage
 from pipeline.records import EnrichedArticle
 
@@ -112,3 +113,17 @@ def test_long_text_is_truncated_for_parsing_only(nlp: Language) -> None:
 
 def test_empty_batch() -> None:
     assert enrich_articles([], nlp=None) == []  # type: ignore[arg-type]
+
+
+def test_main_event_type_is_emitted_from_the_events_and_null_without_them(nlp: Language) -> None:
+    quiet = "A storm brought heavy rain to the coast on Monday, and the river rose by two metres."
+    political = "Thousands of protesters marched in Nairobi on Friday against the new tax, police said."
+    results = enrich_articles(
+        [raw_article(quiet, title="Storm"), raw_article(political, url="https://news.example/p")], nlp
+    )
+    storm, protest = (r for r in results if isinstance(r, EnrichmentResult))
+    assert storm.events == [] and storm.article.main_event_type is None  # no events: no type claimed
+    assert protest.events and protest.article.main_event_type in {e.event_type for e in protest.events}
+    assert protest.article.main_event_type == emitted_main_type(
+        protest.events, story_prior(political, ""), None
+    )  # the same function and weights `pipeline evaluate events` scores

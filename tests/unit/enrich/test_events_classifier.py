@@ -10,6 +10,9 @@ from spacy.language import Language
 from pipeline.enrich.event_classifier import (
     StoryClassifier,
     classifier_disabled,
+    default_position_decay,
+    default_prior_weight,
+    emitted_main_type,
     main_event_type,
     read_classifier,
     save_classifier,
@@ -96,6 +99,15 @@ def test_main_type_mixes_events_and_prior() -> None:
     assert main_event_type(events, prior, prior_weight=0.9) == "AID"
     assert main_event_type([], prior, prior_weight=0.5) == "AID"
     assert main_event_type([]) is None
+
+
+def test_emitted_main_type_needs_events_and_mixes_the_prior() -> None:
+    prior = {"AID": 0.9, "PROTEST": 0.05, "ASSAULT": 0.05}
+    assert emitted_main_type([], prior, {"AID": 1.0}) is None  # prior and headline alone never claim a type
+    events = [_event("ASSAULT", 0.9), _event("PROTEST", 0.5), _event("PROTEST", 0.5)]
+    assert emitted_main_type(events, None, {"AID": 1.0}) == "PROTEST"  # no classifier: the events' votes alone
+    mixed = emitted_main_type(events, prior, None)
+    assert mixed == main_event_type(events, prior, default_prior_weight(), default_position_decay())
 
 
 def test_top_confidence_type_is_the_single_best_event() -> None:
