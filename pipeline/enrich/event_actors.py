@@ -22,6 +22,7 @@ ACTOR_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC"})
 _MODIFIER_DEPS = frozenset({"compound", "amod", "nmod", "poss", "appos", "npadvmod", "nummod"})
 _PERSON_PRONOUNS = frozenset({"he", "him", "his", "she", "her", "hers", "himself", "herself"})
 _GROUP_PRONOUNS = frozenset({"it", "its", "they", "them", "their", "itself", "themselves"})
+_PLURAL_PRONOUNS = frozenset({"they", "them", "their", "themselves"})
 _RELATIVE_PRONOUNS = frozenset({"who", "which", "that", "whom", "whose"})
 # Common nouns that denote an agent (so "the military said", "protesters marched" have an actor) and the
 # subset that names an office or role a person can be referred to by ("the US diplomat" = Blinken).
@@ -342,13 +343,31 @@ class EntityIndex:
             return self.actor_from_entity(person) if person is not None else None
         if lower in _GROUP_PRONOUNS:
             best: Entity | None = None
+            best_span: Span | None = None
             for span, entity in self.mention_spans:
                 if span.start_char >= tok.idx:
                     break
                 if entity.label in {"GPE", "ORG", "NORP"} and span.root.dep_ not in {"compound", "amod", "poss"}:
-                    best = entity
+                    best, best_span = entity, span
+            if (
+                best_span is not None
+                and lower in _PLURAL_PRONOUNS
+                and tok.dep_ in {"nsubj", "nsubjpass", "dobj", "pobj"}  # not "their striker"
+                and self._plural_noun_between(best_span, tok)
+            ):
+                # "sanctions on eleven officials ... they are banned": "they" is the officials, a group the
+                # entities do not name, not the body named before them; better no actor than the wrong one.
+                return None
             return self.actor_from_entity(best) if best is not None else None
         return None
+
+    def _plural_noun_between(self, span: Span, pronoun: Token) -> bool:
+        """A plural common noun outside any entity between ``span`` and ``pronoun`` ("officials", "judges")."""
+        doc = pronoun.doc
+        return any(
+            doc[i].tag_ == "NNS" and doc[i].i not in self.by_token and doc[i].dep_ not in {"compound", "poss"}
+            for i in range(span.end, pronoun.i)
+        )
 
 
 def _warring(tok: Token) -> bool:

@@ -163,3 +163,14 @@ def test_a_states_disaster_response_at_home_is_not_an_event_but_help_abroad_is(n
     assert _code(nlp, "Authorities evacuated 5,000 residents as the cyclone approached.") == []
     abroad = _of_type(_code(nlp, "Japan sent relief supplies to Turkey after the earthquake on Monday."), "AID")
     assert abroad and abroad[0].target is not None and abroad[0].target.country_code == "TUR"
+
+
+def test_they_after_an_unnamed_group_is_not_the_body_named_before_it(nlp: Language) -> None:
+    # "they" are the officials, whom no entity names: no event may make the European Union the one banned.
+    events = _code(
+        nlp,
+        "The European Union on Friday imposed sanctions on eleven Belarusian officials over the jailing of "
+        "journalists. Their assets will be frozen and they are banned from travelling to member states.",
+    )
+    assert not [e for e in events if e.target is not None and e.target.name == "European Union"]
+    assert [e for e in events if e.event_type == "SANCTION" and e.source and e.source.name == "European Union"]
