@@ -98,7 +98,6 @@ def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
             meta=template["_meta"],
         )
         if client.indices.exists(index=alias):  # the alias, or an index from before versioning
-            _add_new_fields(client, alias, template["template"]["mappings"]["properties"])
             continue
         first = versioned_name(alias, 1)
         # The alias is part of the create request: no moment where the index exists without it.
@@ -112,21 +111,6 @@ def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
                 raise
             continue  # a parallel set-up won the race: the index exists, which is all we need
         log.info("index created", index=first, alias=alias)
-
-
-def _add_new_fields(client: Elasticsearch, alias: str, properties: dict[str, Any]) -> None:
-    """Bring an existing index's strict mapping up to the template: fields the contract added since the index
-    was made are added in place (Elasticsearch merges new fields into a mapping), so an upgraded enricher's
-    documents are not refused as mapping errors. A change to an existing field cannot be applied in place; that
-    takes ``pipeline reindex``, and is said so once rather than failing set-up."""
-    try:
-        client.indices.put_mapping(index=alias, properties=properties)
-    except BadRequestError as exc:
-        log.warning(
-            f"index {alias} differs from its template in a way that cannot be changed in place: run "
-            f"`pipeline reindex` to build a new version from the template",
-            error=str(exc.message),
-        )
 
 
 def delete_indices(client: Elasticsearch, settings: Settings) -> None:

@@ -186,30 +186,3 @@ def test_reindex_command(indexed: Settings) -> None:
     assert resolve_alias(client, indexed.index_events) == (f"{indexed.index_events}-v2", True)
     assert not client.indices.exists(index=f"{indexed.index_events}-v1")
     assert resolve_alias(client, indexed.index_articles) == (f"{indexed.index_articles}-v1", True)
-
-
-def test_set_up_adds_the_fields_a_newer_contract_brings_to_an_existing_index(indexed: Settings) -> None:
-    """An index made under an older contract (strict, lacking a field the template now has) gets the field at
-    set-up, so the upgraded enricher's documents are indexed instead of refused as mapping errors."""
-    from pipeline.contracts import index_template
-
-    client = make_client(indexed, request_timeout=60)
-    alias = indexed.index_articles
-    mappings = index_template("articles")["template"]["mappings"]
-    older = {name: spec for name, spec in mappings["properties"].items() if name != "main_event_type"}
-    client.indices.create(
-        index=next_version(alias, alias), aliases={alias: {}}, mappings={"dynamic": "strict", "properties": older}
-    )
-    assert "main_event_type" not in client.indices.get_mapping(index=alias).body[resolve_alias(client, alias)[0]][
-        "mappings"
-    ]["properties"]
-
-    ensure_indices(client, indexed)
-
-    live = client.indices.get_mapping(index=alias).body[resolve_alias(client, alias)[0]]["mappings"]
-    assert live["properties"]["main_event_type"] == mappings["properties"]["main_event_type"]
-    article = sample_enriched().model_copy(update={"main_event_type": "PROTEST"})
-    report = ElasticsearchSink(client, indexed.index_articles, indexed.index_events).write_articles([article])
-    assert (report.written, report.failures, report.held) == (1, [], [])
-    client.indices.refresh(index=alias)
-    assert client.count(index=alias, query={"term": {"main_event_type": "PROTEST"}})["count"] == 1
