@@ -15,6 +15,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
 from pipeline.index.es import delete_indices, make_client
 from pipeline.index.indexer import Indexer
+from pipeline.kafka import LagProbe
 from pipeline.records import DeadLetter, EnrichedArticle
 from pipeline.settings import Settings
 from tests.factories import sample_enriched
@@ -138,3 +139,11 @@ def private_indices(settings: Settings) -> Iterator[Elasticsearch]:
     finally:
         delete_indices(es, settings)
 
+
+def committed_lag(settings: Settings) -> int | None:
+    """What the indexer's group has left to commit on its two topics (None when it cannot tell)."""
+    probe = LagProbe(settings)
+    try:
+        return probe.lag(settings.indexer_group, [settings.topic_enriched, settings.topic_events])
+    finally:
+        probe.close()

@@ -20,11 +20,12 @@ from elasticsearch import Elasticsearch
 
 from pipeline.index.es import ensure_indices
 from pipeline.index.sink import RequestRefused
-from pipeline.kafka import LagProbe, ensure_topics
+from pipeline.kafka import ensure_topics
 from pipeline.settings import Settings
 from tests.integration.es_node import READER, WRITER, DedicatedNode, dedicated_es_node
 from tests.integration.stages import (
     article,
+    committed_lag,
     count,
     dead_letters,
     private_indices,
@@ -75,14 +76,6 @@ def secured_node(settings: Settings, kafka_bootstrap: str, es_url: str) -> Itera
 def admin(node: DedicatedNode) -> Elasticsearch:
     assert node.auth is not None
     return Elasticsearch(node.url, basic_auth=node.auth, request_timeout=30)
-
-
-def committed_lag(settings: Settings) -> int | None:
-    probe = LagProbe(settings)
-    try:
-        return probe.lag(settings.indexer_group, [settings.topic_enriched, settings.topic_events])
-    finally:
-        probe.close()
 
 
 def authenticates(node: DedicatedNode, user: tuple[str, str]) -> bool:

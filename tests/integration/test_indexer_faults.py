@@ -19,11 +19,12 @@ from kafka import KafkaConsumer
 from pipeline.devstack.faults import StackFaults, fault_injection_allowed
 from pipeline.index.es import ensure_indices
 from pipeline.index.sink import RequestRefused
-from pipeline.kafka import LagProbe, ensure_topics
+from pipeline.kafka import ensure_topics
 from pipeline.settings import Settings
 from tests.factories import sample_event
 from tests.integration.stages import (
     article,
+    committed_lag,
     count,
     dead_letters,
     group_members,
@@ -55,14 +56,6 @@ def faults(settings: Settings) -> StackFaults:
     if why_not:
         pytest.skip(f"no fault injection: {why_not}")
     return StackFaults(settings)
-
-
-def committed_lag(settings: Settings) -> int | None:
-    probe = LagProbe(settings)
-    try:
-        return probe.lag(settings.indexer_group, [settings.topic_enriched, settings.topic_events])
-    finally:
-        probe.close()
 
 
 def test_a_frozen_elasticsearch_outlasting_the_poll_interval_neither_crashes_nor_ejects_the_indexer(
