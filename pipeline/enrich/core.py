@@ -154,7 +154,7 @@ def _enrich_one(
     main_type = None
     if doc is not None and "events" not in skipped:
         coded = event_coding.code_events(doc, entities, article, lineage, headline_types=headline)
-        # Asked again only for articles with events (the coder asks it once it finds a trigger): one SVM pass.
+        # Only for articles with events, whose prior the coder has just asked for (story_prior keeps the last).
         main_type = emitted_main_type(coded, story_prior(doc.text, article.title) if coded else None, headline)
     enriched = EnrichedArticle(
         **{name: getattr(article, name) for name in _COPIED_FIELDS if name != "language"},

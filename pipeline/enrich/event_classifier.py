@@ -180,6 +180,13 @@ def story_prior(text: str, title: str = "") -> dict[str, float] | None:
     """Story-level type distribution for the coder, or None when no model is trained (or it is disabled)."""
     if not _PRIOR.on:
         return None
+    prior = _last_story_prior(text, title)
+    return dict(prior) if prior is not None else None
+
+
+@lru_cache(maxsize=1)
+def _last_story_prior(text: str, title: str) -> dict[str, float] | None:
+    # The coder and the article's main type both ask for one article's prior in turn: one classifier pass.
     model = load_classifier()
     return model.predict_proba(text, title) if model is not None else None
 
