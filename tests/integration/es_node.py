@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,15 +59,6 @@ class DedicatedNode:
         return self.url.replace("http://", f"http://{user[0]}:{user[1]}@", 1)
 
 
-def _free_http_port() -> int:
-    """An HTTP port whose transport port (+100, see the devstack layout) is free too."""
-    for _ in range(200):
-        port = random.randrange(29000, 29800)
-        if port_is_free(port) and port_is_free(port + 100):
-            return port
-    raise RuntimeError("no free port pair for a dedicated Elasticsearch node")
-
-
 def _file_realm(es_home: Path) -> dict[str, str]:
     """roles.yml, users and users_roles for USERS, the users written by the distribution's own tool."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -90,28 +81,74 @@ def _file_realm(es_home: Path) -> dict[str, str]:
 def dedicated_es_node(
     settings: Settings, name: str, overrides: Mapping[str, str], *, security: bool = False
 ) -> Iterator[DedicatedNode]:
+    port = _free_port(lambda base: (base, base + 100))
+    update = {"devstack_es_port": port, "devstack_es_nodes": 1}
+    settings_for_node = {**overrides, "xpack.security.enabled": "true" if security else "false"}
+    auth = ADMIN if security else None
+    with _dedicated_layout(settings, f"{name}-{port}", update, [settings_for_node], auth, security=security) as layout:
+        yield DedicatedNode(layout.es_url, auth, elasticsearch.EsPaths.of(layout).config)
+
+
+@dataclass(frozen=True)
+class DedicatedCluster:
+    urls: tuple[str, ...]  # node j+1's HTTP URL (node 1 is the master, the others data-only)
+    names: tuple[str, ...]  # their node.name, as allocation filters take them
+
+
+@contextmanager
+def dedicated_es_cluster(
+    settings: Settings, name: str, node_overrides: Sequence[Mapping[str, str]]
+) -> Iterator[DedicatedCluster]:
+    """A cluster of ``len(node_overrides)`` nodes, each with settings of its own (e.g. a data node with a tiny
+    ``indexing_pressure.memory.limit``); security off."""
+    count = len(node_overrides)
+    base = _free_port(lambda b: [b + offset + j for offset in (30, 40) for j in range(1, count + 1)])
+    update = {"devstack_cluster_port_base": base, "devstack_es_nodes": count}
+    overrides = [{**each, "xpack.security.enabled": "false"} for each in node_overrides]
+    with _dedicated_layout(settings, f"{name}-{base}", update, overrides, None, security=False) as layout:
+        yield DedicatedCluster(
+            tuple(f"http://127.0.0.1:{node.http_port}" for node in layout.es),
+            tuple(f"devstack-{node.number}" for node in layout.es),
+        )
+
+
+def _free_port(ports_for: Callable[[int], Iterable[int]]) -> int:
+    """A base port whose derived ports (HTTP, transport, per node: see the devstack layout) are all free."""
+    for _ in range(200):
+        base = random.randrange(29000, 29700)
+        if all(port_is_free(port) for port in ports_for(base)):
+            return base
+    raise RuntimeError("no free ports for a dedicated Elasticsearch node")
+
+
+@contextmanager
+def _dedicated_layout(
+    settings: Settings,
+    name: str,
+    update: Mapping[str, object],
+    node_overrides: Sequence[Mapping[str, str]],
+    auth: tuple[str, str] | None,
+    *,
+    security: bool,
+) -> Iterator[Layout]:
+    """Start the layout's nodes, each with its overrides, wait until all joined, and remove them afterwards."""
     main = Layout.from_settings(settings)
     artifacts = ensure_artifacts(main, Console(stderr=True))
-    port = _free_http_port()
-    layout = Layout.from_settings(
-        settings.model_copy(
-            update={"devstack_dir": main.root / "dedicated" / f"{name}-{port}", "devstack_es_port": port,
-                    "devstack_es_nodes": 1}
-        )
-    )  # fmt: skip
-    (node,) = layout.es
+    dedicated_dir = main.root / "dedicated" / name
+    layout = Layout.from_settings(settings.model_copy(update={**update, "devstack_dir": dedicated_dir}))
     layout.run.mkdir(parents=True, exist_ok=True)
-    settings_for_node = {**overrides, "xpack.security.enabled": "true" if security else "false"}
     files = _file_realm(artifacts.es_home) if security else None
-    auth = ADMIN if security else None
-    _, launcher = elasticsearch.start(
-        layout, node, artifacts.es_home, artifacts.versions.elasticsearch, settings_for_node, files
-    )
+    launchers = []
     try:
-        _wait_ready(layout, auth, launcher_alive=launcher.is_running)
-        yield DedicatedNode(layout.es_url, auth, elasticsearch.EsPaths.of(layout).config)
+        for node, overrides in zip(layout.es, node_overrides, strict=True):
+            _, launcher = elasticsearch.start(
+                layout, node, artifacts.es_home, artifacts.versions.elasticsearch, overrides, files
+            )
+            launchers.append(launcher)
+        _wait_ready(layout, auth, launcher_alive=lambda: all(each.is_running() for each in launchers))
+        yield layout
     finally:
-        stop([*elasticsearch.running_records(layout), launcher], timeout=20)
+        stop([*elasticsearch.running_records(layout), *launchers], timeout=20)
         elasticsearch.remove_run_dirs(layout)
         shutil.rmtree(layout.root, ignore_errors=True)
 
@@ -119,13 +156,14 @@ def dedicated_es_node(
 def _wait_ready(
     layout: Layout, auth: tuple[str, str] | None, launcher_alive: Callable[[], bool], timeout: float = 180
 ) -> None:
+    """Until the cluster is yellow or green with every node of the layout joined (asked of node 1)."""
     deadline = time.monotonic() + timeout
     output = elasticsearch.EsPaths.of(layout).output
     while time.monotonic() < deadline:
         try:
             health = httpx.get(
-                f"{layout.es_url}/_cluster/health",
-                params={"wait_for_status": "yellow", "timeout": "1s"},
+                f"http://127.0.0.1:{layout.es[0].http_port}/_cluster/health",
+                params={"wait_for_status": "yellow", "wait_for_nodes": str(layout.es_node_count), "timeout": "1s"},
                 auth=auth,
                 timeout=5,
             )
