@@ -16,7 +16,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from pipeline.index.es import delete_indices, make_client
 from pipeline.index.indexer import Indexer
 from pipeline.kafka import LagProbe
-from pipeline.records import DeadLetter, EnrichedArticle
+from pipeline.records import DeadLetter, EnrichedArticle, Event
 from pipeline.settings import Settings
 from tests.factories import sample_enriched
 
@@ -62,10 +62,18 @@ def producer(settings: Settings) -> KafkaProducer:
 
 
 def publish_articles(settings: Settings, articles: list[EnrichedArticle]) -> None:
+    _publish(settings, settings.topic_enriched, [(a.article_id, a.to_json_bytes()) for a in articles])
+
+
+def publish_events(settings: Settings, events: list[Event]) -> None:
+    _publish(settings, settings.topic_events, [(e.event_id, e.to_json_bytes()) for e in events])
+
+
+def _publish(settings: Settings, topic: str, keyed: list[tuple[str, bytes]]) -> None:
     p = producer(settings)
     try:
-        for a in articles:
-            p.send(settings.topic_enriched, key=a.article_id.encode(), value=a.to_json_bytes())
+        for key, value in keyed:
+            p.send(topic, key=key.encode(), value=value)
         p.flush(timeout=30)
     finally:
         p.close()

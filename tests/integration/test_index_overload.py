@@ -29,8 +29,8 @@ from tests.integration.stages import (
     dead_letters,
     private_indices,
     private_settings,
-    producer,
     publish_articles,
+    publish_events,
     running_indexer,
     wait_for,
 )
@@ -71,16 +71,6 @@ def reports(n_events: int) -> list[Event]:
     ]  # fmt: skip
     second = events[0].model_copy(update={"article_id": "art_overload_x", "article_ids": ["art_overload_x"]})
     return [*events, second]
-
-
-def publish_events(settings: Settings, events: list[Event]) -> None:
-    p = producer(settings)
-    try:
-        for event in events:
-            p.send(settings.topic_events, key=event.event_id.encode(), value=event.to_json_bytes())
-        p.flush(timeout=30)
-    finally:
-        p.close()
 
 
 def test_per_item_429s_from_an_overloaded_node_are_held_until_it_recovers_and_nothing_is_dead_lettered(
