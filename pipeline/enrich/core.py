@@ -63,6 +63,7 @@ def enrich_articles(
     limit = max_text_chars if max_text_chars is not None else settings.max_text_chars
     languages = [article_language(article) for article in articles]
     docs: list[Doc | EnrichmentFailure | None] = [None] * len(articles)
+    texts = [""] * len(articles)  # what each doc was parsed from: its Doc.text, without re-joining its tokens
     lineages: dict[str, Lineage] = {}
     entity_languages = {str(nlp.lang)}
     for code in dict.fromkeys(language.code for language in languages):
@@ -72,18 +73,20 @@ def enrich_articles(
         entity_languages.add(code)
         lineages[code] = _lineage(*model_lineage(language_nlp))
         chosen = [i for i, language in enumerate(languages) if language.code == code]
-        parsed = _parse(language_nlp, [_text_for_parsing(articles[i], limit) for i in chosen])
+        for i in chosen:
+            texts[i] = _text_for_parsing(articles[i], limit)
+        parsed = _parse(language_nlp, [texts[i] for i in chosen])
         for i, parsed_doc in zip(chosen, parsed, strict=True):
             docs[i] = parsed_doc
     headlines = _headline_types(nlp, articles, languages)
     results: list[EnrichmentResult | EnrichmentFailure] = []
-    for article, language, doc, headline in zip(articles, languages, docs, headlines, strict=True):
+    for article, language, doc, text, headline in zip(articles, languages, docs, texts, headlines, strict=True):
         if isinstance(doc, EnrichmentFailure):
             results.append(EnrichmentFailure(article.article_id, doc.reason, doc.error_type))
             continue
         try:
             lineage = lineages.get(language.code) or _lineage("none", "")
-            results.append(_enrich_one(article, doc, lineage, language, frozenset(entity_languages), headline))
+            results.append(_enrich_one(article, doc, text, lineage, language, frozenset(entity_languages), headline))
         except Exception as exc:  # one bad article must not lose the batch: the caller dead-letters it
             log.warning("article enrichment failed", article_id=article.article_id, error=repr(exc))
             results.append(_failure(article.article_id, "enrichment failed", exc))
@@ -143,6 +146,7 @@ def _parse(nlp: Language, texts: list[str]) -> list[Doc | EnrichmentFailure]:
 def _enrich_one(
     article: RawArticle,
     doc: Doc | None,
+    text: str,
     lineage: Lineage,
     language: ArticleLanguage,
     entity_languages: frozenset[str],
@@ -153,9 +157,9 @@ def _enrich_one(
     coded: list[Event] = []
     main_type = None
     if doc is not None and "events" not in skipped:
-        coded = event_coding.code_events(doc, entities, article, lineage, headline_types=headline)
+        coded = event_coding.code_events(doc, entities, article, lineage, headline_types=headline, text=text)
         # Only for articles with events, whose prior the coder has just asked for (story_prior keeps the last).
-        main_type = emitted_main_type(coded, story_prior(doc.text, article.title) if coded else None, headline)
+        main_type = emitted_main_type(coded, story_prior(text, article.title) if coded else None, headline)
     enriched = EnrichedArticle(
         **{name: getattr(article, name) for name in _COPIED_FIELDS if name != "language"},
         language=language.code,

@@ -9,7 +9,7 @@ with the same modality rules as the body (negated triggers dropped, "will meet" 
 Title Case ("Guinea and Nauru Have Promised to Ratify a New Treaty") misleads the tagger into proper nouns
 whose lemmas match no trigger (and the entity recogniser into one long name), so a Title Case headline is
 lower-cased except its first word, acronyms and the country, capital and demonym names the gazetteer knows,
-and parsed again.
+before it is parsed.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def headline_types(doc: Doc) -> dict[str, float]:
 
 
 def headlines_types(nlp: Language, titles: Sequence[str], batch_size: int = 64) -> list[dict[str, float]]:
-    """``headline_types`` of many headlines (two parses for those in Title Case)."""
-    recased = [sentence_case(doc) for doc in nlp.pipe(titles, batch_size=batch_size)]
+    """``headline_types`` of many headlines: one parse each, of the text ``sentence_case`` makes of it (which
+    reads only the words, so the tokenizer alone prepares it)."""
+    recased = [sentence_case(nlp.make_doc(title)) for title in titles]
     docs: Iterable[Doc] = nlp.pipe(recased, batch_size=batch_size)
     return [headline_types(doc) for doc in docs]

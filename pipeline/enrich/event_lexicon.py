@@ -58,8 +58,13 @@ class LexiconIndex:
 
     def find(self, doc: Doc) -> list[TriggerMatch]:
         """All trigger matches, overlaps resolved in favour of longer, then heavier, matches."""
-        blocked = _name_token_ids(doc) | self._blocked(doc)
-        candidates = [m for m in self._candidates(doc) if m.head.i not in blocked and not (m.token_ids & blocked)]
+        # Each token and its look-up keys once: iterating a Doc makes new Token objects every time.
+        tokens = list(doc)
+        keys = [_keys(tok) for tok in tokens]
+        blocked = _name_token_ids(doc) | self._blocked(doc, tokens, keys)
+        candidates = [
+            m for m in self._candidates(doc, tokens, keys) if m.head.i not in blocked and not (m.token_ids & blocked)
+        ]
         candidates.sort(key=lambda m: (-m.size, -m.trigger.weight, m.head.i))
         taken: set[int] = set()
         kept: list[TriggerMatch] = []
@@ -74,22 +79,22 @@ class LexiconIndex:
         kept.sort(key=lambda m: m.head.i)
         return kept
 
-    def _blocked(self, doc: Doc) -> set[int]:
+    def _blocked(self, doc: Doc, tokens: list[Token], keys: list[set[str]]) -> set[int]:
         """Tokens that are never triggers: dates and numbers, and the words of ``not_triggers`` phrases."""
-        blocked = {tok.i for tok in doc if tok.ent_type_ in _NOT_EVENT_LABELS}
-        for tok in doc:
-            for key in _keys(tok):
+        blocked = {tok.i for tok in tokens if tok.ent_type_ in _NOT_EVENT_LABELS}
+        for tok, tok_keys in zip(tokens, keys, strict=True):
+            for key in tok_keys:
                 for words in self.not_triggers.get(key, ()):
                     end = _match_phrase(doc, tok.i, words)
                     if end is not None:
                         blocked.update(range(tok.i, end))
         return blocked
 
-    def _candidates(self, doc: Doc) -> Iterator[TriggerMatch]:
-        for tok in doc:
+    def _candidates(self, doc: Doc, tokens: list[Token], keys: list[set[str]]) -> Iterator[TriggerMatch]:
+        for tok, tok_keys in zip(tokens, keys, strict=True):
             if tok.is_punct or tok.is_space:
                 continue
-            for key in _keys(tok):
+            for key in tok_keys:
                 for trig in self.lemma.get(key, ()):
                     if _pos_ok(tok, trig):
                         yield TriggerMatch(trig, tok, frozenset({tok.i}))

@@ -43,7 +43,8 @@ _DATELINE = re.compile(
 def read_dateline(doc: Doc, index: EntityIndex) -> Location | None:
     """The place of the dateline ("SEOUL —", "Seoul:", "NAIROBI (Wire) —"), if the text opens with one. Its
     words are marked in ``index`` as naming no actor (the parser often takes them for the subject)."""
-    match = _DATELINE.match(doc.text[:80])
+    # The first 80 tokens hold at least the first 80 characters; Doc.text would join every token of the article.
+    match = _DATELINE.match(doc[:80].text_with_ws[:80])
     if match is None:
         return None
     start = match.start("place")
@@ -182,10 +183,11 @@ def _date_arcs(anchor: Token, date_root: Token) -> list[str] | None:
     return None
 
 
-def fill_date(frame: Frame, published: datetime | None) -> None:
+def fill_date(frame: Frame, published: datetime | None, doc_entities: Sequence[Span]) -> None:
+    """The frame's date from a DATE entity of its sentence; ``doc_entities`` is its doc's ``ents``."""
     head = frame.head
     candidates: list[tuple[int, int, Span, str]] = []
-    for ent in frame.sent.ents:
+    for ent in _entities_within(doc_entities, frame.sent):
         if ent.label_ != "DATE":
             continue
         distance = min(_tree_distance(head, ent.root), _tree_distance(clause_verb(head), ent.root))
@@ -204,6 +206,19 @@ def fill_date(frame: Frame, published: datetime | None) -> None:
         return
     if published is not None and not frame.future and not frame.conditional and not _background(head):
         frame.date = published.date().isoformat()
+
+
+def _entities_within(doc_entities: Sequence[Span], span: Span) -> list[Span]:
+    """``span.ents`` from entities read once per doc: ``Span.ents`` builds all of ``Doc.ents`` again per call.
+    The same walk as spaCy's, so the same entities (it stops at the first one running past the span)."""
+    found = []
+    for ent in doc_entities:
+        if ent.start >= span.start:
+            if ent.end <= span.end:
+                found.append(ent)
+            else:
+                break
+    return found
 
 
 _EARLIER = frozenset({"once", "previously", "formerly", "earlier"})
@@ -255,7 +270,8 @@ def _in_tenure(verb: Token) -> bool:
 def place_and_time(
     frames: Sequence[Frame], index: EntityIndex, dateline: Location | None, published: datetime | None
 ) -> None:
+    doc_entities = index.doc.ents
     for frame in frames:
         fill_location(frame, index, dateline)
         infer_host_country(frame)
-        fill_date(frame, published)
+        fill_date(frame, published, doc_entities)

@@ -35,6 +35,7 @@ def code_events(
     *,
     type_prior: Mapping[str, float] | None = None,
     headline_types: Mapping[str, float] | None = None,
+    text: str | None = None,
 ) -> list[Event]:
     """Events found in one parsed article. ``entities`` are the article's canonical entities (with mentions
     carrying character offsets into ``doc.text``), so actors and places are resolved by offset lookup.
@@ -43,13 +44,16 @@ def code_events(
     (``event_classifier``), when a trained model is present, mixed with ``headline_types`` (the title's trigger
     types, ``event_headline``) by the headline weight chosen for the main type. It nudges confidences, never
     creates types.
+
+    ``text`` is ``doc.text`` when the caller has it at hand (the string it parsed): ``Doc.text`` joins every
+    token again on each call.
     """
     taxonomy = get_taxonomy()
     matches = lexicon_index().find(doc)
     if not matches:
         return []
     if type_prior is None:
-        type_prior = with_headline(story_prior(doc.text, article.title), headline_types)
+        type_prior = with_headline(story_prior(doc.text if text is None else text, article.title), headline_types)
     index = EntityIndex.build(doc, entities)
     dateline = read_dateline(doc, index)
     frames = frames_from_matches(matches, taxonomy)

@@ -189,6 +189,7 @@ _SPACES = re.compile(r"\s+")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "‐": "-", "‑": "-", "–": "-"})
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function called for every mention and every lookup, on few distinct names
 def normalize(text: str) -> str:
     """Lookup key of a name: casefolded, accents, dots and a leading "the" removed, spaces collapsed."""
     text = text.translate(_APOSTROPHES)

@@ -54,10 +54,20 @@ def article_language(article: RawArticle) -> ArticleLanguage:
 def detect_language(text: str) -> str | None:
     """The language of ``text`` among ``NEWS_LANGUAGES``, or None when the text does not tell."""
     sample = text[:DETECTION_SAMPLE_CHARS]
-    if sum(ch.isalpha() for ch in sample) < 3:
+    if not _has_letters(sample, 3):
         return None
     code, confidence = _identifier().classify(sample)
     return str(code) if confidence >= MIN_CONFIDENCE else None
+
+
+def _has_letters(text: str, count: int) -> bool:
+    """At least ``count`` letters in ``text``; stops reading at the last one needed."""
+    for ch in text:
+        if ch.isalpha():
+            count -= 1
+            if count == 0:
+                return True
+    return count <= 0
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,177 @@
+"""Where ``enrich_articles`` spends its CPU on top of the spaCy parse, stage by stage.
+
+Loads the stories as ``pipeline_throughput.py`` does (same loaders, same ``load_nlp``), then prints CPU
+milliseconds per article (``time.process_time``, so less sensitive to a shared machine than the wall clock):
+bare ``nlp.pipe`` (the benchmark's ceiling), the news NER's share of it, ``enrich_articles`` in the worker's
+batch size, and the exclusive time of each of its stages. Stages are timed by wrapping the functions
+``enrich_articles`` calls at their call sites, so a stage's figure excludes the stages nested in it and the
+stages add up to the whole.
+
+    .venv/bin/python benchmarks/enrich_profile.py --set synthetic --limit 300
+    .venv/bin/python benchmarks/enrich_profile.py --set news --limit 64 --cprofile 30
+"""
+
+from __future__ import annotations
+
+import cProfile
+import functools
+import pstats
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Any
+
+import typer
+from pipeline_throughput import STORY_SETS, as_articles  # beside this script, whose folder is on the path
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.enrich import core, events
+from pipeline.records import RawArticle
+from pipeline.settings import Settings
+
+
+class StorySet(StrEnum):
+    synthetic = "synthetic"
+    news = "news"
+
+
+PARSE = "spaCy parse (incl. news NER merge)"
+# (module, function name at the call site, stage). Each is looked up where enrich_articles or code_events calls it.
+STAGES: tuple[tuple[Any, str, str], ...] = (
+    (core, "article_language", "language identification"),
+    (core, "_parse", PARSE),
+    (core, "_headline_types", "headline coder (parses the titles)"),
+    (core, "resolve_entities", "entity resolution"),
+    (events, "story_prior", "story classifier (tf-idf)"),
+    (events, "EntityIndex", "events: entity index"),
+    (events, "read_dateline", "events: dateline"),
+    (events, "frames_from_matches", "events: trigger frames"),
+    (events, "assign_roles", "events: roles"),
+    (events, "place_and_time", "events: place and time"),
+    (events, "events_from_frames", "events: identity, confidence, records"),
+    (core, "emitted_main_type", "main_event_type"),
+    (core, "_enrich_one", "record building (rest of _enrich_one)"),
+)
+LEXICON_STAGE = "events: lexicon matching"
+REST = "rest of enrich_articles"
+
+
+class StageClock:
+    """Exclusive CPU time per stage: a nested stage's time is taken off the stage that called it."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._nested: list[float] = []
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        self._nested.append(0.0)
+        began = time.process_time()
+        try:
+            yield
+        finally:
+            spent = time.process_time() - began
+            nested = self._nested.pop()
+            self.seconds[name] += spent - nested
+            if self._nested:
+                self._nested[-1] += spent
+
+    def wrap(self, function: Callable[..., Any], name: str) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            with self.stage(name):
+                return function(*args, **kwargs)
+
+        return timed
+
+
+@contextmanager
+def timed_stages(clock: StageClock) -> Iterator[None]:
+    """Wrap every stage's function at its call site for the duration, and the lexicon's ``find`` as called by
+    ``code_events`` (not the headline coder's, which counts as the headline's)."""
+    originals = [(module, name, getattr(module, name)) for module, name, _ in STAGES]
+    original_index = events.lexicon_index
+    for (module, name, function), (_, _, stage) in zip(originals, STAGES, strict=True):
+        if isinstance(function, type):  # EntityIndex: its build is what code_events calls
+            build = clock.wrap(function.build.__func__, stage)  # type: ignore[attr-defined]
+            function = type(name, (function,), {"build": classmethod(build)})
+            setattr(module, name, function)
+        else:
+            setattr(module, name, clock.wrap(function, stage))
+
+    class TimedLexicon:
+        def __init__(self) -> None:
+            self.find = clock.wrap(original_index().find, LEXICON_STAGE)
+
+    events.lexicon_index = TimedLexicon  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        events.lexicon_index = original_index
+        for module, name, function in originals:
+            setattr(module, name, function)
+
+
+def enrich_all(articles: list[RawArticle], nlp: Any, batch_size: int) -> None:
+    for start in range(0, len(articles), batch_size):
+        core.enrich_articles(articles[start : start + batch_size], nlp)
+
+
+def cpu_ms_per_item(run: Callable[[], Any], items: int) -> float:
+    began = time.process_time()
+    run()
+    return 1000 * (time.process_time() - began) / items
+
+
+def main(
+    story_set: StorySet = typer.Option(StorySet.synthetic, "--set", help="synthetic stories or real-length news"),
+    limit: int = typer.Option(300, "--limit", min=1, help="How many stories (the sets repeat to fill it)"),
+    cprofile: int = typer.Option(0, "--cprofile", min=0, help="Also print the top N functions of a cProfile run"),
+    sort: str = typer.Option("cumulative", "--sort", help="cProfile order: cumulative or tottime"),
+) -> None:
+    """CPU ms per article: bare nlp.pipe, and enrich_articles stage by stage (exclusive times)."""
+    from pipeline.enrich.nlp import load_nlp
+    from pipeline.logconfig import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.model_copy(update={"log_level": "WARNING"}))
+    texts = STORY_SETS[story_set.value](limit)
+    articles = as_articles(texts, "profile")
+    bodies = [text for _, text in texts]
+    nlp = load_nlp(settings)
+    enrich_all(articles[:8], nlp, settings.enrich_batch_size)  # warm-up: models, caches, first allocations
+
+    bare = cpu_ms_per_item(lambda: list(nlp.pipe(bodies, batch_size=32)), len(bodies))
+    with nlp.select_pipes(disable=["news_ner"] if "news_ner" in nlp.pipe_names else []):
+        without_news = cpu_ms_per_item(lambda: list(nlp.pipe(bodies, batch_size=32)), len(bodies))
+    clock = StageClock()
+    with timed_stages(clock), clock.stage(REST):
+        whole = cpu_ms_per_item(lambda: enrich_all(articles, nlp, settings.enrich_batch_size), len(articles))
+
+    table = Table(title=f"{story_set.value}: {len(articles)} articles, CPU ms per article")
+    table.add_column("what")
+    table.add_column("ms", justify="right")
+    table.add_column("share of enrich", justify="right")
+    table.add_row("bare nlp.pipe (the ceiling)", f"{bare:.1f}", "")
+    table.add_row("  of which the news NER model and merge", f"{bare - without_news:.1f}", "")
+    table.add_row("enrich_articles", f"{whole:.1f}", "100%")
+    table.add_row("  over bare nlp.pipe", f"{whole - bare:+.1f}", f"{(whole - bare) / whole:.0%}")
+    own = whole - 1000 * clock.seconds[PARSE] / len(articles)
+    table.add_row("  its own work (all but the parse)", f"{own:.1f}", f"{own / whole:.0%}")
+    for name, seconds in sorted(clock.seconds.items(), key=lambda item: -item[1]):
+        ms = 1000 * seconds / len(articles)
+        table.add_row(f"  {name}", f"{ms:.1f}", f"{ms / whole:.0%}")
+    Console().print(table)
+
+    if cprofile:
+        profile = cProfile.Profile()
+        profile.runcall(enrich_all, articles, nlp, settings.enrich_batch_size)
+        pstats.Stats(profile, stream=sys.stdout).strip_dirs().sort_stats(sort).print_stats(cprofile)
+
+
+if __name__ == "__main__":
+    typer.run(main)
