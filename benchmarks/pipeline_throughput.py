@@ -40,6 +40,7 @@ from typing import Any
 
 from elasticsearch import Elasticsearch
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.errors import CoordinatorNotAvailableError
 
 from pipeline.ids import article_id
 from pipeline.index.es import delete_indices, ensure_indices, make_client
@@ -343,8 +344,12 @@ def wait_until_consuming(
     deadline = time.monotonic() + timeout
     try:
         while True:
-            groups = admin.describe_consumer_groups(list(members))
-            if all(_consuming(group, members[group.group]) for group in groups):
+            try:
+                groups = admin.describe_consumer_groups(list(members))
+            except CoordinatorNotAvailableError:
+                # A broker just started has no group coordinator until __consumer_offsets exists.
+                groups = []
+            if groups and all(_consuming(group, members[group.group]) for group in groups):
                 return
             if time.monotonic() > deadline:
                 states = {group.group: (group.state, len(group.members)) for group in groups}

@@ -14,6 +14,7 @@ from pipeline.settings import Settings
 
 # Exit codes from sysexits.h, so scripts can tell "try again later" from "fix your configuration".
 EXIT_USAGE = 64
+EXIT_DATA_ERROR = 65
 EXIT_NOT_FOUND = 66
 EXIT_UNAVAILABLE = 69
 EXIT_TIMEOUT = 75
@@ -60,6 +61,12 @@ class MissingResource(PipelineError):
 
 class BadOptionValue(PipelineError):
     exit_code = EXIT_USAGE
+
+
+class MappingConflict(PipelineError):
+    """An index differs from its template in a way Elasticsearch cannot change in place."""
+
+    exit_code = EXIT_DATA_ERROR
 
 
 def redact_url(url: str) -> str:

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 console = Console()
 
 
-def setup_services(kibana_objects: Path | None = None) -> None:
-    """Topics, index templates and indices, and (when PIPELINE_KIBANA_URL is set) Kibana saved objects."""
+def setup_services(kibana_objects: Path | None = None, *, upgrade_mappings: bool = False) -> None:
+    """Topics, index templates and indices, and (when PIPELINE_KIBANA_URL is set) Kibana saved objects.
+    ``upgrade_mappings`` adds fields a newer contract brought to the existing indices."""
     from pipeline.index.es import ensure_indices, make_client, wait_until_ready
     from pipeline.kafka import ensure_topics
 
@@ -34,7 +35,7 @@ def setup_services(kibana_objects: Path | None = None) -> None:
     console.print(f"Kafka {settings.kafka}: topics ready ({', '.join(created) or 'all existed'})")
     client = make_client(settings)
     wait_until_ready(client)
-    ensure_indices(client, settings)
+    ensure_indices(client, settings, upgrade_mappings=upgrade_mappings)
     console.print(f"Elasticsearch {settings.elasticsearch}: templates and indices ready")
     if settings.kibana_url:
         from pipeline.index.kibana import default_saved_objects_path, import_saved_objects
@@ -173,9 +174,15 @@ def register(app: typer.Typer) -> None:
     @app.command("setup")
     def setup_command(
         kibana_objects: Path = typer.Option(None, help="Kibana saved objects (.ndjson) to import"),
+        upgrade_mappings: bool = typer.Option(
+            False,
+            "--upgrade-mappings",
+            help="Add the fields a newer version's templates bring to the existing indices, in place "
+            "(a changed field needs `pipeline reindex`)",
+        ),
     ) -> None:
         """Create the Kafka topics, Elasticsearch templates/indices and Kibana saved objects (idempotent)."""
-        setup_services(kibana_objects)
+        setup_services(kibana_objects, upgrade_mappings=upgrade_mappings)
 
     @app.command("index")
     def index_command(

@@ -9,6 +9,7 @@ import structlog
 from elasticsearch import AuthenticationException, AuthorizationException, BadRequestError, Elasticsearch
 
 from pipeline.contracts import index_template
+from pipeline.errors import MappingConflict
 from pipeline.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -85,9 +86,28 @@ def versioned_name(alias: str, version: int) -> str:
     return f"{alias}-v{version}"
 
 
-def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
+def missing_fields(
+    index_properties: dict[str, Any], template_properties: dict[str, Any], prefix: str = ""
+) -> list[str]:
+    """Dotted names of the template's fields that an index's mapping lacks (into objects, not past a missing
+    one): what a newer contract added since the index was created."""
+    missing: list[str] = []
+    for name, field in template_properties.items():
+        if name not in index_properties:
+            missing.append(prefix + name)
+        elif "properties" in field:
+            inner = index_properties[name].get("properties", {})
+            missing += missing_fields(inner, field["properties"], f"{prefix}{name}.")
+    return missing
+
+
+def ensure_indices(client: Elasticsearch, settings: Settings, *, upgrade_mappings: bool = False) -> None:
     """Install the index templates and create each index as version 1 behind its alias (idempotent;
-    templates are overwritten). Readers and writers use the alias; ``pipeline reindex`` moves it."""
+    templates are overwritten). Readers and writers use the alias; ``pipeline reindex`` moves it.
+
+    An existing index keeps its mapping, which is strict: fields a newer contract added are refused until they
+    are added. That is said (a warning naming them and the two ways out), and done only when asked
+    (``upgrade_mappings``, ``pipeline setup --upgrade-mappings``): an index made strict on purpose stays so."""
     for kind, alias in index_names(settings).items():
         template = index_template(kind)
         client.indices.put_index_template(
@@ -98,6 +118,7 @@ def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
             meta=template["_meta"],
         )
         if client.indices.exists(index=alias):  # the alias, or an index from before versioning
+            _check_mapping(client, alias, template["template"]["mappings"]["properties"], upgrade_mappings)
             continue
         first = versioned_name(alias, 1)
         # The alias is part of the create request: no moment where the index exists without it.
@@ -111,6 +132,33 @@ def ensure_indices(client: Elasticsearch, settings: Settings) -> None:
                 raise
             continue  # a parallel set-up won the race: the index exists, which is all we need
         log.info("index created", index=first, alias=alias)
+
+
+def _check_mapping(client: Elasticsearch, alias: str, properties: dict[str, Any], upgrade: bool) -> None:
+    for index, body in client.indices.get_mapping(index=alias).items():
+        missing = missing_fields(body["mappings"].get("properties", {}), properties)
+        if not missing:
+            continue
+        if not upgrade:
+            log.warning(
+                f"index {index} ({alias}) lacks {len(missing)} field(s) of its template: documents that carry them "
+                "are refused as mapping errors (dead letters). Add them in place with `pipeline setup "
+                "--upgrade-mappings`, or build a new version with `pipeline reindex`",
+                fields=missing,
+            )
+            continue
+        try:
+            # Elasticsearch merges new fields into a mapping; a changed field is refused, with nothing applied.
+            client.indices.put_mapping(index=index, properties=properties)
+        except BadRequestError as exc:
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            reason = error.get("reason") if isinstance(error, dict) else None
+            raise MappingConflict(
+                f"index {index} cannot take its template's mapping in place: {reason or exc.message}",
+                where=alias,
+                hint="run `pipeline reindex` to build a new version of the index from the template",
+            ) from exc
+        log.info("index mapping upgraded in place", index=index, alias=alias, added=missing)
 
 
 def delete_indices(client: Elasticsearch, settings: Settings) -> None:

@@ -186,3 +186,54 @@ def test_reindex_command(indexed: Settings) -> None:
     assert resolve_alias(client, indexed.index_events) == (f"{indexed.index_events}-v2", True)
     assert not client.indices.exists(index=f"{indexed.index_events}-v1")
     assert resolve_alias(client, indexed.index_articles) == (f"{indexed.index_articles}-v1", True)
+
+
+def _index_from_an_older_contract(client: Elasticsearch, settings: Settings) -> str:
+    """The articles index as an earlier release made it: the template's mapping without ``main_event_type``."""
+    from pipeline.contracts import index_template
+
+    mappings = index_template("articles")["template"]["mappings"]
+    older = {**mappings, "properties": {k: v for k, v in mappings["properties"].items() if k != "main_event_type"}}
+    index = f"{settings.index_articles}-v1"
+    client.indices.create(index=index, aliases={settings.index_articles: {}}, mappings=older)
+    return index
+
+
+def test_an_index_from_an_older_contract_gets_the_new_fields_only_when_asked(indexed: Settings) -> None:
+    from tests.unit.test_cli_errors import run_pipeline
+
+    client = make_client(indexed, request_timeout=60)
+    index = _index_from_an_older_contract(client, indexed)
+    environment = indexed.as_env() | {
+        f"PIPELINE_TOPIC_{kind}": f"it-upgrade-{uuid.uuid4().hex[:8]}.{kind.lower()}"
+        for kind in ("RAW", "ENRICHED", "EVENTS", "DEAD_LETTER")
+    }
+
+    told = run_pipeline("setup", env=environment)  # an index made strict on purpose stays as it is
+    assert told.returncode == 0, told.stderr
+    assert "main_event_type" not in client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert "pipeline setup --upgrade-mappings" in told.stdout + told.stderr
+    assert "main_event_type" in told.stdout + told.stderr
+
+    upgraded = run_pipeline("setup", "--upgrade-mappings", env=environment)
+    assert upgraded.returncode == 0, upgraded.stderr
+    properties = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
+    assert properties["main_event_type"] == {"type": "keyword"}
+    sink = ElasticsearchSink(client, indexed.index_articles, indexed.index_events)
+    article = sample_enriched().model_copy(update={"main_event_type": "PROTEST"})
+    report = sink.write_articles([article])
+    assert (report.written, report.failures) == (1, [])  # the newer enricher's field is taken
+
+
+def test_a_changed_field_is_a_message_pointing_at_reindex(indexed: Settings) -> None:
+    from pipeline.errors import MappingConflict
+
+    client = make_client(indexed, request_timeout=60)
+    client.indices.create(
+        index=f"{indexed.index_articles}-v1",
+        aliases={indexed.index_articles: {}},
+        mappings={"dynamic": "strict", "properties": {"title": {"type": "keyword"}}},  # text in the template
+    )
+    with pytest.raises(MappingConflict, match="title") as refused:
+        ensure_indices(client, indexed, upgrade_mappings=True)
+    assert "pipeline reindex" in "\n".join(refused.value.lines())

@@ -82,3 +82,17 @@ def test_a_request_too_large_for_the_node_is_halved_until_only_a_document_too_la
     assert report.written == 6 and [f.doc_id for f in report.failures] == [huge.article_id]
     assert report.failures[0].status == 413 and "http.max_content_length" in report.failures[0].reason
     assert node.requests[0] == 7 and 1 in node.requests
+
+
+def test_missing_fields_names_what_a_newer_template_added() -> None:
+    from pipeline.index.es import missing_fields
+
+    template = {
+        "title": {"type": "text"},
+        "main_event_type": {"type": "keyword"},
+        "place": {"properties": {"name": {"type": "keyword"}, "country": {"type": "keyword"}}},
+        "source": {"properties": {"name": {"type": "keyword"}}},
+    }
+    index = {"title": {"type": "text"}, "place": {"properties": {"name": {"type": "keyword"}}}}
+    assert missing_fields(index, template) == ["main_event_type", "place.country", "source"]
+    assert missing_fields(template, template) == []
