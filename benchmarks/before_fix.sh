@@ -28,6 +28,12 @@ for test in "$@"; do cp "$root/$test" "$tree/$test"; done
 es_pid_file=$(cd "$root" && "$python" -c \
   'from pipeline.devstack.elasticsearch import EsPaths; from pipeline.devstack.layout import Layout;
 from pipeline.settings import Settings; print(EsPaths.of(Layout.from_settings(Settings())).server_pid_file)')
+# The old checkout's own devstack code (e.g. its StackFaults) must find this checkout's stack, not look in the scratch
+# worktree: a relative PIPELINE_DEVSTACK_DIR means the repository root.
+PIPELINE_DEVSTACK_DIR=$(cd "$root" && "$python" -c \
+  'from pipeline.devstack.layout import Layout; from pipeline.settings import Settings;
+print(Layout.from_settings(Settings()).root)')
+export PIPELINE_DEVSTACK_DIR
 
 "$python" - "$root" "$tree" "$es_pid_file" "$@" <<'EOF'
 """Write the shim and point the copied tests at it, only for names the old code lacks."""

@@ -1,4 +1,4 @@
-"""The enricher when the broker refuses what it produces, and with an article at the size limit.
+"""The enricher when the broker refuses what it produces or restarts mid-run, and with an article at the size limit.
 
 Each test runs `pipeline enrich` as a subprocess on topics of its own; the broker's per-topic message size
 limit (max.message.bytes) makes a real produce fail.
@@ -6,14 +6,20 @@ limit (max.message.bytes) makes a real produce fail.
 
 from __future__ import annotations
 
+import csv
+import itertools
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
+from pipeline.devstack.faults import StackFaults, fault_injection_allowed
 from pipeline.ids import article_id
 from pipeline.kafka import ensure_topics
 from pipeline.records import RawArticle
@@ -24,6 +30,7 @@ from tests.integration.stages import (
     private_indices,
     private_settings,
     producer,
+    read_topic,
     running_indexer,
     settings_env,
     wait_for,
@@ -32,11 +39,19 @@ from tests.integration.stages import (
 pytestmark = pytest.mark.integration
 
 SEED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "seed-article-korea-2025.txt"
+STORIES = SEED.parents[1] / "data" / "events" / "polecat_synthetic_stories.csv"
 
 
 def raw(n: int, text: str) -> RawArticle:
     url = f"https://enricher-faults.example/{n}"
     return RawArticle(article_id=article_id(url), url=url, canonical_url=url, title=f"Story {n}", text=text)
+
+
+def stories(count: int) -> list[RawArticle]:
+    """Short synthetic news stories: a backlog that one worker enriches in tens of seconds."""
+    with STORIES.open(encoding="utf-8", newline="") as handle:
+        rows = list(itertools.islice(csv.DictReader(handle), count))
+    return [raw(n, row["text"]) for n, row in enumerate(rows, start=1000)]
 
 
 def publish_raw(settings: Settings, articles: list[RawArticle]) -> None:
@@ -48,13 +63,15 @@ def publish_raw(settings: Settings, articles: list[RawArticle]) -> None:
 
 
 @contextmanager
-def enricher(settings: Settings, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
+def enricher(
+    settings: Settings, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "pipeline", "enrich", "--loglevel", "warning"],
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=settings_env(settings),
+            env={**settings_env(settings), **(extra_env or {})},
         )
         try:
             yield process
@@ -101,6 +118,44 @@ def test_an_enricher_that_cannot_dead_letter_exits_non_zero_instead_of_hanging(
     assert "cannot go on" in (tmp_path / "enricher.log").read_text(errors="replace")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def serves_metrics(port: int) -> bool:
+    try:
+        return "pipeline_articles_enriched_total" in httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return False
+
+
+def test_an_enricher_whose_send_raises_binds_the_metrics_port_once_and_exits_non_zero(
+    settings: Settings, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    private = private_settings(settings, "enm", data_dir=tmp_path, metrics_port=port)
+    make_topics(private, {})
+    log = tmp_path / "enricher.log"
+    # Faust reads its producer settings from the environment too: a client-side request limit below every output
+    # makes each send raise in the agent (MessageSizeTooLargeError), the dead letter's as well.
+    with enricher(private, log, {"PRODUCER_MAX_REQUEST_SIZE": "600"}) as process:
+        wait_for(lambda: serves_metrics(port), "/metrics served", timeout=120)
+        publish_raw(private, [raw(4, SEED.read_text(encoding="utf-8"))])
+        bound_twice = ("Address already in use", "metrics not served")
+        wait_for(
+            lambda: process.poll() is not None or any(sign in log.read_text(errors="replace") for sign in bound_twice),
+            "the enricher to exit",
+            timeout=180,
+        )
+        output = log.read_text(errors="replace")
+        assert not [sign for sign in bound_twice if sign in output], "the metrics port was bound a second time"
+        process.wait(timeout=60)
+    assert process.returncode == 70
+    assert "cannot go on" in output
+
+
 def test_an_article_at_the_size_limit_is_enriched_and_indexed(
     settings: Settings, kafka_bootstrap: str, es_url: str, tmp_path: Path
 ) -> None:
@@ -119,3 +174,52 @@ def test_an_article_at_the_size_limit_is_enriched_and_indexed(
         events = es.search(index=private.index_events, size=100)["hits"]["hits"]
         assert all(len(hit["_source"]["evidence"]["sentence"]) <= 1_000 for hit in events)
     assert dead_letters(private) == []
+
+
+def enriched_ids(settings: Settings) -> set[str]:
+    """Article ids on the enriched topic (none while the broker is away)."""
+    try:
+        return {m.key.decode() for m in read_topic(settings, settings.topic_enriched, timeout_ms=1000)}
+    except Exception:
+        return set()
+
+
+@pytest.mark.timeout(600)
+def test_a_broker_restart_mid_run_does_not_stall_the_enricher(
+    settings: Settings, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The issue's reproduction, smaller: one enricher with a backlog, the broker SIGKILLed while batches are in
+    hand and started again on its data. Every article must come out, the enricher restarted whenever it exits
+    (as a supervisor would): an enricher that is alive but stalled for good fails this."""
+    why_not = fault_injection_allowed(settings)
+    if why_not:
+        pytest.skip(f"no fault injection: {why_not}")
+    faults = StackFaults(settings)
+    private = private_settings(
+        settings, "enb", data_dir=tmp_path, topic_partitions=3, enrich_batch_size=8, enrich_stall_seconds=30.0
+    )
+    make_topics(private, {})
+    articles = stories(90)
+    wanted = {a.article_id for a in articles}
+    log = tmp_path / "enricher.log"
+    exits: list[int | None] = []
+    with ExitStack() as stages:
+        process = stages.enter_context(enricher(private, log))
+        publish_raw(private, articles)
+        # Killed once the first batch is out: the next ones are in hand, parsed or being sent.
+        wait_for(lambda: len(enriched_ids(private)) >= 8, "the first batch enriched", timeout=240)
+        faults.kill_kafka()
+        time.sleep(5)
+        faults.restart_kafka()
+
+        def all_enriched() -> bool:
+            nonlocal process
+            if process.poll() is not None:  # restarted, as a supervisor would
+                exits.append(process.returncode)
+                process = stages.enter_context(enricher(private, log))
+            return enriched_ids(private) >= wanted
+
+        try:
+            wait_for(all_enriched, "every article enriched after the broker restart", timeout=240)
+        finally:
+            print(f"enricher exits: {exits}; enriched {len(enriched_ids(private) & wanted)}/{len(wanted)}")
