@@ -329,17 +329,18 @@ def _repeated_names(doc: Doc, mentions: list[_Mention]) -> list[Span]:
     if not labels:
         return []
     longest = max(len(words) for words in labels)
+    free = [_free_proper_noun(token) for token in doc]  # once per token, not once per look at it
     found: list[Span] = []
     i = 0
     while i < len(doc):
-        if not _free_proper_noun(doc[i]) or (i > 0 and _free_proper_noun(doc[i - 1])):
+        if not free[i] or (i > 0 and free[i - 1]):
             i += 1
             continue
         end = i
-        while end < len(doc) and end - i < longest + 1 and _free_proper_noun(doc[end]):
+        while end < len(doc) and end - i < longest + 1 and free[end]:
             end += 1
         label = labels.get(tuple(t.text for t in doc[i:end]))
-        if label is not None and (end == len(doc) or not _free_proper_noun(doc[end])):
+        if label is not None and (end == len(doc) or not free[end]):
             found.append(Span(doc, i, end, label=label))
         i = end
     return found + _repeated_in_capitals(
@@ -354,18 +355,18 @@ def _repeated_in_capitals(doc: Doc, labels: dict[tuple[str, ...], str], longest:
     organisation names in headlines are as often part of an event's name ("BERLIN GRAND PRIX")."""
     by_words = {tuple(w.casefold() for w in words) for words, label in labels.items() if label == "PERSON"}
 
-    def free(i: int) -> bool:
-        token = doc[i]
-        return i not in taken and token.is_upper and token.is_alpha and len(token) > 1 and not token.ent_type_
-
+    free = [
+        token.i not in taken and token.is_upper and token.is_alpha and len(token) > 1 and not token.ent_type_
+        for token in doc
+    ]
     found: list[Span] = []
     i = 0
     while i < len(doc):
         match = None
-        if free(i):
+        if free[i]:
             for end in range(min(len(doc), i + longest), i, -1):
                 words = tuple(t.lower_ for t in doc[i:end])
-                if all(free(j) for j in range(i, end)) and words in by_words:
+                if all(free[i:end]) and words in by_words:
                     if end - i > 1 or words[0] not in STOP_WORDS:
                         match = Span(doc, i, end, label="PERSON")
                     break

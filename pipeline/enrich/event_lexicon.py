@@ -94,6 +94,7 @@ class LexiconIndex:
         for tok, tok_keys in zip(tokens, keys, strict=True):
             if tok.is_punct or tok.is_space:
                 continue
+            verb = tok.pos_ == "VERB"
             for key in tok_keys:
                 for trig in self.lemma.get(key, ()):
                     if _pos_ok(tok, trig):
@@ -103,7 +104,7 @@ class LexiconIndex:
                     if phrase_match is not None:
                         span = doc[tok.i : phrase_match]
                         yield TriggerMatch(trig, span.root, frozenset(range(tok.i, phrase_match)))
-                if tok.pos_ == "VERB":
+                if verb:
                     for trig in self.verb_arg.get(key, ()):
                         ids = _match_verb_arg(tok, trig)
                         if ids is not None:

@@ -89,9 +89,10 @@ class NewsNer:
 
 def _words_doc(news_nlp: Language, doc: Doc) -> tuple[Doc, list[int]]:
     """The doc's non-whitespace tokens as a new Doc, and each one's index in ``doc``."""
-    positions = [token.i for token in doc if not token.is_space]
-    words = [doc[i].text for i in positions]
-    spaces = [bool(doc[i].whitespace_) or (i + 1 < len(doc) and doc[i + 1].is_space) for i in positions]
+    tokens = list(doc)  # indexing a Doc makes a new Token object each time
+    positions = [token.i for token in tokens if not token.is_space]
+    words = [tokens[i].text for i in positions]
+    spaces = [bool(tokens[i].whitespace_) or (i + 1 < len(tokens) and tokens[i + 1].is_space) for i in positions]
     return Doc(news_nlp.vocab, words=words, spaces=spaces), positions
 
 
