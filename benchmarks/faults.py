@@ -151,8 +151,8 @@ def _invalid_article(value: bytes) -> bool:
 class Supervised:
     """A stage subprocess restarted whenever it exits (as a supervisor would), with its exits counted."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.argv, self.env, self.log = name, argv, env, log
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log: Path, cwd: Path | None = None) -> None:
+        self.name, self.argv, self.env, self.log, self.cwd = name, argv, env, log, cwd
         self.exits: list[int] = []
         self.kills = 0
         self.process: subprocess.Popen[bytes] | None = None
@@ -164,7 +164,7 @@ class Supervised:
 
     def _start(self) -> None:
         with self.log.open("ab") as out:
-            self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=self.cwd)
 
     def _watch(self) -> None:
         delay = 1.0
