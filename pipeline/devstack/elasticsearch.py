@@ -252,6 +252,20 @@ def start(
     return _launch(layout, paths, es_home, java_home, run_as)
 
 
+def kept_data(layout: Layout, node: EsNode, version: str) -> bool:
+    """Whether the node's config and data dirs were left by a node that was not stopped with ``down`` (killed,
+    crashed, the machine restarted), made by this Elasticsearch version."""
+    paths = EsPaths.of(layout, node.number)
+    try:
+        return (
+            paths.version_file.read_text().strip() == version
+            and (paths.config / "elasticsearch.yml").is_file()
+            and paths.data.is_dir()
+        )
+    except OSError:
+        return False
+
+
 def restart(layout: Layout, node: EsNode, es_home: Path) -> ProcessRecord:
     """Launch a stopped (e.g. killed) node again on its existing config and data, as after a crash."""
     paths = EsPaths.of(layout, node.number)

@@ -247,6 +247,23 @@ def start(
     return _launch(layout, node, libs)
 
 
+def kept_data(layout: Layout, node: KafkaNode, version: str) -> str | None:
+    """The cluster id of the node's formatted log dir left by a node that was not stopped with ``down`` (killed,
+    crashed, the machine restarted), if it was made by this Kafka version; else None."""
+    paths = KafkaPaths.of(layout, node.node_id)
+    try:
+        if paths.version_file.read_text().strip() != version:
+            return None
+        meta = (paths.data / "meta.properties").read_text()
+    except OSError:
+        return None
+    for line in meta.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "cluster.id" and value.strip():
+            return value.strip()
+    return None
+
+
 def restart(layout: Layout, node: KafkaNode, libs: Path) -> ProcessRecord:
     """Start a stopped (e.g. killed) node again on its existing data, as a broker returning after a crash."""
     if running_record(layout, node.node_id) is not None:

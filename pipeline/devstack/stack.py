@@ -128,11 +128,16 @@ def ensure_up(
                 elasticsearch.check_port(layout, es_node)
             if kafka_missing or es_missing:
                 artifacts = ensure_artifacts(layout, console)
+                # Data left behind is reused only by the same topology: its brokers' quorum must not change.
+                same_topology = _recorded_topology(layout) == _topology(settings)
                 layout.run.mkdir(parents=True, exist_ok=True)
                 layout.topology_file.write_text(json.dumps(_topology(settings)) + "\n")
                 # ES takes longest to boot, so launch it first and let it warm up while Kafka formats.
+                es_version = artifacts.versions.elasticsearch
                 for es_node in es_missing:
-                    if es_running:  # the others run: this one comes back on its own data
+                    # A node whose data is still there (killed, crashed, a reboot: not `down`) comes back on it.
+                    if es_running or (same_topology and elasticsearch.kept_data(layout, es_node, es_version)):
+                        console.print(f"Elasticsearch node {es_node.number}: starting again on its data")
                         launcher = elasticsearch.restart(layout, es_node, artifacts.es_home)
                     else:
                         _, launcher = elasticsearch.start(
@@ -141,11 +146,17 @@ def ensure_up(
                     es_launchers.append(launcher)
                     spawned.append(launcher)
                     started.append(launcher.name.removesuffix("-launcher"))
-                # One cluster id for every node of a new cluster; a restarted node keeps its formatted dir.
-                cluster_id = kafka.new_cluster_id()
-                kafka_fresh = not kafka_running
+                # One cluster id for every node of a cluster; a node whose log dir is still there (killed,
+                # crashed, a reboot: not `down`) comes back on it, keeping topics, offsets and groups.
+                kept = {
+                    n.node_id: kafka.kept_data(layout, n, artifacts.versions.kafka) if same_topology else None
+                    for n in kafka_missing
+                }
+                cluster_id = next((i for i in kept.values() if i), None) or kafka.new_cluster_id()
+                others_running = bool(kafka_running)
                 for kafka_node in kafka_missing:
-                    if not kafka_fresh:
+                    if others_running or kept[kafka_node.node_id]:
+                        console.print(f"Kafka node {kafka_node.node_id}: starting again on its data")
                         record = kafka.restart(layout, kafka_node, artifacts.kafka_libs)
                     else:
                         _, record = kafka.start(
@@ -198,13 +209,19 @@ def _es_number(launcher: ProcessRecord) -> int:
     return 1 if name == "elasticsearch" else int(name.rsplit("-", 1)[1])
 
 
+def _recorded_topology(layout: Layout) -> dict[str, int]:
+    """The topology the stack in this devstack dir was started with."""
+    try:
+        recorded: dict[str, int] = json.loads(layout.topology_file.read_text())
+    except (FileNotFoundError, ValueError):
+        recorded = {"brokers": 1, "es_nodes": 1}  # started by a version that only knew single nodes
+    return recorded
+
+
 def _check_same_topology(settings: Settings, layout: Layout, anything_running: bool) -> None:
     if not anything_running:
         return
-    try:
-        recorded = json.loads(layout.topology_file.read_text())
-    except (FileNotFoundError, ValueError):
-        recorded = {"brokers": 1, "es_nodes": 1}  # started by a version that only knew single nodes
+    recorded = _recorded_topology(layout)
     wanted = _topology(settings)
     if any(recorded.get(key, value) != value for key, value in wanted.items()):
         raise DevstackError(
