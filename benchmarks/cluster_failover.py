@@ -39,7 +39,7 @@ from kafka import KafkaAdminClient, KafkaConsumer
 
 from pipeline.ids import article_id
 from pipeline.index.es import delete_indices, ensure_indices, make_client
-from pipeline.kafka import client_options, ensure_topics, make_producer
+from pipeline.kafka import client_options, consumer_options, ensure_topics, make_producer
 from pipeline.records import RawArticle
 from pipeline.settings import Settings
 
@@ -227,7 +227,7 @@ def repeated_reports(es: Elasticsearch, index: str) -> int:
 def dead_letter_count(settings: Settings) -> int:
     consumer = KafkaConsumer(
         settings.topic_dead_letter,
-        **client_options(settings),
+        **consumer_options(settings),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
     )

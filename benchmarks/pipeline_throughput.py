@@ -44,7 +44,7 @@ from kafka.errors import CoordinatorNotAvailableError
 
 from pipeline.ids import article_id
 from pipeline.index.es import delete_indices, ensure_indices, make_client
-from pipeline.kafka import client_options, ensure_topics
+from pipeline.kafka import client_options, consumer_options, ensure_topics
 from pipeline.logconfig import configure_logging
 from pipeline.records import RawArticle
 from pipeline.settings import Settings
@@ -400,7 +400,7 @@ def read_topic(settings: Settings, topic: str, key_of: Any) -> TopicRecords:
     was produced, so reading afterwards costs the measured stages nothing."""
     from kafka import TopicPartition
 
-    consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False)
+    consumer = KafkaConsumer(**consumer_options(settings), enable_auto_commit=False)
     found = TopicRecords()
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]

@@ -36,6 +36,21 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+# kafka-python 2.x lets a fetch response grow to fetch_max_bytes (50 MB) but refuses any frame over
+# receive_message_max_bytes (1,000,000), so a consumer behind by more than ~1 MB over several partitions has its
+# fetches fail ("Invalid frame length") and retried. Our consumers fetch at most this much, and accept it.
+FETCH_MAX_BYTES = 16 * 1024 * 1024
+
+
+def consumer_options(settings: Settings) -> dict[str, Any]:
+    """``client_options`` plus fetch limits that fit in what the client accepts in one frame (kafka-python)."""
+    return client_options(settings) | {
+        "fetch_max_bytes": FETCH_MAX_BYTES,
+        # A fetch may exceed fetch_max_bytes by one record batch (up to the broker's message size), and framing.
+        "receive_message_max_bytes": FETCH_MAX_BYTES + max(settings.kafka_max_message_bytes, 1_048_576) + 65_536,
+    }
+
+
 def faust_credentials(settings: Settings) -> Any:
     """The same security for Faust (aiokafka): None, SSL or SASL credentials."""
     import ssl
@@ -145,7 +160,7 @@ class LagProbe:
         from kafka import KafkaConsumer
 
         self._admin = KafkaAdminClient(client_id="pipeline-lag", **client_options(settings))
-        self._consumer = KafkaConsumer(client_id="pipeline-lag", **client_options(settings))
+        self._consumer = KafkaConsumer(client_id="pipeline-lag", **consumer_options(settings))
 
     def lag(self, group: str, topics: Iterable[str]) -> int | None:
         """Messages on ``topics`` not yet committed by ``group`` (a group that never committed lags fully);

@@ -9,13 +9,13 @@ from pydantic import ValidationError
 
 from pipeline.deadletters.select import Letter, LetterFilter, ReplayPlan
 from pipeline.errors import MissingResource
-from pipeline.kafka import client_options, make_producer
+from pipeline.kafka import consumer_options, make_producer
 from pipeline.records import DeadLetter
 from pipeline.settings import Settings
 
 
 def _consumer(settings: Settings) -> KafkaConsumer:
-    return KafkaConsumer(**client_options(settings), client_id="pipeline-deadletters", enable_auto_commit=False)
+    return KafkaConsumer(**consumer_options(settings), client_id="pipeline-deadletters", enable_auto_commit=False)
 
 
 def read_letters(settings: Settings, letter_filter: LetterFilter | None = None) -> Iterator[Letter]:
@@ -61,7 +61,8 @@ def find_letter(settings: Settings, letter_id: str) -> Letter:
     message = fetch(settings, settings.topic_dead_letter, partition, offset)
     if message is None:
         raise MissingResource(
-            f"no dead letter {letter_id} on {settings.topic_dead_letter}", where=settings.kafka,
+            f"no dead letter {letter_id} on {settings.topic_dead_letter}",
+            where=settings.kafka,
             hint="list them with `pipeline deadletters list`",
         )
     return Letter(partition, offset, DeadLetter.model_validate_json(message))

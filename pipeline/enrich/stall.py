@@ -43,14 +43,14 @@ class StallWatch:
         """Messages on ``assigned`` partitions the group has not committed; None when Kafka cannot tell now."""
         from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-        from pipeline.kafka import client_options
+        from pipeline.kafka import client_options, consumer_options
 
         partitions = [TopicPartition(tp.topic, tp.partition) for tp in assigned]
         if not partitions:
             return 0
         try:
             if self._consumer is None:
-                self._consumer = KafkaConsumer(client_id="pipeline-enricher-watch", **client_options(self.settings))
+                self._consumer = KafkaConsumer(client_id="pipeline-enricher-watch", **consumer_options(self.settings))
                 self._admin = KafkaAdminClient(client_id="pipeline-enricher-watch", **client_options(self.settings))
             ends = self._consumer.end_offsets(partitions)
             committed = self._admin.list_consumer_group_offsets(self.settings.enricher_group)

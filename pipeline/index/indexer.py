@@ -47,7 +47,7 @@ from pipeline.index.sink import (
     SinkReport,
     is_write_block,
 )
-from pipeline.kafka import client_options, ensure_topics, make_producer, send_dead_letter
+from pipeline.kafka import consumer_options, ensure_topics, make_producer, send_dead_letter
 from pipeline.metrics import DEAD_LETTERS, DOCUMENTS_INDEXED, LAST_PROGRESS, start_metrics_server
 from pipeline.records import DeadLetter, EnrichedArticle, Event
 from pipeline.settings import Settings
@@ -163,7 +163,7 @@ class Indexer:
 
     def _consumer(self) -> KafkaConsumer:
         consumer = KafkaConsumer(
-            **client_options(self.settings),
+            **consumer_options(self.settings),
             group_id=self.settings.indexer_group,
             client_id="pipeline-indexer",
             enable_auto_commit=False,

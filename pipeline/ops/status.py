@@ -140,7 +140,7 @@ def _stage_of(group: str, settings: Settings) -> str:
 def gather_kafka(settings: Settings) -> KafkaStatus:
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-    from pipeline.kafka import client_options, pipeline_topics
+    from pipeline.kafka import client_options, consumer_options, pipeline_topics
 
     status = KafkaStatus(bootstrap=settings.kafka, reachable=False)
     try:
@@ -148,7 +148,7 @@ def gather_kafka(settings: Settings) -> KafkaStatus:
     except Exception as exc:
         status.error = _problem(exc, settings)
         return status
-    consumer = KafkaConsumer(client_id="pipeline-status", enable_auto_commit=False, **client_options(settings))
+    consumer = KafkaConsumer(client_id="pipeline-status", enable_auto_commit=False, **consumer_options(settings))
     try:
         status.reachable = True
         status.brokers = len(admin.describe_cluster().get("brokers") or [])

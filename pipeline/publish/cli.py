@@ -16,7 +16,7 @@ from kafka import KafkaConsumer
 from rich.console import Console
 
 from pipeline.errors import MissingResource
-from pipeline.kafka import client_options
+from pipeline.kafka import consumer_options
 from pipeline.query.filters import EventFilter
 from pipeline.query.formats import Hit, OutputFormat, RecordWriter, open_writer
 from pipeline.query.options import format_option, with_event_filter
@@ -61,7 +61,7 @@ def follow_events(
     """Write matching events from the events topic until ``limit`` events, ``idle_exit`` quiet seconds, or
     Ctrl-C; returns how many were written."""
     consumer = KafkaConsumer(
-        **client_options(settings),
+        **consumer_options(settings),
         group_id=group or f"pipeline-subscribe-{uuid.uuid4().hex[:8]}",
         enable_auto_commit=group is not None,
         auto_offset_reset="earliest" if from_beginning else "latest",

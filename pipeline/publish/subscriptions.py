@@ -14,7 +14,7 @@ import structlog
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import UnknownTopicOrPartitionError
 
-from pipeline.kafka import client_options, ensure_topics, make_producer
+from pipeline.kafka import client_options, consumer_options, ensure_topics, make_producer
 from pipeline.records import Subscription
 from pipeline.settings import Settings
 
@@ -33,7 +33,7 @@ def subscription_topic(settings: Settings, name: str) -> str:
 
 def unassigned_consumer(settings: Settings, client_id: str) -> KafkaConsumer:
     """A consumer outside any group, for reading partitions it assigns itself."""
-    return KafkaConsumer(client_id=client_id, enable_auto_commit=False, **client_options(settings))
+    return KafkaConsumer(client_id=client_id, enable_auto_commit=False, **consumer_options(settings))
 
 
 def ensure_config_topic(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from pipeline.kafka import client_options
+from pipeline.kafka import consumer_options
 from pipeline.publish.subscriptions import (
     SubscriptionError,
     add_subscription,
@@ -127,7 +127,7 @@ def show_command(
         _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
     consumer = KafkaConsumer(
         subscription_topic(settings, name),
-        **client_options(settings),
+        **consumer_options(settings),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         consumer_timeout_ms=float("inf") if follow else int(idle * 1000),
@@ -207,7 +207,7 @@ def webhook_consumer(
 ) -> KafkaConsumer:
     return KafkaConsumer(
         topic,
-        **client_options(settings),
+        **consumer_options(settings),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
