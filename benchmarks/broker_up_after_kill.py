@@ -1,10 +1,11 @@
 """The issue's broker-restart recipe as it was run: the local stack's only Kafka broker SIGKILLed a third of the way
 into a backlog and brought back with `./run up` (`pipeline devstack up`), then the rest of the stories published.
 
-With no broker of the stack running, `devstack up` starts one on a freshly formatted log dir (a new cluster id), so
-the broker comes back empty: no topics, no committed offsets, no consumer group. This prints what one enricher (of
-this checkout, or of another one with --checkout, e.g. a worktree at an older commit) makes of it. It is not a
-fault-suite scenario: what was on the broker is lost, whatever the stages do.
+Until 643f867, with no broker of the stack running, `devstack up` started one on a freshly formatted log dir (a new
+cluster id), so the broker came back empty: no topics, no committed offsets, no consumer group, and no stage could
+get back what was lost. Now `up` starts it again on its data. This prints the cluster id before and after, and what
+one enricher (of this checkout, or of another one with --checkout, e.g. a worktree at an older commit) makes of it;
+the devstack that restarts the broker is always this checkout's.
 
     PIPELINE_FAULT_TESTS=1 nice -n 10 .venv/bin/python benchmarks/broker_up_after_kill.py [--checkout DIR]
 """
