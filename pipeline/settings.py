@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     # An enricher with messages waiting on its partitions and no batch done for this long exits (non-zero) so
     # that its supervisor restarts it.
     enrich_stall_seconds: float = 120.0
+    # spaCy keeps every word it has seen, so a worker loads its pipeline afresh after this many articles to give
+    # that memory back (a few seconds, once); 0: never. See pipeline.enrich.nlp.ReloadingModel.
+    enrich_model_reload_articles: int = Field(default=100_000, ge=0)
 
     # Collection.
     user_agent: str = "news-event-pipeline/0.1 (+https://example.org/news-event-pipeline)"

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter, describe
 from pipeline.enrich.batching import available_batches
+from pipeline.enrich.reloading import ReloadingModel
 from pipeline.enrich.stall import StallWatch
 from pipeline.errors import EXIT_SOFTWARE
 from pipeline.health import touch
@@ -65,17 +66,25 @@ enriched_topic = app.topic(settings.topic_enriched, **_raw_bytes)
 events_topic = app.topic(settings.topic_events, **_raw_bytes)
 dead_letter_topic = app.topic(settings.topic_dead_letter, **_raw_bytes)
 
-_nlp: Any = None
-
 
 def _load_nlp() -> Any:
-    global _nlp
-    if _nlp is None:
-        from pipeline.enrich.nlp import load_nlp
+    from pipeline.enrich.nlp import load_nlp
 
-        _nlp = load_nlp(settings)
-        log.info("spaCy model loaded", model=_nlp.meta.get("name"), version=_nlp.meta.get("version"))
-    return _nlp
+    nlp = load_nlp(settings)
+    log.info("spaCy model loaded", model=nlp.meta.get("name"), version=nlp.meta.get("version"))
+    return nlp
+
+
+_model = ReloadingModel(_load_nlp, settings.enrich_model_reload_articles)
+
+
+def _enrich_batch(articles: list[RawArticle]) -> list[Any]:
+    """``enrich_articles`` with the worker's pipeline (run off the event loop: parsing, or loading, is slow)."""
+    from pipeline.enrich.core import enrich_articles
+
+    results = enrich_articles(articles, _model.get())
+    _model.seen(len(articles))
+    return results
 
 
 def exit_worker(reason: str) -> NoReturn:
@@ -128,10 +137,8 @@ async def _confirm(outputs: list[tuple[Any, Any, list[Awaitable[Any]]]]) -> None
 Outputs = list[tuple[Any, Any, list[Awaitable[Any]]]]  # (source message, its value, delivery futures)
 
 
-async def _parse(batch: list[Any], nlp: Any) -> tuple[list[Any], list[Any]]:
+async def _parse(batch: list[Any]) -> tuple[list[Any], list[Any]]:
     """Each valid raw article's message and its enrichment result (off the event loop); the rest dead-lettered."""
-    from pipeline.enrich.core import enrich_articles
-
     articles: list[RawArticle] = []
     messages: list[Any] = []  # each article's Kafka message, for dead letters
     for event in batch:
@@ -146,7 +153,7 @@ async def _parse(batch: list[Any], nlp: Any) -> tuple[list[Any], list[Any]]:
     if not articles:
         return [], []
     began = time.perf_counter()
-    results = await asyncio.get_running_loop().run_in_executor(None, enrich_articles, articles, nlp)
+    results = await asyncio.get_running_loop().run_in_executor(None, _enrich_batch, articles)
     ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
     return messages, results
 
@@ -202,7 +209,7 @@ def _forget_before_rebalance(event: Any) -> None:
 @app.agent(raw_topic)
 async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     try:
-        nlp = await asyncio.get_running_loop().run_in_executor(None, _load_nlp)
+        await asyncio.get_running_loop().run_in_executor(None, _model.get)  # loaded before the first batch
         # No batching window: each batch is what has arrived, so live articles are parsed at once and a backlog
         # still gives full batches. A batch settles (outputs confirmed, then acked) while the next one is parsed;
         # one batch settles at a time, so outputs leave in order.
@@ -211,7 +218,7 @@ async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
             stream, settings.enrich_batch_size, _read_since_last_rebalance, _forget_before_rebalance
         ):
             progress.batch_started()
-            messages, results = await _parse(batch, nlp)
+            messages, results = await _parse(batch)
             progress.batch_parsed()
             if settling is not None:
                 await settling

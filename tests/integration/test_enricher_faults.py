@@ -223,3 +223,18 @@ def test_a_broker_restart_mid_run_does_not_stall_the_enricher(
             wait_for(all_enriched, "every article enriched after the broker restart", timeout=240)
         finally:
             print(f"enricher exits: {exits}; enriched {len(enriched_ids(private) & wanted)}/{len(wanted)}")
+
+
+def test_an_enricher_that_reloads_its_pipeline_mid_run_enriches_every_article(
+    settings: Settings, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The worker loads its spaCy pipeline afresh after PIPELINE_ENRICH_MODEL_RELOAD_ARTICLES (to give back the
+    words spaCy collects); batches on either side of a reload all come out."""
+    private = private_settings(settings, "enr", data_dir=tmp_path, enrich_batch_size=4, enrich_model_reload_articles=4)
+    make_topics(private, {})
+    articles = stories(10)
+    log = tmp_path / "enricher.log"
+    with enricher(private, log, {"PIPELINE_LOG_LEVEL": "INFO"}):
+        publish_raw(private, articles)
+        wait_for(lambda: enriched_ids(private) >= {a.article_id for a in articles}, "every article enriched", 240)
+    assert "reloading the spaCy pipeline" in log.read_text(errors="replace")
