@@ -115,6 +115,7 @@ def status_command(
         if not report.healthy:
             raise typer.Exit(code=1)
         return
+    _end_promptly_on_ctrl_c()
     try:
         if as_json:
             while True:
@@ -128,6 +129,28 @@ def status_command(
                 live.update(_status_view(report))
     except KeyboardInterrupt:
         pass
+
+
+WATCH_EXIT_GRACE_SECONDS = 5
+
+
+def _end_promptly_on_ctrl_c() -> None:
+    """Ctrl-C ends a watch at once, as a KeyboardInterrupt; should a client call hold on to the process anyway
+    (seen once in CI: still running 30 s after SIGINT), it is ended regardless a few seconds later. A watch has
+    nothing to save."""
+    import signal
+    import sys
+
+    def force_exit(signum: int, frame: object) -> None:
+        sys.stdout.flush()
+        os._exit(0)
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGALRM, force_exit)
+        signal.alarm(WATCH_EXIT_GRACE_SECONDS)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def reindex_command(
