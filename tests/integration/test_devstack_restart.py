@@ -1,11 +1,13 @@
 """`./run up` after the local stack's services were killed (a crash, not `down`) brings them back on their data.
 
+Run with ``PIPELINE_FAULT_TESTS=1`` (it kills both services of the stack, so ``./run test`` leaves it out).
 Issue 10's "broker restart stalls the enricher" was this: the lone broker was SIGKILLed and `./run up` started
 a new, empty one (a fresh log dir, a new cluster id), so topics, committed offsets and groups were gone.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -32,6 +34,10 @@ def test_up_after_the_services_were_killed_brings_them_back_on_their_data(
     why_not = fault_injection_allowed(settings)
     if why_not:
         pytest.skip(f"no fault injection: {why_not}")
+    if os.environ.get("PIPELINE_FAULT_TESTS") != "1":
+        # Killing the whole shared stack mid-suite leaves a broker recovering every test's partitions while the
+        # next modules run (seen in CI as consumer groups not committing for minutes), so only when asked.
+        pytest.skip("kills both services of the stack: run with PIPELINE_FAULT_TESTS=1")
     layout = Layout.from_settings(settings)
     suffix = uuid.uuid4().hex[:8]
     topic, group, index = f"it-up-{suffix}", f"it-up-{suffix}", f"it-up-{suffix}"
