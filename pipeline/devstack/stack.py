@@ -140,9 +140,7 @@ def ensure_up(
                         console.print(f"Elasticsearch node {es_node.number}: starting again on its data")
                         launcher = elasticsearch.restart(layout, es_node, artifacts.es_home)
                     else:
-                        _, launcher = elasticsearch.start(
-                            layout, es_node, artifacts.es_home, artifacts.versions.elasticsearch
-                        )
+                        _, launcher = elasticsearch.start(layout, es_node, artifacts.es_home, es_version)
                     es_launchers.append(launcher)
                     spawned.append(launcher)
                     started.append(launcher.name.removesuffix("-launcher"))

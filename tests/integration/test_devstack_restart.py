@@ -12,7 +12,7 @@ import time
 import uuid
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.devstack import kafka as devstack_kafka
@@ -23,6 +23,7 @@ from pipeline.devstack.stack import ensure_up
 from pipeline.index.es import make_client
 from pipeline.kafka import client_options, ensure_topics
 from pipeline.settings import Settings
+from tests.integration.stages import producer
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +43,11 @@ def test_up_after_the_services_were_killed_brings_them_back_on_their_data(
     suffix = uuid.uuid4().hex[:8]
     topic, group, index = f"it-up-{suffix}", f"it-up-{suffix}", f"it-up-{suffix}"
     ensure_topics(settings, [topic], partitions=1)
-    producer = KafkaProducer(**client_options(settings), acks="all")
+    sender = producer(settings)
     for n in range(3):
-        producer.send(topic, key=f"k{n}".encode(), value=b"kept")
-    producer.flush()
-    producer.close()
+        sender.send(topic, key=f"k{n}".encode(), value=b"kept")
+    sender.flush()
+    sender.close()
     consumer = KafkaConsumer(group_id=group, enable_auto_commit=False, **client_options(settings))
     consumer.commit({TopicPartition(topic, 0): OffsetAndMetadata(2, "", -1)})
     consumer.close()
