@@ -223,6 +223,24 @@ def peak_rss_mb(pid: int) -> float:
     return round(int(match.group(1)) / 1024, 0) if match else 0.0
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (a worker's parse process and multiprocessing's helper)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(kid) for kid in children.read_text().split()]
+        except (FileNotFoundError, ValueError):
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+def worker_peak_rss_mb(pid: int) -> float:
+    """A worker's memory: the peak of its own process plus the peaks of its children (the parse process)."""
+    return sum(peak_rss_mb(p) for p in [pid, *descendants(pid)])
+
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -459,10 +477,12 @@ def run_pipeline(
             # Every worker in the group first, so no rebalance falls into the measurement (start-up is timed apart).
             wait_until_consuming(settings, {settings.enricher_group: workers, settings.indexer_group: 1}, timeout)
             startup = time.perf_counter() - launched
+            parse_pids = [kid for p in enrichers for kid in descendants(p.pid)]  # with a parse process each
             stage_pids = {
-                "enricher": [p.pid for p in enrichers],
+                "enricher": [*(p.pid for p in enrichers), *parse_pids],
+                "enricher.parse": parse_pids,
                 "enricher.loop": [p.pid for p in enrichers],
-                "enricher.waiting": [p.pid for p in enrichers],  # runnable, waiting for a CPU (not CPU time)
+                "enricher.waiting": [*(p.pid for p in enrichers), *parse_pids],  # runnable, waiting for a CPU
                 "indexer": [indexer.pid],
                 **local_service_pids(settings),
                 "benchmark": [os.getpid()],  # its searches
@@ -491,7 +511,7 @@ def run_pipeline(
             enriched = read_topic(settings, settings.topic_enriched, _article_of_enriched)
             last_enriched = max((enriched.first_seen[i] for i in ids if i in enriched.first_seen), default=published_at)
             topic_rate = len(ids) / max(last_enriched - published_at, 1e-9)
-            worker_rss = [peak_rss_mb(p.pid) for p in enrichers]
+            worker_rss = [worker_peak_rss_mb(p.pid) for p in enrichers]
             indexer_rss = peak_rss_mb(indexer.pid)
             latency = None
             if latency_seconds > 0:
@@ -760,7 +780,8 @@ STAGES_SHOWN = ("enricher", "indexer", "elasticsearch", "kafka")
 
 def _cpu_shares(cpu: dict[str, float]) -> str:
     """Enrichers (their event loops) / indexer / Elasticsearch / Kafka, as far as measured."""
-    notes = [f"loop {cpu['enricher.loop']}"] if "enricher.loop" in cpu else []
+    notes = [f"parse process {cpu['enricher.parse']}"] if cpu.get("enricher.parse") else []
+    notes += [f"loop {cpu['enricher.loop']}"] if "enricher.loop" in cpu else []
     notes += [f"waited {cpu['enricher.waiting']}"] if "enricher.waiting" in cpu else []
     loop = f" ({'; '.join(notes)})" if notes else ""
     return " / ".join(f"{cpu[k]}{loop if k == 'enricher' else ''}" for k in STAGES_SHOWN if k in cpu)

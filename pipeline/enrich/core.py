@@ -49,38 +49,110 @@ class EnrichmentFailure:
     error_type: str = "Exception"
 
 
+@dataclass(slots=True)
+class ParseRequest:
+    """What the enrichment pipeline reads of a batch: the texts of the articles in its own language and their
+    titles. Plain and picklable, so that the parse can run in another process (``pipeline.enrich.parse_process``)."""
+
+    texts: list[str]
+    titles: list[str]
+
+
+@dataclass(slots=True)
+class ParsedBatch:
+    """The pipeline's reading of a ``ParseRequest``: one doc (or failure) per text, the trigger types of each
+    title (None where the headline parse failed), and the pipeline's (name, version) for lineage records."""
+
+    docs: list[Doc | EnrichmentFailure]
+    headlines: list[dict[str, float] | None]
+    model: tuple[str, str]
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch before its parse: each article's language and the text it is parsed from, and which articles
+    (``own``: their texts; ``titled``: their titles) the enrichment pipeline of language ``lang`` reads."""
+
+    articles: Sequence[RawArticle]
+    languages: list[ArticleLanguage]
+    texts: list[str]  # what each article is parsed from ("" until a pipeline is chosen for it)
+    lang: str
+    own: list[int]
+    titled: list[int]
+    limit: int
+
+    @property
+    def request(self) -> ParseRequest:
+        return ParseRequest([self.texts[i] for i in self.own], [self.articles[i].title for i in self.titled])
+
+
 def enrich_articles(
     articles: Sequence[RawArticle], nlp: Language, *, max_text_chars: int | None = None
 ) -> list[EnrichmentResult | EnrichmentFailure]:
     """Enrich a batch, one ``pipe`` pass per language; one result or failure per article, in input order.
 
     ``nlp`` reads the articles in its own language (English); French articles go to the French pipeline, and
-    articles in other languages pass through no model (``pipeline.enrich.language``).
+    articles in other languages pass through no model (``pipeline.enrich.language``). The three steps are
+    public so that a worker can run the middle one, the parse, in another process.
     """
     if not articles:
         return []
-    settings = get_settings()
-    limit = max_text_chars if max_text_chars is not None else settings.max_text_chars
+    prepared = prepare_batch(articles, str(nlp.lang), max_text_chars=max_text_chars)
+    return finish_batch(prepared, parse_request(nlp, prepared.request))
+
+
+def prepare_batch(
+    articles: Sequence[RawArticle], lang: str, *, max_text_chars: int | None = None
+) -> PreparedBatch:
+    """Identify each article's language and cut its text for parsing (``max_text_chars``, else the setting)."""
+    limit = max_text_chars if max_text_chars is not None else get_settings().max_text_chars
     languages = [article_language(article) for article in articles]
+    own = [i for i, language in enumerate(languages) if language.code == lang]
+    texts = [""] * len(articles)
+    for i in own:
+        texts[i] = _text_for_parsing(articles[i], limit)
+    titled = [i for i in own if articles[i].title]
+    return PreparedBatch(articles, languages, texts, lang, own, titled, limit)
+
+
+def parse_request(nlp: Language, request: ParseRequest) -> ParsedBatch:
+    """Parse the texts in one ``nlp.pipe`` pass and read the titles' trigger types (``event_headline``)."""
+    docs = _parse(nlp, request.texts) if request.texts else []
+    return ParsedBatch(docs, _headline_types(nlp, request.titles), model_lineage(nlp))
+
+
+def finish_batch(prepared: PreparedBatch, parsed: ParsedBatch) -> list[EnrichmentResult | EnrichmentFailure]:
+    """Entities, events and records of every article of ``prepared`` from its parse; articles in languages with
+    another entity pipeline (French) are parsed here."""
+    articles, languages = prepared.articles, prepared.languages
+    if not articles:
+        return []
+    settings = get_settings()
     docs: list[Doc | EnrichmentFailure | None] = [None] * len(articles)
-    texts = [""] * len(articles)  # what each doc was parsed from: its Doc.text, without re-joining its tokens
+    headlines: list[dict[str, float] | None] = [None] * len(articles)
     lineages: dict[str, Lineage] = {}
-    entity_languages = {str(nlp.lang)}
+    entity_languages = {prepared.lang}
+    for i, parsed_doc in zip(prepared.own, parsed.docs, strict=True):
+        docs[i] = parsed_doc
+    for i, types in zip(prepared.titled, parsed.headlines, strict=True):
+        headlines[i] = types
+    if prepared.own:
+        lineages[prepared.lang] = _lineage(*parsed.model)
     for code in dict.fromkeys(language.code for language in languages):
-        language_nlp = nlp if code == nlp.lang else entity_nlp_for(code, settings)
+        language_nlp = None if code == prepared.lang else entity_nlp_for(code, settings)
         if language_nlp is None:
             continue
         entity_languages.add(code)
         lineages[code] = _lineage(*model_lineage(language_nlp))
         chosen = [i for i, language in enumerate(languages) if language.code == code]
         for i in chosen:
-            texts[i] = _text_for_parsing(articles[i], limit)
-        parsed = _parse(language_nlp, [texts[i] for i in chosen])
-        for i, parsed_doc in zip(chosen, parsed, strict=True):
+            prepared.texts[i] = _text_for_parsing(articles[i], prepared.limit)
+        for i, parsed_doc in zip(chosen, _parse(language_nlp, [prepared.texts[i] for i in chosen]), strict=True):
             docs[i] = parsed_doc
-    headlines = _headline_types(nlp, articles, languages)
     results: list[EnrichmentResult | EnrichmentFailure] = []
-    for article, language, doc, text, headline in zip(articles, languages, docs, texts, headlines, strict=True):
+    for article, language, doc, text, headline in zip(
+        articles, languages, docs, prepared.texts, headlines, strict=True
+    ):
         if isinstance(doc, EnrichmentFailure):
             results.append(EnrichmentFailure(article.article_id, doc.reason, doc.error_type))
             continue
@@ -93,19 +165,16 @@ def enrich_articles(
     return results
 
 
-def _headline_types(
-    nlp: Language, articles: Sequence[RawArticle], languages: Sequence[ArticleLanguage]
-) -> list[dict[str, float] | None]:
-    """The trigger types of the titles ``nlp`` reads (``event_headline``), for the coder's story prior. A
-    failure here only loses the headline's say, never the batch."""
-    chosen = [i for i, language in enumerate(languages) if language.code == nlp.lang and articles[i].title]
-    found: list[dict[str, float] | None] = [None] * len(articles)
+def _headline_types(nlp: Language, titles: list[str]) -> list[dict[str, float] | None]:
+    """The trigger types of the titles (``event_headline``), for the coder's story prior. A failure here only
+    loses the headlines' say, never the batch."""
+    if not titles:
+        return []
     try:
-        for i, types in zip(chosen, headlines_types(nlp, [articles[i].title for i in chosen]), strict=True):
-            found[i] = types
+        return list(headlines_types(nlp, titles))
     except Exception as exc:
-        log.warning("headline parse failed, coding events without it", error=repr(exc), articles=len(chosen))
-    return found
+        log.warning("headline parse failed, coding events without it", error=repr(exc), articles=len(titles))
+    return [None] * len(titles)
 
 
 def _lineage(model_name: str, model_version: str) -> Lineage:

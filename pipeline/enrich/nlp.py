@@ -29,16 +29,7 @@ def load_nlp(settings: Settings) -> Language:
     When the default model is asked for but only its re-packaged copy is installed, load the copy (and say
     so): lineage records then name the copy, so nothing downstream is misled about what produced the data.
     """
-    name = settings.spacy_model
-    if (
-        name == DEFAULT_MODEL
-        and not spacy_package_installed(name)
-        and spacy_package_installed(REPACKAGED_DEFAULT_MODEL)
-    ):
-        log.warning(
-            "spaCy model not installed, using its re-packaged copy", wanted=name, using=REPACKAGED_DEFAULT_MODEL
-        )
-        name = REPACKAGED_DEFAULT_MODEL
+    name = resolved_model_name(settings, say=True)
     # senter duplicates what the parser does; excluding it saves loading it at all.
     nlp = spacy.load(name, exclude=["senter"])
     for component in list(nlp.component_names):
@@ -61,6 +52,36 @@ def load_nlp(settings: Settings) -> Language:
     get_gazetteer()
     log.info("spaCy pipeline ready", model=name, components=nlp.pipe_names)
     return nlp
+
+
+def resolved_model_name(settings: Settings, *, say: bool = False) -> str:
+    """``settings.spacy_model``, or the re-packaged copy of the default model when only the copy is installed
+    (said in a warning when ``say``)."""
+    name = settings.spacy_model
+    if (
+        name == DEFAULT_MODEL
+        and not spacy_package_installed(name)
+        and spacy_package_installed(REPACKAGED_DEFAULT_MODEL)
+    ):
+        if say:
+            log.warning(
+                "spaCy model not installed, using its re-packaged copy", wanted=name, using=REPACKAGED_DEFAULT_MODEL
+            )
+        name = REPACKAGED_DEFAULT_MODEL
+    return name
+
+
+def load_vocab(settings: Settings) -> Language:
+    """The enrichment model without its components: its vocabulary and lookups (what docs parsed elsewhere
+    with the model are rebuilt on, so lexeme attributes such as stop words and shapes read the same)."""
+    return spacy.load(resolved_model_name(settings), exclude=[*_component_names(resolved_model_name(settings))])
+
+
+def _component_names(name: str) -> list[str]:
+    path = spacy.util.get_package_path(name) if spacy_package_installed(name) else Path(name)
+    model_dir = next((p for p in [path, *sorted(path.glob(f"{path.name}-*"))] if (p / "config.cfg").exists()), path)
+    config = spacy.util.load_config(model_dir / "config.cfg")
+    return [*config["nlp"]["pipeline"], "senter"]
 
 
 _OTHER_LANGUAGE_PIPELINES: dict[str, Language | None] = {}

@@ -12,11 +12,14 @@ Run: ``pipeline enrich`` (or ``faust -A pipeline.enrich.worker:app worker``); se
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import os
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, NoReturn
 
 import faust
@@ -25,6 +28,7 @@ from pydantic import ValidationError
 
 from pipeline.deadletter import dead_letter, describe
 from pipeline.enrich.batching import available_batches
+from pipeline.enrich.parse_process import ParseProcess
 from pipeline.enrich.reloading import ReloadingModel
 from pipeline.enrich.stall import StallWatch
 from pipeline.errors import EXIT_SOFTWARE
@@ -68,14 +72,32 @@ dead_letter_topic = app.topic(settings.topic_dead_letter, **_raw_bytes)
 
 
 def _load_nlp() -> Any:
-    from pipeline.enrich.nlp import load_nlp
+    from pipeline.enrich.nlp import load_nlp, load_vocab
 
+    if settings.enrich_parse_process:  # the child parses; the worker needs only the model's vocabulary
+        return load_vocab(settings)
     nlp = load_nlp(settings)
     log.info("spaCy model loaded", model=nlp.meta.get("name"), version=nlp.meta.get("version"))
     return nlp
 
 
+# With a parse process, the worker's own pipeline is the model's vocabulary the child's docs are rebuilt on; it
+# is reloaded with the same period as the child (both grow with every new word).
 _model = ReloadingModel(_load_nlp, settings.enrich_model_reload_articles)
+_parser: ParseProcess | None = None
+# One thread finishes (or, without a parse process, enriches) the batches, in order; spaCy's pipeline is not
+# shared between threads.
+_enrich_thread = ThreadPoolExecutor(1, thread_name_prefix="enrich")
+
+
+def _start_parser() -> None:
+    """Load the pipeline before the first batch: in a parse process (its child), or in this process."""
+    global _parser
+    if settings.enrich_parse_process and _parser is None:
+        _parser = ParseProcess(settings, settings.enrich_model_reload_articles)
+        pid = _parser.ready()
+        log.info("parse process ready", pid=pid)
+    _model.get()
 
 
 def _enrich_batch(articles: list[RawArticle]) -> list[Any]:
@@ -84,6 +106,25 @@ def _enrich_batch(articles: list[RawArticle]) -> list[Any]:
 
     results = enrich_articles(articles, _model.get())
     _model.seen(len(articles))
+    return results
+
+
+def _submit_parse(articles: list[RawArticle]) -> tuple[Any, Future[Any]]:
+    """Prepare the batch and hand its parse to the parse process (returns at once, the parse runs there)."""
+    from pipeline.enrich.core import prepare_batch
+
+    assert _parser is not None
+    prepared = prepare_batch(articles, str(_model.get().lang))
+    return prepared, _parser.submit(prepared.request)
+
+
+def _finish_parsed(prepared: Any, wire: Any) -> list[Any]:
+    """Rebuild the child's docs on the worker's vocabulary and enrich the batch from them."""
+    from pipeline.enrich.core import finish_batch
+    from pipeline.enrich.parse_process import from_wire
+
+    results = finish_batch(prepared, from_wire(wire, _model.get()))
+    _model.seen(len(prepared.articles))
     return results
 
 
@@ -137,8 +178,17 @@ async def _confirm(outputs: list[tuple[Any, Any, list[Awaitable[Any]]]]) -> None
 Outputs = list[tuple[Any, Any, list[Awaitable[Any]]]]  # (source message, its value, delivery futures)
 
 
-async def _parse(batch: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Each valid raw article's message and its enrichment result (off the event loop); the rest dead-lettered."""
+class _Job:
+    """One batch on its way: the messages of its valid raw articles and the work that yields their results."""
+
+    def __init__(self, batch: list[Any], messages: list[Any], results: asyncio.Future[list[Any]] | None) -> None:
+        self.batch = batch
+        self.messages = messages
+        self.results = results
+
+
+async def _start(batch: list[Any]) -> _Job:
+    """Dead-letter the batch's invalid raw articles and start the work on the rest (off the event loop)."""
     articles: list[RawArticle] = []
     messages: list[Any] = []  # each article's Kafka message, for dead letters
     for event in batch:
@@ -151,11 +201,28 @@ async def _parse(batch: list[Any]) -> tuple[list[Any], list[Any]]:
             reason = f"not a valid raw article: {describe(exc)}"
             await _send_dead_letter(_source_letter(event.message, reason, event.value, type(exc).__name__))
     if not articles:
-        return [], []
+        return _Job(batch, [], None)
+    return _Job(batch, messages, asyncio.ensure_future(_results(articles)))
+
+
+async def _results(articles: list[RawArticle]) -> list[Any]:
+    """Each article's enrichment result, in order. With a parse process the parse runs there, concurrently
+    with the finishing of the batch before (``_enrich_thread``); without, all of it runs in that thread."""
+    loop = asyncio.get_running_loop()
     began = time.perf_counter()
-    results = await asyncio.get_running_loop().run_in_executor(None, _enrich_batch, articles)
+    if _parser is None:
+        results = await loop.run_in_executor(_enrich_thread, _enrich_batch, articles)
+    else:
+        # Preparing (language identification) is the worker's; only a thread of its own keeps it from waiting
+        # behind the batch being finished, which would leave the child idle.
+        prepared, parsing = await loop.run_in_executor(None, _submit_parse, articles)
+        try:
+            wire = await asyncio.wrap_future(parsing)
+        except BrokenProcessPool as exc:
+            wire = await loop.run_in_executor(None, _parser.parse_after_crash, prepared.request, exc)
+        results = await loop.run_in_executor(_enrich_thread, _finish_parsed, prepared, wire)
     ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
-    return messages, results
+    return results
 
 
 async def _publish(messages: list[Any], results: list[Any]) -> Outputs:
@@ -206,29 +273,39 @@ def _forget_before_rebalance(event: Any) -> None:
     app.consumer.unacked.discard(event.message)
 
 
+async def _finish(stream: Any, job: _Job, previous: asyncio.Future[None] | None) -> None:
+    """Publish the batch's outputs once the batch before has settled (so outputs leave in order), then settle:
+    acknowledge it once the broker has confirmed them."""
+    results = await job.results if job.results is not None else []
+    progress.batch_parsed()
+    if previous is not None:
+        await previous
+    outputs = await _publish(job.messages, results)
+    events = sum(len(getattr(result, "events", ())) for result in results)
+    await _settle(stream, job.batch, outputs, events)
+
+
 @app.agent(raw_topic)
 async def enrich(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     try:
-        await asyncio.get_running_loop().run_in_executor(None, _model.get)  # loaded before the first batch
+        await asyncio.get_running_loop().run_in_executor(None, _start_parser)  # loaded before the first batch
         # No batching window: each batch is what has arrived, so live articles are parsed at once and a backlog
-        # still gives full batches. A batch settles (outputs confirmed, then acked) while the next one is parsed;
-        # one batch settles at a time, so outputs leave in order.
-        settling: asyncio.Future[None] | None = None
+        # still gives full batches. Two batches are in hand at most: one being parsed while the one before is
+        # finished, published and settled (its outputs confirmed, then acked).
+        in_hand: collections.deque[asyncio.Future[None]] = collections.deque()
         async for batch in available_batches(
             stream, settings.enrich_batch_size, _read_since_last_rebalance, _forget_before_rebalance
         ):
             progress.batch_started()
-            messages, results = await _parse(batch)
-            progress.batch_parsed()
-            if settling is not None:
-                await settling
-            outputs = await _publish(messages, results)
-            events = sum(len(getattr(result, "events", ())) for result in results)
-            settling = asyncio.ensure_future(_settle(stream, batch, outputs, events))
-            settling.add_done_callback(_exit_on_failure)  # at once, not when the next batch comes
+            job = await _start(batch)
+            finishing = asyncio.ensure_future(_finish(stream, job, in_hand[-1] if in_hand else None))
+            finishing.add_done_callback(_exit_on_failure)  # at once, not when the next batch comes
+            in_hand.append(finishing)
+            while len(in_hand) > 1:
+                await in_hand.popleft()
             yield None
-        if settling is not None:
-            await settling
+        for unfinished in in_hand:
+            await unfinished
     except asyncio.CancelledError:
         raise  # the worker is stopping; an unsettled batch is unacknowledged, so it is read again
     except BaseException as exc:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import itertools
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -238,3 +240,34 @@ def test_an_enricher_that_reloads_its_pipeline_mid_run_enriches_every_article(
         publish_raw(private, articles)
         wait_for(lambda: enriched_ids(private) >= {a.article_id for a in articles}, "every article enriched", 240)
     assert "reloading the spaCy pipeline" in log.read_text(errors="replace")
+
+
+def parse_processes(worker: subprocess.Popen[bytes]) -> list[int]:
+    """The worker's parse process(es): its children (of any of its threads) running multiprocessing's spawn."""
+    children = [pid for task in Path(f"/proc/{worker.pid}/task").glob("*/children") for pid in task.read_text().split()]
+    return [int(pid) for pid in children if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+
+
+def test_a_parse_process_killed_mid_run_is_replaced_and_nothing_is_lost(
+    settings: Settings, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """SIGKILL the worker's parse process while it holds batches: the worker parses them again in a new one,
+    every article comes out exactly once, nothing is dead-lettered, and the worker never exits."""
+    private = private_settings(settings, "enp", data_dir=tmp_path, enrich_batch_size=8)
+    make_topics(private, {})
+    articles = stories(400)  # about twenty seconds of parsing: the kill falls on batches in hand
+    wanted = {a.article_id for a in articles}
+    log = tmp_path / "enricher.log"
+    with enricher(private, log, {"PIPELINE_LOG_LEVEL": "INFO"}) as process:
+        wait_for(lambda: "parse process ready" in log.read_text(errors="replace"), "the parse process", 120)
+        (first,) = parse_processes(process)
+        publish_raw(private, articles)
+        wait_for(lambda: "batch enriched" in log.read_text(errors="replace"), "the first batch enriched", 240)
+        os.kill(first, signal.SIGKILL)
+        wait_for(lambda: enriched_ids(private) >= wanted, "every article enriched after the kill", timeout=240)
+        assert process.poll() is None, "the worker exited"
+        assert parse_processes(process) and first not in parse_processes(process)
+    keys = [m.key.decode() for m in read_topic(private, private.topic_enriched)]
+    assert sorted(keys) == sorted(wanted)  # exactly once
+    assert dead_letters(private) == []
+    assert "the parse process died" in log.read_text(errors="replace")

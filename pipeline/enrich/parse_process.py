@@ -1,0 +1,201 @@
+"""spaCy in a child process of the worker: it parses one batch while the worker enriches the one before.
+
+The parse is most of an article's CPU (``benchmarks/enrich_profile.py``) and holds the GIL, so in one process
+the worker's own work (entities, events, records, Kafka) adds to it. With the parse in a child process the two
+overlap on two cores: the child parses batch n+1 while the worker finishes batch n.
+
+What crosses the process boundary is plain: the texts and titles of a ``ParseRequest`` in; back, the docs as a
+``DocBin`` (tokens, tags, lemmas, morphology, parse, entities, span groups, and the strings they use), the
+headline types and the model's name. The worker rebuilds the docs on a vocabulary loaded from the same model
+without its components (``load_vocab``), so lexeme attributes (stop words, shapes) read the same.
+
+A child that dies (killed, out of memory, a crash in native code) breaks the pool: the batch is parsed again in
+a new child one article at a time, so that an article that kills the parser fails alone (an
+``EnrichmentFailure``, dead-lettered by the worker) and the rest of its batch goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import structlog
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+
+from pipeline.enrich.core import (
+    EnrichmentFailure,
+    EnrichmentResult,
+    ParsedBatch,
+    ParseRequest,
+    finish_batch,
+    parse_request,
+    prepare_batch,
+)
+from pipeline.records import RawArticle
+from pipeline.settings import Settings, get_settings
+
+log = structlog.get_logger(__name__)
+
+# Every token attribute enrichment reads; DocBin adds the whitespace, the span groups and the strings used.
+DOC_ATTRS = ["ORTH", "NORM", "TAG", "POS", "MORPH", "LEMMA", "HEAD", "DEP", "SENT_START", "ENT_IOB", "ENT_TYPE"]
+_PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for this process when its parent dies
+
+
+@dataclass(slots=True)
+class WireBatch:
+    """A ``ParsedBatch`` as it crosses the process boundary."""
+
+    count: int  # texts in the request
+    docs: bytes  # DocBin of the texts that parsed, in order
+    failures: dict[int, tuple[str, str]]  # index of a text that did not parse: (reason, error type)
+    headlines: list[dict[str, float] | None]
+    model: tuple[str, str]
+
+
+def to_wire(parsed: ParsedBatch) -> WireBatch:
+    docs = DocBin(attrs=DOC_ATTRS, store_user_data=False)
+    failures: dict[int, tuple[str, str]] = {}
+    for i, doc in enumerate(parsed.docs):
+        if isinstance(doc, EnrichmentFailure):
+            failures[i] = (doc.reason, doc.error_type)
+        else:
+            docs.add(doc)
+    return WireBatch(len(parsed.docs), docs.to_bytes(), failures, parsed.headlines, parsed.model)
+
+
+def from_wire(wire: WireBatch, vocab_nlp: Language) -> ParsedBatch:
+    """The docs rebuilt on ``vocab_nlp``'s vocabulary (the model's, see ``load_vocab``)."""
+    parsed = DocBin().from_bytes(wire.docs).get_docs(vocab_nlp.vocab)
+    docs: list[Doc | EnrichmentFailure] = []
+    for i in range(wire.count):
+        failure = wire.failures.get(i)
+        docs.append(EnrichmentFailure("", *failure) if failure else next(parsed))
+    return ParsedBatch(docs, wire.headlines, wire.model)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The child process.
+
+_child_nlp: Language | None = None
+
+
+def _start_child() -> None:
+    """Runs first in the child: die with the worker (no orphan parsers), log like it, load the pipeline."""
+    global _child_nlp
+    # Not on Linux, the pool's pipes still end the child when the worker exits.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which ends the child
+    from pipeline.enrich.nlp import load_nlp
+    from pipeline.logconfig import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings)
+    _child_nlp = load_nlp(settings)
+
+
+def _parse_in_child(request: ParseRequest) -> WireBatch:
+    assert _child_nlp is not None, "the child's initializer loads the pipeline"
+    return to_wire(parse_request(_child_nlp, request))
+
+
+def _child_pid() -> int:
+    return os.getpid()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The worker's side.
+
+
+class ParseProcess:
+    """A child process running the enrichment pipeline's parse (``parse_request``) for the worker.
+
+    Requests are parsed in the order they are submitted. After ``reload_every`` articles (0: never) the next
+    request goes to a fresh child, which starts from the model's vocabulary again
+    (``pipeline.enrich.reloading``); the old one finishes what it has and exits.
+    """
+
+    def __init__(self, settings: Settings, reload_every: int = 0) -> None:
+        self._settings = settings
+        self._reload_every = reload_every
+        self._articles = 0
+        self._pool = self._new_pool()
+        self.starts = 1
+
+    @staticmethod
+    def _new_pool() -> ProcessPoolExecutor:
+        # spawn, not fork: the worker runs threads (Kafka clients, the event loop) that a fork would copy mid-state.
+        return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_child)
+
+    def ready(self) -> int:
+        """Start the child and wait until its pipeline is loaded (slow: call it off the event loop); its pid."""
+        return self._pool.submit(_child_pid).result()
+
+    def submit(self, request: ParseRequest) -> Future[WireBatch]:
+        if self._reload_every and self._articles >= self._reload_every:
+            log.info("starting a fresh parse process to release the words it has collected", articles=self._articles)
+            self._replace_pool()
+        self._articles += len(request.texts)
+        try:
+            return self._pool.submit(_parse_in_child, request)
+        except BrokenProcessPool as exc:  # the child died between two batches: this one goes to a new one
+            log.error("the parse process died; starting a new one", error=repr(exc))
+            self._replace_pool()
+            return self._pool.submit(_parse_in_child, request)
+
+    def parse_after_crash(self, request: ParseRequest, error: BaseException) -> WireBatch:
+        """Parse ``request`` again in a new child after ``error`` broke the pool, one text at a time, so that a
+        text that kills the parser again fails alone. Blocking: call it off the event loop."""
+        log.error("the parse process died; parsing its batch again one article at a time", error=repr(error))
+        self._replace_pool()
+        docs = DocBin(attrs=DOC_ATTRS, store_user_data=False)
+        failures: dict[int, tuple[str, str]] = {}
+        model: tuple[str, str] = ("", "")
+        for i, text in enumerate(request.texts):
+            try:
+                wire = self._pool.submit(_parse_in_child, ParseRequest([text], [])).result()
+            except BrokenProcessPool as exc:
+                log.error("an article killed the parse process", index=i, error=repr(exc))
+                failures[i] = ("parsing failed: the spaCy process died parsing this article", "ParserCrashed")
+                self._replace_pool()
+                continue
+            model = wire.model
+            if wire.failures:
+                failures[i] = wire.failures[0]
+            else:
+                docs.merge(DocBin().from_bytes(wire.docs))
+        headlines: list[dict[str, float] | None] = [None] * len(request.titles)
+        if request.titles:
+            try:
+                headlines = self._pool.submit(_parse_in_child, ParseRequest([], request.titles)).result().headlines
+            except BrokenProcessPool as exc:  # only the headlines' say is lost
+                log.error("the parse process died parsing headlines", error=repr(exc))
+                self._replace_pool()
+        return WireBatch(len(request.texts), docs.to_bytes(), failures, headlines, model)
+
+    def _replace_pool(self) -> None:
+        old, self._pool = self._pool, self._new_pool()
+        old.shutdown(wait=False, cancel_futures=False)
+        self._articles = 0
+        self.starts += 1
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def enrich_through_wire(
+    articles: Sequence[RawArticle], nlp: Language, vocab_nlp: Language
+) -> list[EnrichmentResult | EnrichmentFailure]:
+    """``enrich_articles`` the way a worker with a parse process runs it, in one process: parsed with ``nlp``,
+    sent through the wire format, rebuilt on ``vocab_nlp`` (``load_vocab``). For checking that outputs match."""
+    prepared = prepare_batch(articles, str(nlp.lang))
+    wire = to_wire(parse_request(nlp, prepared.request))
+    return finish_batch(prepared, from_wire(wire, vocab_nlp))
