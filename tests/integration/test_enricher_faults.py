@@ -227,19 +227,31 @@ def test_a_broker_restart_mid_run_does_not_stall_the_enricher(
             print(f"enricher exits: {exits}; enriched {len(enriched_ids(private) & wanted)}/{len(wanted)}")
 
 
+@pytest.mark.parametrize("parse_process", [True, False], ids=["parse-process", "one-process"])
 def test_an_enricher_that_reloads_its_pipeline_mid_run_enriches_every_article(
-    settings: Settings, kafka_bootstrap: str, tmp_path: Path
+    settings: Settings, kafka_bootstrap: str, tmp_path: Path, parse_process: bool
 ) -> None:
     """The worker loads its spaCy pipeline afresh after PIPELINE_ENRICH_MODEL_RELOAD_ARTICLES (to give back the
-    words spaCy collects); batches on either side of a reload all come out."""
-    private = private_settings(settings, "enr", data_dir=tmp_path, enrich_batch_size=4, enrich_model_reload_articles=4)
+    words spaCy collects), with its parse process or without one; batches on either side of a reload all come
+    out."""
+    private = private_settings(
+        settings,
+        "enr",
+        data_dir=tmp_path,
+        enrich_batch_size=4,
+        enrich_model_reload_articles=4,
+    )
     make_topics(private, {})
     articles = stories(10)
     log = tmp_path / "enricher.log"
-    with enricher(private, log, {"PIPELINE_LOG_LEVEL": "INFO"}):
+    env = {"PIPELINE_LOG_LEVEL": "INFO", "PIPELINE_ENRICH_PARSE_PROCESS": str(parse_process).lower()}
+    with enricher(private, log, env):
         publish_raw(private, articles)
         wait_for(lambda: enriched_ids(private) >= {a.article_id for a in articles}, "every article enriched", 240)
-    assert "reloading the spaCy pipeline" in log.read_text(errors="replace")
+    text = log.read_text(errors="replace")
+    assert "reloading the spaCy pipeline" in text
+    assert ("starting a fresh parse process" in text) == parse_process
+    assert ("parse process ready" in text) == parse_process
 
 
 def parse_processes(worker: subprocess.Popen[bytes]) -> list[int]:
