@@ -723,6 +723,9 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "articles": args.articles,
         "news_articles": args.news_articles,
+        # Workers parse in a child process each unless PIPELINE_ENRICH_PARSE_PROCESS=false (the stages inherit
+        # this process's environment).
+        "parse_process": base.enrich_parse_process,
         "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
         "sets": {},
     }
@@ -787,6 +790,15 @@ def _cpu_shares(cpu: dict[str, float]) -> str:
     return " / ".join(f"{cpu[k]}{loop if k == 'enricher' else ''}" for k in STAGES_SHOWN if k in cpu)
 
 
+def _parse_mode(results: dict[str, Any]) -> str:
+    mode = results.get("parse_process")
+    if mode is None:  # runs saved before workers had parse processes
+        return "workers of one process"
+    if mode:
+        return "each worker with a parse process"
+    return "workers of one process (PIPELINE_ENRICH_PARSE_PROCESS=false)"
+
+
 def print_markdown(results: dict[str, Any]) -> None:
     """The same figures as Markdown tables, as docs/scaling.md shows them."""
     counts = {"synthetic": results["articles"], "news": results.get("news_articles")}
@@ -794,7 +806,7 @@ def print_markdown(results: dict[str, Any]) -> None:
     print(
         f"{results['cpus']} CPUs; stories per run: {per_run}; load average (1, 5, 15 min) "
         f"{results.get('load_average_at_start')} at the start, {results.get('load_average_at_end')} at the end; "
-        f"{results.get('minutes')} min.\n"
+        f"{results.get('minutes')} min; {_parse_mode(results)}.\n"
     )
     sets = results["sets"].items()
     _markdown_table(
@@ -932,7 +944,7 @@ def print_table(results: dict[str, Any]) -> None:
     print(
         f"{results['cpus']} CPUs, {results['articles']} synthetic stories per run; load average "
         f"{results.get('load_average_at_start')} at the start, {results.get('load_average_at_end')} at the end; "
-        f"{results.get('minutes')} min"
+        f"{results.get('minutes')} min; {_parse_mode(results)}"
     )
     for story_set, body in results["sets"].items():
         c = body["ceiling"]
