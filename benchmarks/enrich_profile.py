@@ -43,8 +43,8 @@ PARSE = "spaCy parse (incl. news NER merge)"
 # (module, function name at the call site, stage). Each is looked up where enrich_articles or code_events calls it.
 STAGES: tuple[tuple[Any, str, str], ...] = (
     (core, "article_language", "language identification"),
-    (core, "_parse", PARSE),
-    (core, "_headline_types", "headline coder (parses the titles)"),
+    (core, "parse_texts", PARSE),
+    (core, "headline_types_of", "headline coder (parses the titles)"),
     (core, "resolve_entities", "entity resolution"),
     (events, "story_prior", "story classifier (tf-idf)"),
     (events, "EntityIndex", "events: entity index"),

