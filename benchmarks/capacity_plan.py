@@ -1,7 +1,7 @@
 """A capacity plan from measured figures: what N articles per day take (docs/scaling.md explains each rule).
 
 Reads the JSON that ``benchmarks/pipeline_throughput.py --json`` printed, takes the real-length ``news`` set
-(falling back to the first set), and derives for each daily volume: enricher workers (cores), partitions,
+(falling back to the first set), and derives for each daily volume: enricher workers and their cores, partitions,
 indexer instances, Elasticsearch nodes, shards and replicas, memory, and disk per day of retention.
 
     .venv/bin/python benchmarks/pipeline_throughput.py --json > scaling.json
@@ -29,6 +29,7 @@ class Measured:
     story_set: str
     tokens_mean: float
     worker_articles_per_s: float  # one enricher worker, end to end, backlog
+    worker_cores: float  # CPUs one worker kept busy meanwhile (with its parse process): rate x CPU per article
     indexer_articles_per_s: float  # one indexer alone (with the articles' event reports)
     worker_rss_mb: float
     kafka_bytes_per_article: float  # raw + enriched + event messages, uncompressed
@@ -41,6 +42,7 @@ class Plan:
     average_per_s: float
     peak_per_s: float
     enricher_workers: int
+    enricher_cores: int
     enricher_memory_gb: float
     partitions: int
     indexer_instances: int
@@ -89,6 +91,7 @@ def measured_from(results: dict[str, Any], story_set: str = "news") -> Measured:
         story_set=name,
         tokens_mean=body["ceiling"]["tokens_mean"],
         worker_articles_per_s=single["backlog_articles_per_s"],
+        worker_cores=round(single["backlog_articles_per_s"] * single["cpu_ms_per_article"]["enricher"] / 1000, 2),
         indexer_articles_per_s=min(alone),  # the slowest replay: the conservative figure
         worker_rss_mb=max(m for r in runs for m in r["worker_peak_rss_mb"]),
         kafka_bytes_per_article=sizes["raw_message"] + sizes["enriched_message"] + sizes["events_messages"],
@@ -111,8 +114,10 @@ def plan(
 ) -> Plan:
     average = articles_per_day / 86_400
     peak = average * peak_factor
-    # Workers in one group share partitions; each needs a core to itself (one spaCy process per core).
+    # Workers in one group share partitions; each needs the cores it kept busy in the measurement (two with a
+    # parse process, if it had them; one without).
     workers = max(1, math.ceil(peak / (measured.worker_articles_per_s * utilisation)))
+    cores = math.ceil(workers * measured.worker_cores)
     # Room to double the workers without repartitioning (keys move when partitions are added), at least 8.
     partitions = max(8, 2 ** math.ceil(math.log2(2 * workers)))
     indexers = max(1, math.ceil(peak / (measured.indexer_articles_per_s * utilisation)))
@@ -128,6 +133,7 @@ def plan(
         average_per_s=round(average, 1),
         peak_per_s=round(peak, 1),
         enricher_workers=workers,
+        enricher_cores=cores,
         enricher_memory_gb=round(workers * measured.worker_rss_mb / 1024, 1),
         partitions=partitions,
         indexer_instances=indexers,

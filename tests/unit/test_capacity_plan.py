@@ -7,7 +7,8 @@ from pathlib import Path
 
 from benchmarks.capacity_plan import Measured, load_results, measured_from, plan
 
-MEASURED = Measured("news", 785, worker_articles_per_s=10.0, indexer_articles_per_s=100.0, worker_rss_mb=800.0,
+MEASURED = Measured("news", 785, worker_articles_per_s=10.0, worker_cores=1.6, indexer_articles_per_s=100.0,
+                    worker_rss_mb=800.0,
                     kafka_bytes_per_article=40_000, es_bytes_per_article=36_000)  # fmt: skip
 DEFAULTS = {
     "peak_factor": 3.0, "utilisation": 0.7, "replicas": 1, "kafka_replication": 3, "retention_days": 30,
@@ -19,6 +20,7 @@ def test_one_million_a_day() -> None:
     result = plan(MEASURED, 1_000_000, **DEFAULTS)  # type: ignore[arg-type]
     assert (result.average_per_s, result.peak_per_s) == (11.6, 34.7)
     assert result.enricher_workers == 5  # 34.7 / (10 * 0.7) = 4.96
+    assert result.enricher_cores == 8  # 5 workers * 1.6 cores each
     assert result.partitions == 16  # 2 * 5 = 10 -> next power of two
     assert result.indexer_instances == 1
     assert result.es_disk_gb_per_day == 72.0  # 1e6 * 36 kB * 2
@@ -35,6 +37,7 @@ def test_at_least_two_nodes_and_eight_partitions() -> None:
 def test_a_cut_short_progress_log_is_enough(tmp_path: Path) -> None:
     run = {
         "story_set": "news", "partitions": 4, "workers": 1, "backlog_articles_per_s": 2.0,
+        "cpu_ms_per_article": {"enricher": 600.0},
         "worker_peak_rss_mb": [700.0], "indexer_alone": {"articles_per_s": 30.0},
         "sizes": {"raw_message": 1, "enriched_message": 2, "events_messages": 3, "es_articles_store": 4,
                   "es_events_store": 5},
@@ -47,3 +50,4 @@ def test_a_cut_short_progress_log_is_enough(tmp_path: Path) -> None:
     assert (measured.worker_articles_per_s, measured.kafka_bytes_per_article, measured.es_bytes_per_article) == (
         2.0, 6, 9
     )  # fmt: skip
+    assert measured.worker_cores == 1.2  # 2 articles/s at 600 ms of CPU each
