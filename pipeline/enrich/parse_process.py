@@ -153,9 +153,13 @@ class ParseProcess:
         # spawn, not fork: the worker runs threads (Kafka clients, the event loop) that a fork would copy mid-state.
         return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_child)
 
+    def start(self) -> Future[int]:
+        """Start the child (if it is not running); the future resolves to its pid once its pipeline is loaded."""
+        return self._pool.submit(_child_pid)
+
     def ready(self) -> int:
         """Start the child and wait until its pipeline is loaded (slow: call it off the event loop); its pid."""
-        return self._pool.submit(_child_pid).result()
+        return self.start().result()
 
     def submit(self, texts: list[str]) -> Future[WireBatch]:
         if self._reload_every and self._articles >= self._reload_every:

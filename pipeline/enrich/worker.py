@@ -90,11 +90,13 @@ _enrich_thread = ThreadPoolExecutor(1, thread_name_prefix="enrich")
 def _start_parser() -> None:
     """Load the pipeline before the first batch: in a parse process (its child), or in this process."""
     global _parser
-    if settings.enrich_parse_process and _parser is None:
-        _parser = ParseProcess(settings, settings.enrich_model_reload_articles)
-        pid = _parser.ready()
-        log.info("parse process ready", pid=pid)
+    if not settings.enrich_parse_process or _parser is not None:
+        _model.get()
+        return
+    _parser = ParseProcess(settings, settings.enrich_model_reload_articles)
+    child = _parser.start()  # the child loads its pipeline while this process loads its own
     _model.get()
+    log.info("parse process ready", pid=child.result())
 
 
 def _enrich_batch(articles: list[RawArticle]) -> list[Any]:
