@@ -23,7 +23,8 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
     def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(exclude_none=False).encode("utf-8")
+        # The bytes of ``model_dump_json()`` (which decodes these to a str), without decoding and encoding again.
+        return self.__pydantic_serializer__.to_json(self)
 
 
 class ArticleFields(Record):
