@@ -74,10 +74,13 @@ def place_key(location: Location | None) -> str | None:
 
 
 def _evidence(sent: Span) -> Evidence:
-    tokens = [t for t in sent if not t.is_space]
-    start = tokens[0].idx if tokens else sent.start_char
-    end = tokens[-1].idx + len(tokens[-1].text) if tokens else sent.end_char
+    # The sentence's first and last words, read from its ends: whitespace tokens are rare and stand at the ends.
+    first = next((t for t in sent if not t.is_space), None)
+    last = next((t for t in reversed(sent) if not t.is_space), None)
+    start = first.idx if first is not None else sent.start_char
+    end = last.idx + len(last.text) if last is not None else sent.end_char
     if end - start > MAX_EVIDENCE_CHARS:  # a "sentence" without punctuation can run to the whole text
+        tokens = [t for t in sent if not t.is_space]
         end = max((t.idx + len(t.text) for t in tokens if t.idx + len(t.text) - start <= MAX_EVIDENCE_CHARS), default=0)
         end = end if end > start else start + MAX_EVIDENCE_CHARS
     # From the sentence's own text: Doc.text joins every token of the article anew on each call.

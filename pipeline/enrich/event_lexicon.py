@@ -31,6 +31,8 @@ _PARTICLE_DEPS = frozenset({"prt", "prep", "advmod", "compound:prt"})
 _NAME_LABELS = frozenset({"PERSON", "ORG", "WORK_OF_ART", "LAW", "PRODUCT", "EVENT"})
 # Entity labels whose words are never triggers: "in March" is a month, "Strike Force" a name.
 _NOT_EVENT_LABELS = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
+# Distinct (lemma, lower-case form) pairs whose look-up keys an index remembers; it forgets them all when full.
+_KEY_CACHE_SIZE = 50_000
 
 
 @dataclass(frozen=True)
@@ -55,15 +57,22 @@ class LexiconIndex:
         self.not_triggers: dict[str, list[tuple[str, ...]]] = defaultdict(list)
         for words in taxonomy.not_triggers():
             self.not_triggers[words[0]].append(words)
+        # A token's keys and whether any begins a trigger, by its (lemma, lower) string ids: the same words come
+        # back in every article, and reading ``lemma_`` and ``lower_`` makes new strings each time.
+        self._key_cache: dict[tuple[int, int], tuple[set[str], bool]] = {}
 
     def find(self, doc: Doc) -> list[TriggerMatch]:
         """All trigger matches, overlaps resolved in favour of longer, then heavier, matches."""
         # Each token and its look-up keys once: iterating a Doc makes new Token objects every time.
         tokens = list(doc)
-        keys = [_keys(tok) for tok in tokens]
+        looked_up = [self._token_keys(tok) for tok in tokens]
+        keys = [tok_keys for tok_keys, _ in looked_up]
         blocked = _name_token_ids(doc) | self._blocked(doc, tokens, keys)
+        may_trigger = [found for _, found in looked_up]
         candidates = [
-            m for m in self._candidates(doc, tokens, keys) if m.head.i not in blocked and not (m.token_ids & blocked)
+            m
+            for m in self._candidates(doc, tokens, keys, may_trigger)
+            if m.head.i not in blocked and not (m.token_ids & blocked)
         ]
         candidates.sort(key=lambda m: (-m.size, -m.trigger.weight, m.head.i))
         taken: set[int] = set()
@@ -79,6 +88,18 @@ class LexiconIndex:
         kept.sort(key=lambda m: m.head.i)
         return kept
 
+    def _token_keys(self, tok: Token) -> tuple[set[str], bool]:
+        """``_keys(tok)``, and whether one of them is the first word of a trigger."""
+        ids = (tok.lemma, tok.lower)
+        found = self._key_cache.get(ids)
+        if found is None:
+            tok_keys = _keys(tok)
+            found = (tok_keys, any(k in self.lemma or k in self.phrase or k in self.verb_arg for k in tok_keys))
+            if len(self._key_cache) >= _KEY_CACHE_SIZE:
+                self._key_cache.clear()
+            self._key_cache[ids] = found
+        return found
+
     def _blocked(self, doc: Doc, tokens: list[Token], keys: list[set[str]]) -> set[int]:
         """Tokens that are never triggers: dates and numbers, and the words of ``not_triggers`` phrases."""
         blocked = {tok.i for tok in tokens if tok.ent_type_ in _NOT_EVENT_LABELS}
@@ -90,9 +111,11 @@ class LexiconIndex:
                         blocked.update(range(tok.i, end))
         return blocked
 
-    def _candidates(self, doc: Doc, tokens: list[Token], keys: list[set[str]]) -> Iterator[TriggerMatch]:
-        for tok, tok_keys in zip(tokens, keys, strict=True):
-            if tok.is_punct or tok.is_space:
+    def _candidates(
+        self, doc: Doc, tokens: list[Token], keys: list[set[str]], may_trigger: list[bool]
+    ) -> Iterator[TriggerMatch]:
+        for tok, tok_keys, possible in zip(tokens, keys, may_trigger, strict=True):
+            if not possible or tok.is_punct or tok.is_space:  # most words begin no trigger: no more to read
                 continue
             verb = tok.pos_ == "VERB"
             for key in tok_keys:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from spacy.attrs import ORTH
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich.event_lexicon import TriggerMatch
@@ -235,16 +237,26 @@ def _is_reference(tok: Token) -> bool:
     return definite and not owned and not specific and tok.dep_ in {"dobj", "nsubj", "nsubjpass", "pobj"}
 
 
+def _ids_of_substrings(text: str) -> frozenset[int]:
+    """String ids of every substring of ``text`` (the empty one too): the token texts ``in text`` holds for."""
+    return frozenset(get_string_id(text[i:j]) for i in range(len(text) + 1) for j in range(i, len(text) + 1))
+
+
+_OPEN_QUOTE_IDS = _ids_of_substrings(_OPEN_QUOTES)
+_CLOSE_QUOTE_IDS = _ids_of_substrings(_CLOSE_QUOTES)
+
+
 def quoted_tokens(doc: Doc) -> set[int]:
     """Tokens inside quotation marks: what people are quoted as saying is not itself a reported event."""
     inside: set[int] = set()
     open_at: int | None = None
-    for tok in doc:
-        if open_at is None and tok.text in _OPEN_QUOTES:
-            open_at = tok.i
+    # Token texts compared as string ids (ORTH) in one array: no Token object made per token.
+    for i, orth in enumerate(doc.to_array(ORTH).tolist()):
+        if open_at is None and orth in _OPEN_QUOTE_IDS:
+            open_at = i
             continue
-        if open_at is not None and tok.text in _CLOSE_QUOTES:
-            inside.update(range(open_at + 1, tok.i))
+        if open_at is not None and orth in _CLOSE_QUOTE_IDS:
+            inside.update(range(open_at + 1, i))
             open_at = None
     return inside
 
