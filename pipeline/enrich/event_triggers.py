@@ -261,18 +261,24 @@ def quoted_tokens(doc: Doc) -> set[int]:
     return inside
 
 
-def _in_question(tok: Token) -> bool:
+def _in_question(sent: Span) -> bool:
     """ "Will Russia invade Ukraine?": a question reports nothing."""
-    sent = tok.sent
     last = next((t for t in reversed(sent) if not t.is_space and t.text not in _CLOSE_QUOTES), None)
     return last is not None and last.text == "?"
 
 
-def frame_for(match: TriggerMatch, content: TriggerMatch | None, taxonomy: Taxonomy) -> Frame | None:
+def frame_for(
+    match: TriggerMatch, content: TriggerMatch | None, taxonomy: Taxonomy, sent: Span | None = None
+) -> Frame | None:
+    """The frame of a trigger, or None when it reports no event. ``sent``: the trigger's sentence, when the caller
+    has it already (``Token.sent`` finds a sentence's bounds anew at every call)."""
     head = match.head
-    if _is_negated(head) or _is_generic(head) or _is_topic(head) or _is_unrealised(head) or _in_question(head):
+    if _is_negated(head) or _is_generic(head) or _is_topic(head) or _is_unrealised(head):
         return None
-    frame = Frame(match=match, sent=head.sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
+    sent = head.sent if sent is None else sent
+    if _in_question(sent):
+        return None
+    frame = Frame(match=match, sent=sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
     frame.reference = _is_reference(head)
     frame.future = _is_future(head)
     frame.hedged = _is_hedged(head)
@@ -352,11 +358,12 @@ def frames_from_matches(matches: Sequence[TriggerMatch], taxonomy: Taxonomy) -> 
     quoted = quoted_tokens(matches[0].head.doc)
     frames: list[Frame] = []
     for match in matches:
-        if match.head.i in enders or not in_sentence(match):
+        if match.head.i in enders:
             continue
+        sent = match.head.sent  # what in_sentence reads: raises on a doc without sentence boundaries
         if match.head.i in claimed or match.head.i in quoted:
             continue
-        frame = frame_for(match, contents.get(match.head.i), taxonomy)
+        frame = frame_for(match, contents.get(match.head.i), taxonomy, sent)
         if frame is not None:
             frames.append(frame)
     return frames
