@@ -134,15 +134,15 @@ def _child_pid() -> int:
 
 
 class ParseProcess:
-    """A child process running the enrichment pipeline's parse (``parse_request``) for the worker.
+    """A child process parsing texts with ``child_pipeline`` for the worker.
 
-    Requests are parsed in the order they are submitted. After ``reload_every`` articles (0: never) the next
-    request goes to a fresh child, which starts from the model's vocabulary again
-    (``pipeline.enrich.reloading``); the old one finishes what it has and exits.
+    The child reads its settings from the environment it inherits, as the worker does. Requests are parsed in
+    the order they are submitted. After ``reload_every`` articles (0: never) the next request goes to a fresh
+    child, which starts from the model's vocabulary again (``pipeline.enrich.reloading``); the old one
+    finishes what it has and exits.
     """
 
-    def __init__(self, settings: Settings, reload_every: int = 0) -> None:
-        self._settings = settings
+    def __init__(self, reload_every: int = 0) -> None:
         self._reload_every = reload_every
         self._articles = 0
         self._pool = self._new_pool()
@@ -162,6 +162,7 @@ class ParseProcess:
         return self.start().result()
 
     def submit(self, texts: list[str]) -> Future[WireBatch]:
+        """Hand ``texts`` to the child; the future resolves to their parse."""
         if self._reload_every and self._articles >= self._reload_every:
             log.info("starting a fresh parse process to release the words it has collected", articles=self._articles)
             self._replace_pool()

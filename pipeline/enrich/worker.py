@@ -93,7 +93,7 @@ def _start_parser() -> None:
     if not settings.enrich_parse_process or _parser is not None:
         _model.get()
         return
-    _parser = ParseProcess(settings, settings.enrich_model_reload_articles)
+    _parser = ParseProcess(settings.enrich_model_reload_articles)
     child = _parser.start()  # the child loads its pipeline while this process loads its own
     _model.get()
     log.info("parse process ready", pid=child.result())

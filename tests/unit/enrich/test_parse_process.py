@@ -57,7 +57,7 @@ def test_the_child_leaves_the_news_ner_to_the_worker(nlp: Language, child_nlp: L
 
 @pytest.fixture(scope="module")
 def parser() -> Iterator[ParseProcess]:
-    process = ParseProcess(get_settings())
+    process = ParseProcess()
     process.ready()
     yield process
     process.close()
@@ -96,7 +96,7 @@ def test_a_child_that_died_between_batches_is_replaced_at_the_next(parser: Parse
 
 
 def test_a_fresh_child_after_the_reload_period() -> None:
-    process = ParseProcess(get_settings(), reload_every=2)
+    process = ParseProcess(reload_every=2)
     try:
         first = process.ready()
         process.submit(["One.", "Two."]).result(timeout=120)
