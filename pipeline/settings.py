@@ -165,11 +165,13 @@ class Settings(BaseSettings):
 
     def as_env(self) -> dict[str, str]:
         """The PIPELINE_* variables that give a child process these settings (plain values; no secrets)."""
-        return {
-            f"PIPELINE_{name.upper()}": str(value)
-            for name, value in self.model_dump().items()
-            if isinstance(value, str | int | float | Path) and not isinstance(value, bool)
-        }
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, bool):  # before int: bool is an int
+                env[f"PIPELINE_{name.upper()}"] = "true" if value else "false"
+            elif isinstance(value, str | int | float | Path):
+                env[f"PIPELINE_{name.upper()}"] = str(value)
+        return env
 
     @property
     def kafka(self) -> str:

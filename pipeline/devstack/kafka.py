@@ -40,6 +40,9 @@ _JIT_OPTS = ["-XX:TieredStopAtLevel=1"]
 class KafkaHealth:
     cluster_id: str
     broker_count: int
+    # Partitions whose leader is not elected yet: a broker restarted on its data registers before it has
+    # loaded its logs, and until then clients of those partitions (and of the group coordinators) wait.
+    leaderless_partitions: int = 0
 
 
 @dataclass(frozen=True)
@@ -305,6 +308,7 @@ def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
         )
         try:
             cluster = admin.describe_cluster()
+            topics = admin.describe_topics()  # every topic, the internal ones (offsets, transactions) too
         finally:
             admin.close()
     except Exception:
@@ -315,12 +319,20 @@ def probe(layout: Layout, timeout_ms: int = 3000) -> KafkaHealth | None:
     cluster_id = cluster.get("cluster_id")
     if not brokers or not cluster_id:
         return None  # the listener is up but the broker has not registered with the controller yet
-    return KafkaHealth(cluster_id=str(cluster_id), broker_count=len(brokers))
+    leaderless = sum(
+        1
+        for topic in topics
+        for partition in topic.get("partitions") or []
+        if partition.get("leader", -1) < 0 or partition.get("error_code", 0) != 0
+    )
+    return KafkaHealth(cluster_id=str(cluster_id), broker_count=len(brokers), leaderless_partitions=leaderless)
 
 
 def wait_ready(layout: Layout, records: dict[int, ProcessRecord], timeout: float) -> KafkaHealth:
-    """Until every node of the layout has registered (a cluster also needs its quorum first)."""
+    """Until every node of the layout has registered (a cluster also needs its quorum first) and every
+    partition has a leader (a node restarted on its data loads its logs after registering)."""
     deadline = time.monotonic() + timeout
+    health: KafkaHealth | None = None
     while time.monotonic() < deadline:
         for node_id, record in records.items():
             if not record.is_running():
@@ -332,10 +344,16 @@ def wait_ready(layout: Layout, records: dict[int, ProcessRecord], timeout: float
         # A killed broker stays registered for a few seconds, so also wait for each started node's listener.
         listening = all(port_accepts(node.port) for node in layout.kafka if node.node_id in records)
         health = probe(layout) if listening else None
-        if health is not None and health.broker_count >= layout.brokers:
+        if health is not None and health.broker_count >= layout.brokers and not health.leaderless_partitions:
             return health
         time.sleep(0.5)
     server_log = KafkaPaths.of(layout).server_log
+    if health is not None and health.leaderless_partitions:
+        raise DevstackError(
+            f"Kafka on {layout.kafka_bootstrap} is up, but {health.leaderless_partitions} partition(s) still "
+            f"have no leader after {timeout:.0f}s: their replicas are on a broker that is not running, or still "
+            f"loading. `pipeline devstack status` lists the brokers; see {server_log}."
+        )
     raise DevstackError(
         f"Kafka did not become ready on {layout.kafka_bootstrap} within {timeout:.0f}s. "
         f"Last lines of {server_log}:\n{tail(server_log)}"

@@ -273,6 +273,12 @@ def down(settings: Settings | None = None, *, console: Console | None = None, ti
         console.print(f"[green]✓[/] removed {layout.run} (artifacts in {layout.artifacts} kept)")
 
 
+def _leaderless(partitions: int) -> str:
+    if not partitions:
+        return ""
+    return f", {partitions} partition(s) without a leader (still loading, or on a broker that is gone)"
+
+
 def status(settings: Settings | None = None) -> list[ServiceStatus]:
     layout = Layout.from_settings(running_settings(settings))
     kafka_running = kafka.running_records(layout)
@@ -291,9 +297,12 @@ def status(settings: Settings | None = None) -> list[ServiceStatus]:
             version=kafka.running_version(layout) if kafka_running else (pinned.kafka if pinned else "?"),
             address=layout.kafka_bootstrap,
             pids=tuple(r.pid for r in kafka_running.values()),
-            healthy=kafka_health is not None and len(kafka_running) == layout.brokers,
+            healthy=kafka_health is not None
+            and len(kafka_running) == layout.brokers
+            and not kafka_health.leaderless_partitions,
             detail=(
                 f"cluster id {kafka_health.cluster_id}, {len(kafka_running)} of {layout.brokers} broker(s) running"
+                + _leaderless(kafka_health.leaderless_partitions)
                 if kafka_health
                 else ("not answering" if kafka_running else "stopped")
             ),

@@ -70,6 +70,7 @@ def test_up_after_the_services_were_killed_brings_them_back_on_their_data(
 
     after = devstack_kafka.probe(layout)
     assert after is not None and after.cluster_id == health.cluster_id, "a new, empty broker was started"
+    assert after.leaderless_partitions == 0, "up returned before the broker had loaded its partitions"
     reader = KafkaConsumer(group_id=group, enable_auto_commit=False, **client_options(settings))
     try:
         partition = TopicPartition(topic, 0)
