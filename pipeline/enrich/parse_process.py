@@ -23,6 +23,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -146,6 +147,10 @@ class ParseProcess:
         self._reload_every = reload_every
         self._articles = 0
         self._pool = self._new_pool()
+        self._last: Future[WireBatch] | None = None  # the latest request
+        # The worker's batch path and its timer (``replace_if_dead``) run in different threads.
+        self._replacing = threading.RLock()
+        self._recovering = False  # parse_after_crash is at work: it replaces children itself
         self.starts = 1
 
     @staticmethod
@@ -167,18 +172,35 @@ class ParseProcess:
             log.info("starting a fresh parse process to release the words it has collected", articles=self._articles)
             self._replace_pool()
         self._articles += len(texts)
-        try:
-            return self._pool.submit(_parse_in_child, texts)
-        except BrokenProcessPool as exc:  # the child died between two batches: this one goes to a new one
-            log.error("the parse process died; starting a new one", error=repr(exc))
-            self._replace_pool()
-            return self._pool.submit(_parse_in_child, texts)
+        if self._replace_if_broken():  # the child died between two batches: this one goes to a new one
+            log.error("the parse process had died; started a new one for this batch")
+        self._last = self._pool.submit(_parse_in_child, texts)
+        return self._last
+
+    def replace_if_dead(self) -> bool:
+        """Replace a child that died while no batch was in hand, so that its successor loads the model now
+        rather than when the next batch comes (which would then wait for it). True if it did. A death during
+        a batch is the batch's to handle (``parse_after_crash``)."""
+        if self._recovering or (self._last is not None and not self._last.done()):
+            return False
+        if not self._replace_if_broken():
+            return False
+        log.error("the parse process died while idle; started a new one")
+        self.start()
+        return True
 
     def parse_after_crash(self, texts: list[str], error: BaseException) -> WireBatch:
         """Parse ``texts`` again in a new child after ``error`` broke the pool, one text at a time, so that a
         text that kills the parser again fails alone. Blocking: call it off the event loop."""
         log.error("the parse process died; parsing its batch again one article at a time", error=repr(error))
-        self._replace_pool()
+        self._recovering = True
+        try:
+            self._replace_if_broken()  # unless the worker's timer has already done it
+            return self._parse_one_at_a_time(texts)
+        finally:
+            self._recovering = False
+
+    def _parse_one_at_a_time(self, texts: list[str]) -> WireBatch:
         docs = DocBin(attrs=DOC_ATTRS, store_user_data=False)
         failures: dict[int, tuple[str, str]] = {}
         components: tuple[str, ...] = ()
@@ -197,11 +219,22 @@ class ParseProcess:
                 docs.merge(DocBin().from_bytes(wire.docs))
         return WireBatch(len(texts), docs.to_bytes(), failures, components)
 
+    def _replace_if_broken(self) -> bool:
+        """A new pool if the child of this one died; True if so."""
+        with self._replacing:
+            try:  # the only public test of a pool: a broken one refuses work at once
+                self._pool.submit(_child_pid)
+            except BrokenProcessPool:
+                self._replace_pool()
+                return True
+            return False
+
     def _replace_pool(self) -> None:
-        old, self._pool = self._pool, self._new_pool()
-        old.shutdown(wait=False, cancel_futures=False)
-        self._articles = 0
-        self.starts += 1
+        with self._replacing:
+            old, self._pool = self._pool, self._new_pool()
+            old.shutdown(wait=False, cancel_futures=False)
+            self._articles = 0
+            self.starts += 1
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -321,9 +321,12 @@ async def _watch_for_stalls() -> None:
     """Exit when messages wait on this worker's partitions but no batch has completed for a long time (e.g.
     Faust waiting forever for acks after a broker restart): a supervisor's restart is the way out."""
     assigned = list(app.consumer.assignment())
-    stalled = await asyncio.get_running_loop().run_in_executor(None, progress.stalled, assigned)
+    loop = asyncio.get_running_loop()
+    stalled = await loop.run_in_executor(None, progress.stalled, assigned)
     if stalled:
         exit_worker(stalled)
+    if _parser is not None:  # a child that died while idle: its successor loads the model before the next batch
+        await loop.run_in_executor(None, _parser.replace_if_dead)
     touch(settings, "enrich", every_seconds=0)
 
 

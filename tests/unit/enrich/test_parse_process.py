@@ -95,6 +95,20 @@ def test_a_child_that_died_between_batches_is_replaced_at_the_next(parser: Parse
     assert parser.ready() != pid
 
 
+def test_a_child_that_died_while_idle_is_replaced_before_the_next_batch(parser: ParseProcess) -> None:
+    pid = parser.ready()
+    assert not parser.replace_if_dead()
+    starts = parser.starts
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while not parser.replace_if_dead():  # what the worker's timer calls
+        assert time.monotonic() < deadline, "the dead child was not noticed"
+        time.sleep(0.1)
+    assert parser.starts == starts + 1
+    assert parser.ready() != pid
+    assert not parser.replace_if_dead()
+
+
 def test_a_fresh_child_after_the_reload_period() -> None:
     process = ParseProcess(reload_every=2)
     try:
