@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -368,10 +368,12 @@ def warm_up(settings: Settings, producer: Any, es: Elasticsearch, partitions: in
         producer.send(settings.topic_raw, key=article.article_id, value=article.to_json_bytes(), partition=partition)
     producer.flush()
     deadline = time.perf_counter() + timeout
-    while indexed_count(es, settings.index_articles) < len(articles):
+
+    def in_time(_: int) -> None:
         if time.perf_counter() > deadline:
             raise SystemExit(f"the warm-up articles were not indexed after {timeout:.0f}s (logs in {LOGS})")
-        time.sleep(0.2)
+
+    wait_written(es, settings.index_articles, len(articles), check=in_time, poll=0.2)
     return len(articles)
 
 
@@ -408,11 +410,31 @@ def _consuming(group: Any, members: int) -> bool:
     return True
 
 
+def written_count(es: Elasticsearch, index: str) -> int:
+    """Writes to ``index`` so far, searchable yet or not: the primaries' indexing counter, which moves as each
+    document is written, so a backlog's end is seen when it happens, not up to a refresh later (throughput,
+    not freshness). Reading it costs Elasticsearch nothing; polling with refreshes (5 to 20 a second) made the
+    node do work the pipeline does not. A document written twice (redelivered) counts twice: see
+    ``indexed_count``."""
+    stats = es.indices.stats(index=index, metric="indexing")
+    return int(stats["_all"]["primaries"]["indexing"]["index_total"])
+
+
 def indexed_count(es: Elasticsearch, index: str) -> int:
-    """Documents in ``index`` now, written or not yet refreshed: the refresh makes them all searchable, so a
-    backlog's end is seen as it is written, not up to a refresh interval later (throughput, not freshness)."""
+    """Distinct documents in ``index`` (a refresh and a count), so a redelivery never ends a measurement early."""
     es.indices.refresh(index=index)
     return int(es.count(index=index)["count"])
+
+
+def wait_written(es: Elasticsearch, index: str, target: int, *, check: Callable[[int], None], poll: float) -> None:
+    """Until ``index`` holds ``target`` documents; ``check`` sees the writes so far at each poll (it raises
+    to give up). The exact count (a refresh) is taken only once the counter says the end has come."""
+    while True:
+        written = written_count(es, index)
+        if written >= target and indexed_count(es, index) >= target:
+            return
+        check(written)
+        time.sleep(poll)
 
 
 def searchable(es: Elasticsearch, index: str, ids: list[str]) -> set[str]:
@@ -515,14 +537,18 @@ def run_pipeline(
                 producer.send(settings.topic_raw, key=article.article_id, value=article.to_json_bytes())
             producer.flush()
             first_at: float | None = None
-            while (done := indexed_count(es, settings.index_articles) - warm) < len(ids):
+
+            def going(written: int) -> None:
+                nonlocal first_at
+                done = written - warm
                 if first_at is None and done:
                     first_at = time.perf_counter()
                 if time.perf_counter() - started > timeout:
                     raise SystemExit(f"only {done}/{len(ids)} indexed after {timeout:.0f}s (logs in {LOGS})")
                 if any(p.poll() is not None for p in [*enrichers, indexer]):
                     raise SystemExit(f"a stage exited (logs in {LOGS})")
-                time.sleep(0.2)
+
+            wait_written(es, settings.index_articles, warm + len(ids), check=going, poll=0.2)
             finished = time.perf_counter()
             cpu_used = cpu.used()
             first_at = first_at or finished
@@ -640,15 +666,12 @@ def measure_indexer_alone(
         # From the moment it holds its partitions (it polls at once): the process start is not indexing.
         wait_until_consuming(settings, {replay["PIPELINE_INDEXER_GROUP"]: 1}, timeout, poll_seconds=0.02)
         began = time.perf_counter()
-        indices = [replay_settings.index_articles, replay_settings.index_events]
-        while True:
-            es.indices.refresh(index=indices)
-            done = [int(es.count(index=index)["count"]) for index in indices]
-            if done[0] >= articles and done[1] >= event_docs:
-                break
+        def going(_: int) -> None:
             if time.perf_counter() - began > timeout or proc.poll() is not None:
                 raise SystemExit(f"the replay indexer did not finish (logs in {LOGS})")
-            time.sleep(0.05)
+
+        wait_written(es, replay_settings.index_articles, articles, check=going, poll=0.05)
+        wait_written(es, replay_settings.index_events, event_docs, check=going, poll=0.05)
         seconds = time.perf_counter() - began
     finally:
         proc.terminate()
