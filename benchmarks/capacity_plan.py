@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ GB = 1e9
 
 @dataclass(frozen=True)
 class Measured:
-    """What the plan rests on, all from one benchmark run."""
+    """What the plan rests on, from one benchmark run (the bytes per article may come from another)."""
 
     story_set: str
     tokens_mean: float
@@ -34,6 +35,9 @@ class Measured:
     worker_rss_mb: float
     kafka_bytes_per_article: float  # raw + enriched + event messages, uncompressed
     es_bytes_per_article: float  # primary store, articles and events indices
+    # CPU of the local services per article during the one-worker run (0 when the stack was not this checkout's)
+    es_cpu_ms_per_article: float = 0.0  # one node, no replica
+    kafka_cpu_ms_per_article: float = 0.0  # one broker, replication 1
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class Plan:
     partitions: int
     indexer_instances: int
     es_nodes: int
+    es_indexing_cores: float  # cores the nodes spend indexing at the peak (replicas index too)
+    kafka_broker_cores: float  # cores the brokers spend at the peak, across the replicas
     primary_shards_per_index: int
     replicas: int
     es_disk_gb_per_day: float  # primaries and replicas
@@ -78,15 +84,32 @@ def load_results(path: Path) -> dict[str, Any]:
     return {"sets": sets}
 
 
-def measured_from(results: dict[str, Any], story_set: str = "news") -> Measured:
+def _story_set(results: dict[str, Any], story_set: str) -> tuple[str, dict[str, Any]]:
     sets = results["sets"]
     name = story_set if story_set in sets else next(iter(sets))
-    body = sets[name]
+    return name, sets[name]
+
+
+def bytes_per_article(results: dict[str, Any], story_set: str = "news") -> tuple[float, float]:
+    """Kafka bytes (raw + enriched + events messages) and Elasticsearch primary bytes (both indices) per article,
+    each the median over the set's runs."""
+    _, body = _story_set(results, story_set)
+    sizes = [r["sizes"] for r in body["runs"] if r.get("sizes")]
+    kafka = statistics.median(s["raw_message"] + s["enriched_message"] + s["events_messages"] for s in sizes)
+    es = statistics.median(s["es_articles_store"] + s["es_events_store"] for s in sizes)
+    return kafka, es
+
+
+def measured_from(
+    results: dict[str, Any], story_set: str = "news", sizes_from: dict[str, Any] | None = None
+) -> Measured:
+    """The plan's inputs from one benchmark run; the bytes per article from ``sizes_from`` (another run's
+    results) when given."""
+    name, body = _story_set(results, story_set)
     runs = body["runs"]
     single = min((r for r in runs if r["workers"] == 1), key=lambda r: r["partitions"])
-    sized = next(r for r in runs if r.get("sizes"))
     alone = [r["indexer_alone"]["articles_per_s"] for r in runs if r.get("indexer_alone")]
-    sizes = sized["sizes"]
+    kafka_bytes, es_bytes = bytes_per_article(sizes_from or results, name)
     return Measured(
         story_set=name,
         tokens_mean=body["ceiling"]["tokens_mean"],
@@ -94,8 +117,10 @@ def measured_from(results: dict[str, Any], story_set: str = "news") -> Measured:
         worker_cores=round(single["backlog_articles_per_s"] * single["cpu_ms_per_article"]["enricher"] / 1000, 2),
         indexer_articles_per_s=min(alone),  # the slowest replay: the conservative figure
         worker_rss_mb=max(m for r in runs for m in r["worker_peak_rss_mb"]),
-        kafka_bytes_per_article=sizes["raw_message"] + sizes["enriched_message"] + sizes["events_messages"],
-        es_bytes_per_article=sizes["es_articles_store"] + sizes["es_events_store"],
+        kafka_bytes_per_article=kafka_bytes,
+        es_bytes_per_article=es_bytes,
+        es_cpu_ms_per_article=single["cpu_ms_per_article"].get("elasticsearch", 0.0),
+        kafka_cpu_ms_per_article=single["cpu_ms_per_article"].get("kafka", 0.0),
     )
 
 
@@ -111,6 +136,7 @@ def plan(
     kafka_retention_days: int,
     shard_gb: float,
     node_disk_gb: float,
+    es_node_cores: int = 8,
 ) -> Plan:
     average = articles_per_day / 86_400
     peak = average * peak_factor
@@ -126,8 +152,15 @@ def plan(
     es_retained = es_per_day * retention_days
     # Shards: the retained primaries of one index in pieces of at most shard_gb (two indices, similar size).
     primaries_per_index = max(1, math.ceil(es_retained / (1 + replicas) / 2 / shard_gb))
-    # Nodes: enough disk at an 85 % watermark, and enough to hold every replica apart from its primary.
-    nodes = max(1 + replicas, math.ceil(es_retained / (node_disk_gb * 0.85)))
+    # Indexing CPU at the peak: each copy of a shard indexes the document (a replica too); brokers write every
+    # replica as well. Planned at the same utilisation as the workers.
+    es_cores = peak * measured.es_cpu_ms_per_article / 1000 * (1 + replicas) / utilisation
+    kafka_cores = peak * measured.kafka_cpu_ms_per_article / 1000 * kafka_replication / utilisation
+    # Nodes: enough disk at an 85 % watermark, enough cores to index the peak, and enough to hold every
+    # replica apart from its primary.
+    nodes = max(
+        1 + replicas, math.ceil(es_retained / (node_disk_gb * 0.85)), math.ceil(es_cores / es_node_cores)
+    )
     return Plan(
         articles_per_day=articles_per_day,
         average_per_s=round(average, 1),
@@ -138,6 +171,8 @@ def plan(
         partitions=partitions,
         indexer_instances=indexers,
         es_nodes=nodes,
+        es_indexing_cores=round(es_cores, 1),
+        kafka_broker_cores=round(kafka_cores, 1),
         primary_shards_per_index=primaries_per_index,
         replicas=replicas,
         es_disk_gb_per_day=round(es_per_day, 2),
@@ -154,6 +189,12 @@ def main() -> None:
     )
     parser.add_argument("--per-day", default="1000000,10000000", help="articles per day, comma-separated")
     parser.add_argument("--set", default="news", help="story set whose figures to use")
+    parser.add_argument(
+        "--sizes",
+        type=Path,
+        help="take the bytes per article from this run's results instead (e.g. a later run that measured them "
+        "after a force-merge)",
+    )
     parser.add_argument("--peak-factor", type=float, default=3.0, help="busiest hour over the daily average")
     parser.add_argument("--utilisation", type=float, default=0.7, help="share of measured capacity to plan for")
     parser.add_argument("--replicas", type=int, default=1)
@@ -162,15 +203,17 @@ def main() -> None:
     parser.add_argument("--kafka-retention-days", type=int, default=7)
     parser.add_argument("--shard-gb", type=float, default=30.0)
     parser.add_argument("--node-disk-gb", type=float, default=1000.0)
+    parser.add_argument("--es-node-cores", type=int, default=8, help="cores of one Elasticsearch node")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    measured = measured_from(load_results(args.results), args.set)
+    sizes_from = load_results(args.sizes) if args.sizes else None
+    measured = measured_from(load_results(args.results), args.set, sizes_from)
     assumptions = {
         key: getattr(args, key)
         for key in (
             "peak_factor", "utilisation", "replicas", "kafka_replication", "retention_days",
-            "kafka_retention_days", "shard_gb", "node_disk_gb",
+            "kafka_retention_days", "shard_gb", "node_disk_gb", "es_node_cores",
         )
     }  # fmt: skip
     plans = [plan(measured, int(float(n)), **assumptions) for n in args.per_day.split(",")]
