@@ -101,6 +101,21 @@ def missing_fields(
     return missing
 
 
+def mapping_drift(client: Elasticsearch, alias: str, properties: dict[str, Any]) -> dict[str, list[str]]:
+    """Each index behind ``alias`` whose mapping lacks fields of ``properties`` (its template's), with them."""
+    drift: dict[str, list[str]] = {}
+    for index, body in client.indices.get_mapping(index=alias).items():
+        missing = missing_fields(body["mappings"].get("properties", {}), properties)
+        if missing:
+            drift[index] = missing
+    return drift
+
+
+def template_properties(kind: str) -> dict[str, Any]:
+    properties: dict[str, Any] = index_template(kind)["template"]["mappings"]["properties"]
+    return properties
+
+
 def ensure_indices(client: Elasticsearch, settings: Settings, *, upgrade_mappings: bool = False) -> None:
     """Install the index templates and create each index as version 1 behind its alias (idempotent;
     templates are overwritten). Readers and writers use the alias; ``pipeline reindex`` moves it.
@@ -135,10 +150,7 @@ def ensure_indices(client: Elasticsearch, settings: Settings, *, upgrade_mapping
 
 
 def _check_mapping(client: Elasticsearch, alias: str, properties: dict[str, Any], upgrade: bool) -> None:
-    for index, body in client.indices.get_mapping(index=alias).items():
-        missing = missing_fields(body["mappings"].get("properties", {}), properties)
-        if not missing:
-            continue
+    for index, missing in mapping_drift(client, alias, properties).items():
         if not upgrade:
             log.warning(
                 f"index {index} ({alias}) lacks {len(missing)} field(s) of its template: documents that carry them "

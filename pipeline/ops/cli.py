@@ -40,7 +40,7 @@ def config_command(
     console.print(table)
 
 
-def _status_view(report: object) -> Group:
+def status_view(report: object) -> Group:
     from pipeline.ops.status import StatusReport, age_text
 
     assert isinstance(report, StatusReport)
@@ -88,6 +88,13 @@ def _status_view(report: object) -> Group:
             else:
                 indices.add_row(index.alias, "[red]missing[/red] (run `pipeline setup`)", "", "")
         parts.append(indices)
+        for index in es.indices:
+            for name, fields in index.missing_fields.items():
+                parts.append(
+                    f"[yellow]{name} ({index.alias}) lacks {len(fields)} field(s) of its template "
+                    f"({', '.join(fields)}): documents carrying them are refused. Add them with `pipeline setup "
+                    "--upgrade-mappings`, or build a new version with `pipeline reindex`.[/yellow]"
+                )
     parts.append(f"[dim]{report.taken_at}[/dim]")
     return Group(*parts)  # type: ignore[arg-type]
 
@@ -111,7 +118,7 @@ def status_command(
         if as_json:
             print(json.dumps(report.to_dict(), indent=2))
         else:
-            console.print(_status_view(report), highlight=False)
+            console.print(status_view(report), highlight=False)
         if not report.healthy:
             raise typer.Exit(code=1)
         return
@@ -122,11 +129,11 @@ def status_command(
                 print(json.dumps(report.to_dict()), flush=True)
                 time.sleep(interval)
                 report = status(settings, before=report)
-        with Live(_status_view(report), console=console, refresh_per_second=1) as live:
+        with Live(status_view(report), console=console, refresh_per_second=1) as live:
             while True:
                 time.sleep(interval)
                 report = status(settings, before=report)
-                live.update(_status_view(report))
+                live.update(status_view(report))
     except KeyboardInterrupt:
         pass
 

@@ -62,6 +62,9 @@ class IndexStatus:
     indices: list[str] = field(default_factory=list)
     documents: int = 0
     newest_age_seconds: float | None = None
+    # Fields of the template that an index behind the alias lacks (an index from an older contract): documents
+    # carrying them are refused until `pipeline setup --upgrade-mappings` or `pipeline reindex`.
+    missing_fields: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -209,7 +212,7 @@ def _groups(admin: Any, consumer: Any, settings: Settings) -> list[GroupStatus]:
 
 
 def gather_elasticsearch(settings: Settings) -> ElasticsearchStatus:
-    from pipeline.index.es import make_client
+    from pipeline.index.es import index_names, make_client
 
     status = ElasticsearchStatus(url=redact_url(settings.elasticsearch), reachable=False)
     client = make_client(settings)
@@ -218,8 +221,8 @@ def gather_elasticsearch(settings: Settings) -> ElasticsearchStatus:
         status.reachable = True
         nodes = client.nodes.info(filter_path="nodes.*.version").get("nodes") or {}
         status.version = ", ".join(sorted({str(node["version"]) for node in nodes.values()})) or None
-        for alias in (settings.index_articles, settings.index_events):
-            status.indices.append(_index_status(client, alias))
+        for kind, alias in index_names(settings).items():
+            status.indices.append(_index_status(client, alias, kind))
     except Exception as exc:
         status.error = _problem(exc, settings)
     finally:
@@ -227,7 +230,9 @@ def gather_elasticsearch(settings: Settings) -> ElasticsearchStatus:
     return status
 
 
-def _index_status(client: Any, alias: str) -> IndexStatus:
+def _index_status(client: Any, alias: str, kind: str) -> IndexStatus:
+    from pipeline.index.es import mapping_drift, template_properties
+
     if not client.indices.exists(index=alias):
         return IndexStatus(alias=alias, exists=False)
     indices = sorted(client.indices.get(index=alias, filter_path="*.settings.index.provided_name"))
@@ -241,6 +246,7 @@ def _index_status(client: Any, alias: str) -> IndexStatus:
         indices=indices,
         documents=int(response["hits"]["total"]["value"]),
         newest_age_seconds=max(0.0, time.time() - newest_ms / 1000) if newest_ms else None,
+        missing_fields=mapping_drift(client, alias, template_properties(kind)),
     )
 
 

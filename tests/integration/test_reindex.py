@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from rich.console import Console
 
 from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.index.lifecycle import next_version, reindex, resolve_alias
 from pipeline.index.sink import ElasticsearchSink, ElasticsearchUnavailable
+from pipeline.ops.cli import status_view
+from pipeline.ops.status import CollectorStatus, KafkaStatus, StatusReport, gather_elasticsearch
 from pipeline.records import EnrichedArticle, Event
 from pipeline.settings import Settings
 from tests.factories import sample_enriched, sample_event
@@ -214,9 +217,19 @@ def test_an_index_from_an_older_contract_gets_the_new_fields_only_when_asked(ind
     assert "main_event_type" not in client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert "pipeline setup --upgrade-mappings" in told.stdout + told.stderr
     assert "main_event_type" in told.stdout + told.stderr
+    articles = gather_elasticsearch(indexed).indices[0]
+    assert articles.missing_fields == {index: ["main_event_type"]}  # `pipeline status` says so too
+    report = StatusReport(
+        "now", KafkaStatus("k", False), gather_elasticsearch(indexed), CollectorStatus("s", False), 0, 0, []
+    )
+    shown = Console(width=400, record=True)
+    shown.print(status_view(report))
+    told_by_status = shown.export_text()
+    assert f"{index} ({indexed.index_articles}) lacks 1 field(s) of its template (main_event_type)" in told_by_status
 
     upgraded = run_pipeline("setup", "--upgrade-mappings", env=environment)
     assert upgraded.returncode == 0, upgraded.stderr
+    assert gather_elasticsearch(indexed).indices[0].missing_fields == {}
     properties = client.indices.get_mapping(index=index)[index]["mappings"]["properties"]
     assert properties["main_event_type"] == {"type": "keyword"}
     sink = ElasticsearchSink(client, indexed.index_articles, indexed.index_events)
