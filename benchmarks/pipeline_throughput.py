@@ -827,6 +827,24 @@ def _markdown_table(header: list[str], rows: list[list[Any]]) -> None:
 
 
 STAGES_SHOWN = ("enricher", "indexer", "elasticsearch", "kafka")
+CPU_STAGES = (*STAGES_SHOWN, "benchmark")  # "enricher" includes its parse processes
+
+
+def cpu_limit(run: dict[str, Any], cpus: int) -> float | None:
+    """The most articles per second these CPUs could give at the CPU every stage spent per article in the run
+    (enrichers, indexer, the local Kafka and Elasticsearch, the benchmark's polls): where a run that reaches it
+    is bound by CPU, not by waiting. None when the services' CPU was not measured (not this checkout's stack)."""
+    cpu = run.get("cpu_ms_per_article", {})
+    if not {"elasticsearch", "kafka"} <= cpu.keys():
+        return None
+    return round(cpus * 1000 / sum(cpu.get(stage, 0.0) for stage in CPU_STAGES), 1)
+
+
+def _cpu_limit_text(run: dict[str, Any], cpus: int) -> str:
+    limit = cpu_limit(run, cpus)
+    if limit is None:
+        return "–"
+    return f"{limit} ({limit / run['ceiling_articles_per_s']:.2f})"
 
 
 def _cpu_shares(cpu: dict[str, float]) -> str:
@@ -879,6 +897,7 @@ def print_markdown(results: dict[str, Any]) -> None:
             "to the enriched topic",
             "ceiling",
             "ratio",
+            "CPU limit, articles/s (its ratio)",
             "worker peak RSS, MB",
             "CPU ms per article: enrichers (event loop; waiting for a CPU) / indexer / ES / Kafka",
         ],
@@ -891,6 +910,7 @@ def print_markdown(results: dict[str, Any]) -> None:
                 r["enriched_topic_articles_per_s"],
                 r["ceiling_articles_per_s"],
                 r["ratio_to_ceiling"],
+                _cpu_limit_text(r, results["cpus"]),
                 ", ".join(str(int(m)) for m in r["worker_peak_rss_mb"]),
                 _cpu_shares(r.get("cpu_ms_per_article", {})),
             ]
@@ -1021,7 +1041,8 @@ def print_table(results: dict[str, Any]) -> None:
         )
         for r in body["runs"]:
             shares = ", ".join(f"{stage} {ms}" for stage, ms in r.get("cpu_ms_per_article", {}).items())
-            print(f"  {r['partitions']:>10} {r['workers']:>7}  {shares}")
+            limit = _cpu_limit_text(r, results["cpus"])
+            print(f"  {r['partitions']:>10} {r['workers']:>7}  {shares}; CPU limit {limit} articles/s (ratio)")
     if results.get("targets"):
         print("\ntargets (issue 13, 2 cores):")
         for t in results["targets"]:

@@ -59,6 +59,15 @@ def test_markdown_tables_show_every_run_and_verdict(capsys: pytest.CaptureFixtur
     saved["targets"] = [vars(check) for check in target_checks(saved)]
     print_markdown(saved)
     out = capsys.readouterr().out
-    assert "| synthetic | 4 | 4 | 20.0 | 21.0 | 25.0 | 1.5 | 700, 700, 700, 700 | 50.0 (loop 2.0) / 3.0 |" in out
+    assert "| synthetic | 4 | 4 | 20.0 | 21.0 | 25.0 | 1.5 | – | 700, 700, 700, 700 | 50.0 (loop 2.0) / 3.0 |" in out
     assert "| synthetic | 4 | 1 | 10.0/s (300 articles) | 0.20 / 0.90 / 1.60 | 1.00 / 1.40 / 1.90 |" in out
     assert out.count("**FAIL**") == 2 and out.count("**PASS**") == 3
+
+
+def test_the_cpu_limit_is_the_cores_over_every_stage_s_cpu_per_article() -> None:
+    from benchmarks.pipeline_throughput import cpu_limit
+
+    measured = run(2, 0.64)
+    assert cpu_limit(measured, 2) is None  # the services' CPU was not measured: no limit claimed
+    measured["cpu_ms_per_article"] |= {"elasticsearch": 4.0, "kafka": 2.0, "benchmark": 1.0, "enricher.parse": 30.0}
+    assert cpu_limit(measured, 2) == 33.3  # 2,000 ms / (50 + 3 + 4 + 2 + 1); the parse is inside "enricher"
