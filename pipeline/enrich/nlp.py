@@ -96,6 +96,12 @@ def entity_nlp_for(language: str, settings: Settings) -> Language | None:
     return _OTHER_LANGUAGE_PIPELINES[model]
 
 
+def forget_other_language_pipelines() -> None:
+    """Drop the other languages' pipelines, so each loads afresh on its next use: a worker reloading its own
+    pipeline to give back the words it collected (``reloading.ReloadingModel``) gives back theirs too."""
+    _OTHER_LANGUAGE_PIPELINES.clear()
+
+
 def _news_ner_path(setting: str) -> str | None:
     if setting.strip().lower() in {"", "none", "off"}:
         return None

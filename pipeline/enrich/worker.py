@@ -72,8 +72,9 @@ dead_letter_topic = app.topic(settings.topic_dead_letter, **_raw_bytes)
 
 
 def _load_nlp() -> Any:
-    from pipeline.enrich.nlp import load_nlp
+    from pipeline.enrich.nlp import forget_other_language_pipelines, load_nlp
 
+    forget_other_language_pipelines()  # a reload: French loads afresh at its next article too
     nlp = load_nlp(settings)
     log.info("spaCy model loaded", model=nlp.meta.get("name"), version=nlp.meta.get("version"))
     return nlp

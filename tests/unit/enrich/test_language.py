@@ -76,6 +76,17 @@ def test_french_gets_french_entities_canonicalised_and_no_events(nlp: Language) 
     assert article.event_ids == []
 
 
+def test_a_reload_gives_back_the_french_pipeline_too() -> None:
+    from pipeline.enrich.nlp import entity_nlp_for, forget_other_language_pipelines
+    from pipeline.settings import get_settings
+
+    before = entity_nlp_for("fr", get_settings())
+    assert before is not None and entity_nlp_for("fr", get_settings()) is before  # loaded once, then kept
+    forget_other_language_pipelines()  # what the worker's reload does
+    after = entity_nlp_for("fr", get_settings())
+    assert after is not None and after is not before and after.vocab is not before.vocab
+
+
 def test_english_is_untouched(nlp: Language) -> None:
     article = _enriched(nlp, ENGLISH)
     assert article.language == "en" and article.not_extracted == [] and article.not_extracted_reason is None
