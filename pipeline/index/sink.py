@@ -16,13 +16,13 @@ it). A whole request that fails is either ``ElasticsearchUnavailable`` (retry la
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, cast
 
 import structlog
+from elastic_transport import JsonSerializer
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from pipeline.errors import EXIT_NO_PERMISSION, EXIT_NOT_FOUND, PipelineError
@@ -105,16 +105,22 @@ def _raise_for_request(exc: Exception) -> NoReturn:
     raise ElasticsearchUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _chunks(operations: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """Action/document pairs in bulk requests of at most MAX_BULK_BYTES (one oversized pair goes alone)."""
-    chunk: list[dict[str, Any]] = []
+_JSON = JsonSerializer()
+
+
+def _chunks(operations: list[dict[str, Any]]) -> Iterator[list[bytes]]:
+    """Action/document pairs in bulk requests of at most MAX_BULK_BYTES (one oversized pair goes alone), each
+    line serialised here as the client would, once: the client passes bytes through, and their length is the
+    request's size."""
+    chunk: list[bytes] = []
     size = 0
     for action, document in zip(operations[::2], operations[1::2], strict=True):
-        pair_size = len(json.dumps(document, default=str)) + 200
+        pair = [_JSON.json_dumps(action) + b"\n", _JSON.json_dumps(document) + b"\n"]
+        pair_size = len(pair[0]) + len(pair[1])
         if chunk and size + pair_size > MAX_BULK_BYTES:
             yield chunk
             chunk, size = [], 0
-        chunk += [action, document]
+        chunk += pair
         size += pair_size
     if chunk:
         yield chunk
@@ -133,11 +139,11 @@ class ElasticsearchSink:
             results += self._bulk_request(chunk)
         return results
 
-    def _bulk_request(self, chunk: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    def _bulk_request(self, chunk: list[bytes]) -> list[tuple[int, dict[str, Any]]]:
         """One bulk request. A request over the node's ``http.max_content_length`` (413, which may be set far
         below our MAX_BULK_BYTES) is halved until it fits; a document over the limit alone is refused for itself."""
         try:
-            response = self.client.bulk(operations=chunk, refresh=False)
+            response = self.client.bulk(operations=cast(Any, chunk), refresh=False)  # lines already serialised
         except ApiError as exc:
             if exc.status_code != 413:
                 _raise_for_request(exc)

@@ -4,7 +4,6 @@ tests/integration/test_index_refusals.py and test_indexer_faults.py; here the an
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -36,11 +35,12 @@ class CannedNode:
         self.item, self.error, self.max_bytes = item, error, max_bytes
         self.requests: list[int] = []
 
-    def bulk(self, operations: list[dict[str, Any]], refresh: bool) -> dict[str, Any]:
+    def bulk(self, operations: list[bytes], refresh: bool) -> dict[str, Any]:
+        """``operations``: the request's lines, serialised by the sink (the client sends bytes as they are)."""
         self.requests.append(len(operations) // 2)
         if self.error:
             raise self.error
-        if self.max_bytes and len(json.dumps(operations)) > self.max_bytes:
+        if self.max_bytes and len(b"".join(operations)) > self.max_bytes:
             raise api_error(413)
         return {"items": [{"index": self.item or {"status": 201}} for _ in operations[::2]]}
 
