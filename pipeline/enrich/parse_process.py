@@ -172,9 +172,12 @@ class ParseProcess:
             log.info("starting a fresh parse process to release the words it has collected", articles=self._articles)
             self._replace_pool()
         self._articles += len(texts)
-        if self._replace_if_broken():  # the child died between two batches: this one goes to a new one
+        try:
+            self._last = self._pool.submit(_parse_in_child, texts)
+        except BrokenProcessPool:  # the child died between two batches: this one goes to a new one
+            self._replace_if_broken()  # unless the worker's timer has just done it
             log.error("the parse process had died; started a new one for this batch")
-        self._last = self._pool.submit(_parse_in_child, texts)
+            self._last = self._pool.submit(_parse_in_child, texts)
         return self._last
 
     def replace_if_dead(self) -> bool:

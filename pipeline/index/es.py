@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -101,11 +102,12 @@ def missing_fields(
     return missing
 
 
-def mapping_drift(client: Elasticsearch, alias: str, properties: dict[str, Any]) -> dict[str, list[str]]:
-    """Each index behind ``alias`` whose mapping lacks fields of ``properties`` (its template's), with them."""
+def mapping_drift(mappings: Mapping[str, Any], properties: dict[str, Any]) -> dict[str, list[str]]:
+    """Each index of ``mappings`` (index name -> its body with ``mappings``, as get_mapping or get answer) whose
+    mapping lacks fields of ``properties`` (its template's), with them."""
     drift: dict[str, list[str]] = {}
-    for index, body in client.indices.get_mapping(index=alias).items():
-        missing = missing_fields(body["mappings"].get("properties", {}), properties)
+    for index, body in mappings.items():
+        missing = missing_fields(body.get("mappings", {}).get("properties", {}), properties)
         if missing:
             drift[index] = missing
     return drift
@@ -150,7 +152,7 @@ def ensure_indices(client: Elasticsearch, settings: Settings, *, upgrade_mapping
 
 
 def _check_mapping(client: Elasticsearch, alias: str, properties: dict[str, Any], upgrade: bool) -> None:
-    for index, missing in mapping_drift(client, alias, properties).items():
+    for index, missing in mapping_drift(client.indices.get_mapping(index=alias).body, properties).items():
         if not upgrade:
             log.warning(
                 f"index {index} ({alias}) lacks {len(missing)} field(s) of its template: documents that carry them "

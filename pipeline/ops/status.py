@@ -235,7 +235,8 @@ def _index_status(client: Any, alias: str, kind: str) -> IndexStatus:
 
     if not client.indices.exists(index=alias):
         return IndexStatus(alias=alias, exists=False)
-    indices = sorted(client.indices.get(index=alias, filter_path="*.settings.index.provided_name"))
+    # The names behind the alias and their mappings in one request (status --watch asks every few seconds).
+    behind = client.indices.get(index=alias, filter_path="*.settings.index.provided_name,*.mappings.properties").body
     response = client.search(
         index=alias, size=0, track_total_hits=True, aggs={"newest": {"max": {"field": "indexed_at"}}}
     )
@@ -243,10 +244,10 @@ def _index_status(client: Any, alias: str, kind: str) -> IndexStatus:
     return IndexStatus(
         alias=alias,
         exists=True,
-        indices=indices,
+        indices=sorted(behind),
         documents=int(response["hits"]["total"]["value"]),
         newest_age_seconds=max(0.0, time.time() - newest_ms / 1000) if newest_ms else None,
-        missing_fields=mapping_drift(client, alias, template_properties(kind)),
+        missing_fields=mapping_drift(behind, template_properties(kind)),
     )
 
 
