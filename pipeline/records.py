@@ -77,12 +77,21 @@ class Entity(Record):
     lon: float | None = None
     mention_count: int = Field(ge=1)
     mentions: list[Mention] = Field(default_factory=list)
+    role: str | None = Field(
+        None,
+        description="Kind of actor it is, or of the office it held on the article's date, as a CAMEO sector: "
+        "GOV, MIL, COP, REB, OPP, LEG, JUD, ELI, IGO, ... (from the coding dictionaries or an agent noun)",
+    )
+    actor_code: str | None = Field(
+        None, description="CAMEO actor code of that role, e.g. 'RUSGOV' for Vladimir Putin as president"
+    )
 
 
 class Actor(Record):
     name: str
     country_code: str | None = None
     label: str | None = None
+    role: str | None = Field(None, description="CAMEO sector of the actor: GOV, MIL, REB, OPP, IGO, ...")
 
 
 class Location(Record):

@@ -24,6 +24,7 @@ from pipeline.enrich import taxonomy
 from pipeline.enrich.entities import resolve_entities
 from pipeline.enrich.event_classifier import emitted_main_type, story_prior
 from pipeline.enrich.event_headline import headlines_types
+from pipeline.enrich.known_actors import with_known_actors
 from pipeline.enrich.language import ArticleLanguage, article_language, not_extracted, not_extracted_reason
 from pipeline.enrich.nlp import entity_nlp_for, model_lineage
 from pipeline.records import ArticleFields, EnrichedArticle, Entity, Event, Lineage, RawArticle
@@ -248,7 +249,7 @@ def _enrich_one(
     headline: dict[str, float] | None = None,
 ) -> EnrichmentResult:
     skipped = not_extracted(language.code, entity_languages)
-    entities = resolve_entities(doc) if doc is not None else []
+    entities = with_known_actors(resolve_entities(doc), article.published_at) if doc is not None else []
     coded: list[Event] = []
     main_type = None
     if doc is not None and "events" not in skipped:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from spacy.tokens import Doc, Span, Token
 
@@ -30,6 +31,9 @@ ROLE_NOUNS = frozenset({
     "diplomat", "minister", "president", "leader", "envoy", "secretary", "official", "ambassador",
     "spokesman", "spokeswoman", "spokesperson", "chancellor", "premier", "king", "queen", "prince", "general",
     "commander", "chief", "governor", "mayor", "senator", "lawmaker", "prosecutor", "judge", "representative",
+    "director", "chairman", "chairwoman", "chair", "speaker", "deputy", "vice", "head", "sheikh", "emir",
+    "sultan", "monarch", "ayatollah", "cleric", "rep", "sen", "gen", "col", "lt", "adm", "councillor",
+    "commissioner", "attorney", "inspector", "advisor", "adviser", "negotiator", "dictator", "strongman",
 })  # fmt: skip
 AGENT_NOUNS = ROLE_NOUNS | frozenset({
     "government", "military", "army", "navy", "force", "troop", "soldier", "police", "authority", "regime",
@@ -85,10 +89,11 @@ class EntityIndex:
     titled: set[str] = field(default_factory=set)  # persons introduced with an office ("Interior Minister X")
     excluded: set[int] = field(default_factory=set)  # tokens that name no actor (the dateline)
     home_country: str | None = None  # country of the dateline: where the story is reported from
+    published_at: datetime | None = None  # the article's date: which office a named actor held
 
     @classmethod
-    def build(cls, doc: Doc, entities: Sequence[Entity]) -> EntityIndex:
-        index = cls(doc)
+    def build(cls, doc: Doc, entities: Sequence[Entity], published_at: datetime | None = None) -> EntityIndex:
+        index = cls(doc, published_at=published_at)
         for entity in entities:
             for mention in entity.mentions:
                 span = doc.char_span(mention.start, mention.end, alignment_mode="expand")
@@ -122,7 +127,7 @@ class EntityIndex:
         if entity.label == "NORP" and code:
             # A nationality acting on its own ("the Israelis said", a stray "Indonesian") is its country.
             return self.state_actor(code) or Actor(name=entity.name, country_code=code, label=entity.label)
-        return Actor(name=entity.name, country_code=code, label=entity.label)
+        return Actor(name=entity.name, country_code=code, label=entity.label, role=entity.role)
 
     def location_from_entity(self, entity: Entity) -> Location:
         return Location(
@@ -217,6 +222,9 @@ class EntityIndex:
             return self.actor_from_entity(entity)
         if tok.pos_ not in {"NOUN", "PROPN", "NUM"}:
             return None
+        known = self.known_name(tok)
+        if known is not None:
+            return known
         lemma = tok.lemma_.lower()
         if lemma in _QUANTITY_NOUNS or tok.like_num:
             of_object = _of_object(tok)
@@ -240,15 +248,32 @@ class EntityIndex:
         if body_entity is not None and body_entity.label == "ORG":
             return self.actor_from_entity(body_entity)  # "members of the European Parliament" act for it
         if lemma == "side" and _warring(tok):
-            return Actor(name=_phrase_text(tok), country_code=country or self.home_country, label=None)
+            return Actor(name=phrase_text(tok), country_code=country or self.home_country, label=None)
         if any(c.dep_ == "compound" and c.lower_ in _CIVIL_SERVICES for c in tok.children):
             return None  # "rescue workers", "emergency crews": help after a disaster is not a political act
         if lemma in AGENT_NOUNS or country:
             foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
             if country is None and lemma in _DOMESTIC_NOUNS and not foreign:
                 country = self.home_country
-            return Actor(name=_phrase_text(tok), country_code=country, label=None)
+            return Actor(name=phrase_text(tok), country_code=country, label=None)
         return None
+
+    def known_name(self, tok: Token) -> Actor | None:
+        """A name the model did not tag but the actor dictionary knows ("the Taliban", "Hamas"): the proper
+        noun with its compound words."""
+        if tok.pos_ != "PROPN":
+            return None
+        from pipeline.enrich.dictionaries import lookup_actor
+
+        words = [c for c in tok.lefts if c.dep_ == "compound" and c.pos_ == "PROPN"] + [tok]
+        phrase = tok.doc[words[0].i : tok.i + 1].text
+        known = lookup_actor(phrase, self.published_at)
+        if known is None and len(words) > 1:
+            known = lookup_actor(tok.text, self.published_at)
+        if known is None or (known.sector is None and not known.person):
+            return None  # a bare country code is the gazetteer's to read
+        label = "PERSON" if known.person else "ORG"
+        return Actor(name=phrase, country_code=known.country, label=label, role=known.sector)
 
     def pair_at(self, tok: Token) -> list[Actor]:
         """The two parties "the two leaders", "both governments" or "the two" refer back to: the latest two
@@ -298,8 +323,8 @@ class EntityIndex:
         town, a building, a storm, a company or a football club."""
         from pipeline.enrich.gazetteer import get_gazetteer
 
-        if actor.label is None or actor.label == "NORP":
-            return True
+        if actor.label is None or actor.label == "NORP" or actor.role is not None:
+            return True  # a group of people, a nationality, or an actor the dictionaries know
         if actor.label == "GPE":
             gazetteer = get_gazetteer()
             return bool(gazetteer.country(actor.name) or gazetteer.capital_country(actor.name))
@@ -455,7 +480,7 @@ def _is_definite(tok: Token) -> bool:
     return any(c.dep_ == "det" and c.lower_ in {"the", "this", "that"} for c in tok.children)
 
 
-def _phrase_text(tok: Token) -> str:
+def phrase_text(tok: Token) -> str:
     """Surface text of a nominal actor: the head with its pre-modifiers and an "of" complement ("leaders
     of the US"), without determiners or punctuation."""
     left = [c for c in tok.lefts if c.dep_ in {"compound", "amod", "nmod", "poss"}]
@@ -464,7 +489,8 @@ def _phrase_text(tok: Token) -> str:
     of_phrase = next((c for c in tok.rights if c.dep_ == "prep" and c.lower_ == "of"), None)
     if of_phrase is not None and not any(t.dep_ == "cc" for t in tok.doc[tok.i : of_phrase.i]):
         pobj = next((c for c in of_phrase.children if c.dep_ == "pobj"), None)
-        if pobj is not None:
+        # "leaders of the US", not "the military of mass slaughter": only a named body or place completes it.
+        if pobj is not None and (pobj.pos_ == "PROPN" or pobj.ent_type_):
             end = pobj.i + 1
     words = [
         t.text

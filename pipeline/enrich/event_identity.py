@@ -127,6 +127,15 @@ def claimable(frame: Frame) -> bool:
     return frame.event_type in _IMPLICIT_AUTHORITY and bool(frame.targets)
 
 
+def _cameo_root(frame: Frame, taxonomy: Taxonomy) -> str:
+    """The trigger's own CAMEO root when it has one and the frame is still coded as the trigger says (an
+    appeal is 02, a demand 10); else the type's (or mode's) root."""
+    trigger = frame.match.trigger
+    if trigger.cameo and trigger.event_type == frame.event_type and trigger.mode == frame.mode:
+        return trigger.cameo[:2]
+    return taxonomy.cameo_root(frame.event_type, frame.mode)
+
+
 def events_from(
     frame: Frame,
     article: RawArticle,
@@ -141,7 +150,7 @@ def events_from(
         return []
     confidence = round(calibrated(score), 3)
     evidence = _evidence(frame.sent)
-    cameo = taxonomy.cameo_root(frame.event_type, frame.mode)
+    cameo = _cameo_root(frame, taxonomy)
     out: list[Event] = []
     targets: list[Actor | None] = list(frame.targets) or [None]
     source = frame.source

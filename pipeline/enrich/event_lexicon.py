@@ -74,7 +74,8 @@ class LexiconIndex:
             for m in self._candidates(doc, tokens, keys, may_trigger)
             if m.head.i not in blocked and not (m.token_ids & blocked)
         ]
-        candidates.sort(key=lambda m: (-m.size, -m.trigger.weight, m.head.i))
+        # The lexicon's matches first: the verb dictionary fills in only where the lexicon has nothing.
+        candidates.sort(key=lambda m: (m.trigger.origin != "lexicon", -m.size, -m.trigger.weight, m.head.i))
         taken: set[int] = set()
         kept: list[TriggerMatch] = []
         for match in candidates:
@@ -85,6 +86,7 @@ class LexiconIndex:
                 continue
             taken |= match.token_ids
             kept.append(match)
+        kept = _dictionary_as_fallback(kept)
         kept.sort(key=lambda m: m.head.i)
         return kept
 
@@ -132,6 +134,15 @@ class LexiconIndex:
                         ids = _match_verb_arg(tok, trig)
                         if ids is not None:
                             yield TriggerMatch(trig, tok, ids)
+
+
+def _dictionary_as_fallback(matches: list[TriggerMatch]) -> list[TriggerMatch]:
+    """Dictionary matches only in sentences where the lexicon found no trigger: the lexicon is written for this
+    coder and reads its sentences better; the dictionary's breadth is for the sentences it misses."""
+    if all(m.trigger.origin == "lexicon" for m in matches):
+        return matches
+    covered = {m.head.sent.start for m in matches if m.trigger.origin == "lexicon"}
+    return [m for m in matches if m.trigger.origin == "lexicon" or m.head.sent.start not in covered]
 
 
 def _keys(tok: Token) -> set[str]:

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 
 from spacy.tokens import Token
 
-from pipeline.enrich.event_actors import EntityIndex
+from pipeline.enrich.event_actors import EntityIndex, phrase_text
 from pipeline.enrich.event_lexicon import TriggerMatch
-from pipeline.enrich.event_triggers import Frame, clause_verb
+from pipeline.enrich.event_triggers import Frame, claims_responsibility, clause_verb
 from pipeline.records import Actor
 
 _TARGET_PREPS = frozenset({"to", "against", "on", "toward", "towards", "upon"})
@@ -111,8 +111,8 @@ def _usable_target(actor: Actor, frame: Frame, index: EntityIndex) -> Actor | No
         if frame.mode == "visit":
             return index.state_actor(actor.country_code)
         return actor if index.is_political(actor) else None
-    if actor.label == "ORG" and not index.is_political(actor):
-        return None
+    if actor.label == "ORG" and not index.is_political(actor) and frame.event_type in _MUTUAL_TYPES:
+        return None  # a company met or agreed with is business news; one banned, sued or attacked is a target
     return actor
 
 
@@ -146,6 +146,9 @@ def _sources_of(head: Token, verb: Token, index: EntityIndex) -> list[Actor]:
         actor = _nominal_source(head, index)
         if actor is not None:
             return [actor]
+        claimant = _claimant(head)
+        if claimant is not None:
+            return _subject_parties(claimant, index)
         if head is verb:
             return _purpose_sources(head, index)
     if _bare_participle(verb):
@@ -186,6 +189,13 @@ def _sources_of(head: Token, verb: Token, index: EntityIndex) -> list[Actor]:
         came_by_conj = tok.dep_ == "conj"
         tok = tok.head
     return []
+
+
+def _claimant(noun: Token) -> Token | None:
+    """Who claimed responsibility for a nominal act: the subject of "claimed" (the act is theirs)."""
+    if not claims_responsibility(noun):
+        return None
+    return _subject(noun.head.head.head)
 
 
 def _purpose_sources(noun: Token, index: EntityIndex) -> list[Actor]:
@@ -317,10 +327,11 @@ def _target_preps(frame: Frame) -> frozenset[str]:
 
 
 def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[int, TriggerMatch]) -> list[Actor]:
-    anchors = sorted({verb.i, *frame.match.token_ids})
+    anchors = sorted({verb.i, *frame.match.token_ids, *([frame.actor_head.i] if frame.actor_head is not None else [])})
     doc = verb.doc
     preps = _target_preps(frame)
     candidates: list[Token] = []
+    located: set[int] = set()
     for i in anchors:
         tok = doc[i]
         if tok.pos_ == "ADP" and i in frame.match.token_ids and tok.i != frame.head.i:
@@ -328,10 +339,18 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         for child in tok.children:
             if child.i in frame.match.token_ids:
                 continue
-            if child.dep_ in {"dobj", "dative", "nsubjpass", "obj"} and tok.pos_ == "VERB":
+            if child.dep_ == "dative" and child.pos_ == "ADP" and tok.pos_ == "VERB":
+                candidates.extend(c for c in child.children if c.dep_ == "pobj")  # "provided $2m *to* Fiji"
+            elif child.dep_ in {"dobj", "dative", "nsubjpass", "obj"} and tok.pos_ == "VERB":
                 candidates.append(child)
-            elif child.dep_ == "prep" and child.lower_ in preps:
+            elif child.dep_ == "prep" and child.lower_ == "between":
+                # "restrictions between it and Israel", "talks between A and B": the parties, less the actor.
                 candidates.extend(c for c in child.children if c.dep_ == "pobj")
+            elif child.dep_ == "prep" and child.lower_ in preps:
+                found = [c for c in child.children if c.dep_ == "pobj"]
+                candidates.extend(found)
+                if child.lower_ in _PLACE_PREPS:
+                    located.update(c.i for c in found)  # "at the Foreign Ministry building": where, not whose
             elif child.dep_ == "ccomp" and frame.event_type in {"THREATEN", "ACCUSE", "REQUEST"}:
                 candidates.extend(c for c in child.children if c.dep_ == "nsubj")
             elif child.dep_ == "conj" and child.pos_ == "PROPN" and candidates and not _has_subject(child):
@@ -342,15 +361,54 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
     for cand in candidates:
         for tok in (cand, *_conjuncts(cand)):
             actor = index.actor_at(tok)
-            if actor is None and tok.pos_ in _NOUNS:
-                owner = next((c for c in tok.children if c.dep_ == "poss"), None)
-                if owner is not None and tok.i not in by_head:
-                    actor = index.actor_at(owner)  # "support Indonesia's offer"
+            if actor is None and tok.pos_ in _NOUNS and tok.i not in by_head and cand.i not in located:
+                actor = _object_party(tok, frame, index)
             if actor is None and tok.i in by_head:
                 frame.event_objects.append(tok.i)  # resolved once every trigger has its actors
             if actor is not None and all(not same_actor(actor, a) for a in actors):
                 actors.append(actor)
     return actors
+
+
+# Acts done to a place: its people or state are on the receiving end ("attacked the cities in Saudi Arabia",
+# "lifted its blockade of Yemen", "eased curfew in Amman").
+_PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "SANCTION", "CONCEDE", "RETREAT", "AID", "PROTEST"})
+_OWNER_PREPS = frozenset({"of", "from", "by", "against", "in", "on", "into"})
+_PLACE_PREPS = frozenset({"at", "in", "for"})
+
+
+def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) -> Actor | None:
+    """The party an object that is no actor itself stands for: whose offer, request or demand was rejected
+    ("rejected an offer from the Afghan government", "support Indonesia's offer", "a U.S. State Department
+    call"), which country's people or things were acted on ("banned all Pakistani newspapers", "airstrikes
+    on PKK targets"), or the place an act was done to ("the cities in Saudi Arabia")."""
+    if depth > 2:
+        return None
+    for child in sorted(tok.children, key=lambda c: (c.dep_ != "poss", abs(c.i - tok.i))):
+        if child.dep_ == "poss" or (child.dep_ == "compound" and child.pos_ == "PROPN"):
+            actor = index.actor_at(child) or _place_party(child, frame, index)
+            if actor is not None:
+                return actor
+    for child in tok.children:
+        if child.dep_ == "prep" and child.lower_ in _OWNER_PREPS:
+            for pobj in (c for c in child.children if c.dep_ == "pobj"):
+                actor = index.actor_at(pobj) or _place_party(pobj, frame, index)
+                if actor is None and pobj.pos_ in _NOUNS:
+                    actor = _object_party(pobj, frame, index, depth + 1)
+                if actor is not None:
+                    return actor
+    country = index.country_modifier(tok, agent=False)
+    if country is not None:
+        return Actor(name=phrase_text(tok), country_code=country, label=None)
+    return _place_party(tok, frame, index)
+
+
+def _place_party(tok: Token, frame: Frame, index: EntityIndex) -> Actor | None:
+    entity = index.entity_at(tok)
+    if entity is None or entity.label not in {"GPE", "LOC"} or frame.event_type not in _PLACE_TARGET_TYPES:
+        return None
+    code = index.country_of(entity)
+    return Actor(name=entity.name, country_code=code, label="GPE") if code else None
 
 
 def link_event_objects(frames: Sequence[Frame], frame_by_head: Mapping[int, Frame]) -> None:

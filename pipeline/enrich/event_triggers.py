@@ -201,6 +201,23 @@ def _is_negated(tok: Token) -> bool:
     return gov is not None and gov.lemma_.lower() in _FAIL_GOVERNORS
 
 
+_REFUSABLE_QUADS = frozenset({"verbal-cooperation", "material-cooperation"})
+_NOT_WORDS = frozenset({"not", "n't", "never", "n’t"})
+_REFUSING_AUX = frozenset({"will", "wo", "would", "shall", "'ll", "do", "does", "can", "ca"})
+
+
+def _is_refusal(tok: Token, match: TriggerMatch, taxonomy: Taxonomy) -> bool:
+    """A cooperative act its own clause says its actor does not or will not do: "will not lift the ban",
+    "has never agreed to talks". Not "no aid arrived" (no actor refuses) nor a failure ("failed to meet")."""
+    if tok.pos_ != "VERB" or taxonomy.quad_class(match.trigger.event_type) not in _REFUSABLE_QUADS:
+        return False
+    if not any(c.dep_ == "neg" and c.lower_ in _NOT_WORDS for c in tok.children):
+        return False
+    # A stance, not a report that something did not happen: "will not", "would not", "does not" refuse; "did
+    # not resign" only says it has not happened.
+    return any(c.dep_ == "aux" and c.lower_ in _REFUSING_AUX for c in tok.children)
+
+
 def _is_reported(tok: Token) -> bool:
     verb = clause_verb(tok)
     return verb.dep_ == "ccomp"
@@ -210,6 +227,8 @@ def _is_generic(tok: Token) -> bool:
     """A nominal trigger that names no actual event: "any further launches", "possible talks"."""
     if tok.pos_ not in {"NOUN", "PROPN"}:
         return False
+    if tok.dep_ == "dobj" and tok.head.lemma_.lower() in _LIGHT_VERBS and not _is_future(tok.head):
+        return False  # "launched further airstrikes": carried out, however worded
     return any(c.lower_ in _GENERIC_MODIFIERS and c.dep_ in {"det", "amod"} for c in tok.children)
 
 
@@ -230,11 +249,24 @@ def _is_reference(tok: Token) -> bool:
     visit*", "*the talks* focused on"): a mention of an event reported elsewhere."""
     if tok.pos_ not in {"NOUN", "PROPN"} or tok.head.lemma_.lower() in _LIGHT_VERBS:
         return False
+    if claims_responsibility(tok):
+        return False  # "claimed responsibility for the attack": the claimant's own act, reported here
     definite = any(c.dep_ in {"det", "poss"} and c.lower_ in _DEFINITE for c in tok.children)
     owned = any(c.dep_ == "poss" for c in tok.children)
     # "the 2023 Camp David summit": a noun with its own name or date introduces an event of its own.
     specific = any(c.dep_ in {"compound", "nmod", "nummod", "amod"} and c.ent_type_ for c in tok.children)
     return definite and not owned and not specific and tok.dep_ in {"dobj", "nsubj", "nsubjpass", "pobj"}
+
+
+def claims_responsibility(noun: Token) -> bool:
+    """ "claimed responsibility for *the attack*": an act its actor owns up to."""
+    prep = noun.head
+    return (
+        noun.dep_ == "pobj"
+        and prep.lower_ == "for"
+        and prep.head.lemma_.lower() == "responsibility"
+        and prep.head.head.lemma_.lower() in {"claim", "take", "accept", "bear", "admit", "assume"}
+    )
 
 
 def _ids_of_substrings(text: str) -> frozenset[int]:
@@ -273,12 +305,22 @@ def frame_for(
     """The frame of a trigger, or None when it reports no event. ``sent``: the trigger's sentence, when the caller
     has it already (``Token.sent`` finds a sentence's bounds anew at every call)."""
     head = match.head
-    if _is_negated(head) or _is_generic(head) or _is_topic(head) or _is_unrealised(head):
+    if _is_generic(head) or _is_topic(head) or _is_unrealised(head):
+        return None
+    negated = _is_negated(head)
+    refusal = negated and _is_refusal(head, match, taxonomy)
+    if negated and not refusal:
         return None
     sent = head.sent if sent is None else sent
     if _in_question(sent):
         return None
     frame = Frame(match=match, sent=sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
+    if refusal:
+        # Codebook (REJECT): declining to cooperate, concede or meet is a rejection of that act, not nothing;
+        # "will not lift the ban" refuses a concession now, whatever its tense.
+        frame.event_type, frame.mode, frame.converted = "REJECT", taxonomy.demand_mode(frame.event_type), True
+        frame.reported = _is_reported(head)
+        return frame
     frame.reference = _is_reference(head)
     frame.future = _is_future(head)
     frame.hedged = _is_hedged(head)
@@ -293,6 +335,12 @@ def frame_for(
         becomes, _, _ = taxonomy.cessation()
         frame.event_type, frame.mode, frame.converted = becomes or frame.event_type, None, True
         frame.actor_head = ender
+        return frame
+    curtailer = curtailed_by(match, taxonomy)
+    curtails = taxonomy.curtailing()
+    if curtailer is not None and curtails is not None:
+        frame.event_type, frame.mode, frame.converted = curtails.becomes, curtails.mode, True
+        frame.actor_head = curtailer
         return frame
     if taxonomy.is_speech_act(frame.event_type):
         return frame
@@ -320,6 +368,22 @@ def ended_by(match: TriggerMatch, taxonomy: Taxonomy) -> Token | None:
         return governor.head
     if head.dep_ == "pobj" and governor.lower_ == "to" and governor.head.lemma_.lower() == "end":
         return governor.head  # "an end to the strike"
+    return None
+
+
+def curtailed_by(match: TriggerMatch, taxonomy: Taxonomy) -> Token | None:
+    """The word cutting a cooperative exchange ("suspended aid", "a suspension of aid"), if any."""
+    spec = taxonomy.curtailing()
+    if spec is None or match.trigger.event_type not in spec.types:
+        return None
+    head = match.head
+    if head.pos_ not in {"NOUN", "PROPN"}:
+        return None
+    governor = head.head
+    if head.dep_ in {"dobj", "nsubjpass"} and governor.pos_ == "VERB" and _verb_key(governor) in spec.verbs:
+        return governor
+    if head.dep_ == "pobj" and governor.lower_ in {"of", "in", "to"} and governor.head.lemma_.lower() in spec.nouns:
+        return governor.head
     return None
 
 
@@ -353,8 +417,9 @@ def frames_from_matches(matches: Sequence[TriggerMatch], taxonomy: Taxonomy) -> 
         return []
     by_head = {m.head.i: m for m in matches}
     contents, claimed = speech_act_contents(matches, by_head, taxonomy)
-    # A verb that ends a conflictual action ("withdrew its complaint") is part of that concession.
-    enders = {ender.i for m in matches if (ender := ended_by(m, taxonomy)) is not None}
+    # A verb that ends a conflictual action ("withdrew its complaint") is part of that concession; one that cuts
+    # a cooperative exchange ("suspended aid") is part of that sanction.
+    enders = {ender.i for m in matches if (ender := ended_by(m, taxonomy) or curtailed_by(m, taxonomy)) is not None}
     quoted = quoted_tokens(matches[0].head.doc)
     frames: list[Frame] = []
     for match in matches:

@@ -54,7 +54,7 @@ def code_events(
         return []
     if type_prior is None:
         type_prior = with_headline(story_prior(doc.text if text is None else text, article.title), headline_types)
-    index = EntityIndex.build(doc, entities)
+    index = EntityIndex.build(doc, entities, article.published_at)
     dateline = read_dateline(doc, index)
     frames = frames_from_matches(matches, taxonomy)
     assign_roles(frames, index, matches)

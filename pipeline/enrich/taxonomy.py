@@ -8,7 +8,8 @@ every event as ``Lineage.taxonomy_version``, so a lexicon change must bump it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -38,6 +39,9 @@ class TriggerEntry(_Strict):
     pattern: str
     weight: float | None = None
     swap: bool = False
+    # The CAMEO code the trigger carries when it is more specific than its type's root (an appeal, CAMEO 02,
+    # is a REQUEST as a demand, 10, is).
+    cameo: str | None = None
 
     @field_validator("weight")
     @classmethod
@@ -79,10 +83,19 @@ class TypeSpec(_Strict):
         return roots
 
 
+class CurtailSpec(_Strict):
+    becomes: str
+    mode: str | None = None
+    types: list[str] = Field(default_factory=list)
+    verbs: list[str] = Field(default_factory=list)
+    nouns: list[str] = Field(default_factory=list)
+
+
 class CessationSpec(_Strict):
     becomes: str
     verbs: list[str] = Field(default_factory=list)
     nouns: list[str] = Field(default_factory=list)
+    curtails: CurtailSpec | None = None
 
 
 class TaxonomyFile(_Strict):
@@ -132,6 +145,8 @@ class Trigger:
     weight: float = 0.6
     swap: bool = False
     pattern: str = ""
+    cameo: str | None = None  # CAMEO code of this trigger when known (the verb dictionary's, or the lexicon's)
+    origin: Literal["lexicon", "dictionary"] = "lexicon"
 
 
 def parse_trigger(entry: TriggerEntry | str, event_type: str, mode: str | None) -> Trigger:
@@ -153,18 +168,20 @@ def parse_trigger(entry: TriggerEntry | str, event_type: str, mode: str | None) 
     if not words or any(not w for w in words):
         raise ValueError(f"empty trigger in {event_type}/{mode}")
     weight = spec.weight if spec.weight is not None else _WEIGHT_DEFAULTS[kind]
-    return Trigger(event_type, mode, kind, words, arg, pos, weight, spec.swap, spec.pattern)
+    return Trigger(event_type, mode, kind, words, arg, pos, weight, spec.swap, spec.pattern, spec.cameo)
 
 
 class Taxonomy:
     """Validated taxonomy with the lookups the coder needs."""
 
-    def __init__(self, spec: TaxonomyFile) -> None:
+    def __init__(self, spec: TaxonomyFile, dictionary: Sequence[Trigger] = (), dictionary_version: str = "") -> None:
+        """``dictionary``: triggers compiled from the field's verb dictionary (``verb_dictionary``); the
+        lexicon's own entries win over them wherever both have a pattern, and their words."""
         self.spec = spec
-        self.version = spec.version
-        self.triggers: tuple[Trigger, ...] = tuple(self._parse_all())
+        self.version = f"{spec.version}+{dictionary_version}" if dictionary_version else spec.version
+        lexicon = self._parse_all()
         seen: dict[tuple[object, ...], Trigger] = {}
-        for trig in self.triggers:
+        for trig in lexicon:
             key = (trig.kind, trig.words, trig.arg, trig.pos)
             if key in seen:
                 other = seen[key]
@@ -173,6 +190,19 @@ class Taxonomy:
                     f"{trig.event_type}/{trig.mode})"
                 )
             seen[key] = trig
+        # A lexicon word (any part of speech) is the lexicon's to code: a dictionary entry of the same bare
+        # word would only compete with it.
+        lexicon_words = {trig.words for trig in lexicon if trig.kind != "verb_arg"}
+        extra = []
+        for trig in dictionary:
+            key = (trig.kind, trig.words, trig.arg, trig.pos)
+            if key in seen or (trig.kind != "verb_arg" and trig.words in lexicon_words):
+                continue
+            if trig.mode is not None and trig.mode not in spec.types[trig.event_type].modes:
+                trig = replace(trig, mode=None)
+            seen[key] = trig
+            extra.append(trig)
+        self.triggers: tuple[Trigger, ...] = (*lexicon, *extra)
 
     def _parse_all(self) -> list[Trigger]:
         out: list[Trigger] = []
@@ -192,6 +222,10 @@ class Taxonomy:
         if spec is None:
             return None, frozenset(), frozenset()
         return spec.becomes, frozenset(spec.verbs), frozenset(spec.nouns)
+
+    def curtailing(self) -> CurtailSpec | None:
+        """How ending a cooperative exchange is coded (SANCTION/discontinue), if the taxonomy says."""
+        return self.spec.cessation.curtails if self.spec.cessation is not None else None
 
     def quad_class(self, event_type: str) -> QuadClass:
         return self.spec.types[event_type].quad
@@ -248,10 +282,15 @@ class Taxonomy:
         return None
 
 
-def load_taxonomy(path: Path = TAXONOMY_PATH) -> Taxonomy:
+def load_taxonomy(path: Path = TAXONOMY_PATH, *, with_dictionary: bool = True) -> Taxonomy:
     with path.open(encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
-    return Taxonomy(TaxonomyFile.model_validate(raw))
+    if not with_dictionary:
+        return Taxonomy(TaxonomyFile.model_validate(raw))
+    from pipeline.enrich.dictionaries import verb_dictionary
+
+    triggers, version = verb_dictionary()
+    return Taxonomy(TaxonomyFile.model_validate(raw), triggers, version)
 
 
 @lru_cache(maxsize=1)

@@ -183,4 +183,7 @@ def ner_command(
 
 
 def register(app: typer.Typer) -> None:
+    from pipeline.train.dictionaries import dictionaries_command
+
+    train_app.command("dictionaries")(dictionaries_command)
     app.add_typer(train_app, name="train")

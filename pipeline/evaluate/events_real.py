@@ -1,0 +1,244 @@
+"""``pipeline evaluate events --real``: the event coder on real news sentences.
+
+Data (``../shared/data/events/cameo-sentences/``, from eventdata/ConfliBERT @ 0b63001, the dataset of Hu et
+al. 2022): real news sentences of 2017-18, each holding one political event.
+
+- ``cameo_class_train.tsv``: ``sentence<TAB>label``, the CAMEO PentaClass of the sentence's event (0: roots
+  01-02 statements and appeals, 1: 03-05 intent to cooperate, consult, diplomatic cooperation, 2: 06-08
+  material cooperation, aid, yield, 3: 09-13 investigate, demand, disapprove, reject, threaten, 4: 14-20
+  protest, force posture, reduce relations, coerce, assault, fight, mass violence).
+- ``cameo_ner_train.txt``: tokens with the event's source (``S``), target (``T``) or reciprocal (``R``, either
+  side of a meeting and the like) spans in IOB tags.
+
+Every sentence goes through ``enrich_articles`` as ``pipeline annotate`` sends it: its text alone, no title,
+no date. Scoring rules (written out in docs/enrichment.md):
+
+- *with an event*: the sentence yields at least one event (every sentence holds one, so none is a miss);
+- *main event*: of the sentence's events, the highest-confidence one of the article's ``main_event_type``
+  (the highest-confidence event when that is null); its PentaClass comes from its ``cameo_root``; a sentence
+  without events has no class and counts as wrong;
+- *span agreement*: an actor agrees with a gold span when its name shares a content word (letters or digits,
+  not a stop word, compared case-folded, with a possessive 's dropped) with the span's words; the source is
+  scored on sentences with a gold ``S`` or ``R`` span, the target on those with a ``T`` or ``R`` span; an
+  ``R`` span counts for either side; a missing actor disagrees.
+
+Nothing here is tuned on: the rules and dictionaries are written from the codebook and compiled from the
+PETRARCH dictionaries, never fitted to these labels, so the figures are not cross-validated; anything fitted
+to this split must report k-fold figures (``fold_of`` gives each sentence a fixed fold).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.evaluate.event_gold import CONFIDENCE_BINS, SHARED
+
+REAL_DIR = SHARED / "data" / "events" / "cameo-sentences"
+CLASS_FILE = "cameo_class_train.tsv"
+ROLES_FILE = "cameo_ner_train.txt"
+DATA_SOURCE = (
+    "real news sentences, 2017-18, hand-coded CAMEO PentaClass and source/target spans "
+    "(eventdata/ConfliBERT @ 0b63001, data/cameo_class and data/cameo_ner; Hu et al. 2022)"
+)
+PENTA_CLASSES = ("0", "1", "2", "3", "4")
+PENTA_NAMES = {
+    "0": "statement/appeal (01-02)",
+    "1": "verbal cooperation (03-05)",
+    "2": "material cooperation (06-08)",
+    "3": "verbal conflict (09-13)",
+    "4": "material conflict (14-20)",
+}
+FOLDS = 5
+BATCH = 32
+_STOP = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "its", "his", "her",
+    "their", "our", "your", "my", "this", "that", "these", "those", "who", "whom", "which", "whose", "as", "is",
+    "are", "was", "were", "be", "been", "s", "'s",
+})  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ClassSentence:
+    text: str
+    penta: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoleSentence:
+    text: str
+    sources: tuple[str, ...]  # gold spans' text
+    targets: tuple[str, ...]
+    reciprocal: tuple[str, ...]
+
+
+def penta_of_root(root: str | None) -> str | None:
+    """The PentaClass of a two-digit CAMEO root, None for none."""
+    if not root or not root[:2].isdigit():
+        return None
+    code = int(root[:2])
+    for label, last in zip(PENTA_CLASSES, (2, 5, 8, 13, 20), strict=True):
+        if code <= last:
+            return label
+    return None
+
+
+def fold_of(text: str, folds: int = FOLDS) -> int:
+    """A fixed fold for a sentence, from its text, for any k-fold figure on this split."""
+    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:8], 16) % folds
+
+
+def read_class_sentences(path: Path) -> list[ClassSentence]:
+    sentences = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        text, sep, label = line.rpartition("\t")
+        if sep and text.strip() and label.strip() in PENTA_CLASSES:
+            sentences.append(ClassSentence(text.strip(), label.strip()))
+    return sentences
+
+
+def read_role_sentences(path: Path) -> list[RoleSentence]:
+    """Sentences of the token/tag file, the tokens joined by spaces (as they were tokenised)."""
+    sentences: list[RoleSentence] = []
+    tokens: list[tuple[str, str]] = []
+    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+        parts = line.split()
+        if len(parts) >= 2:
+            tokens.append((parts[0], parts[-1]))
+            continue
+        if tokens:
+            sentences.append(_role_sentence(tokens))
+            tokens = []
+    return sentences
+
+
+def _role_sentence(tokens: Sequence[tuple[str, str]]) -> RoleSentence:
+    spans: dict[str, list[str]] = {"S": [], "T": [], "R": []}
+    current: list[str] = []
+    role = ""
+    for word, tag in [*tokens, ("", "O")]:
+        prefix, _, kind = tag.partition("-")
+        if current and (prefix != "I" or kind != role):
+            spans[role].append(" ".join(current))
+            current, role = [], ""
+        if prefix in {"B", "I"} and kind in spans:
+            if not current:
+                role = kind
+            current.append(word)
+    text = " ".join(word for word, _ in tokens)
+    return RoleSentence(text, tuple(spans["S"]), tuple(spans["T"]), tuple(spans["R"]))
+
+
+def content_words(text: str) -> set[str]:
+    words = re.findall(r"\w+", text.casefold().replace("’s", "").replace("'s", ""))
+    return {w for w in words if w not in _STOP}
+
+
+def agrees(name: str | None, spans: Sequence[str]) -> bool:
+    if not name:
+        return False
+    mine = content_words(name)
+    return any(mine & content_words(span) for span in spans)
+
+
+def main_event(events: Sequence[Any], main_type: str | None) -> Any | None:
+    if not events:
+        return None
+    of_type = [e for e in events if e.event_type == main_type] or list(events)
+    return max(of_type, key=lambda e: e.confidence)
+
+
+def code_texts(texts: Sequence[str], batch: int = BATCH) -> tuple[list[list[Any]], list[str | None], float]:
+    """Every text through ``enrich_articles`` as ``pipeline annotate`` sends one: (events, main type, seconds)."""
+    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
+    from pipeline.enrich.nlp import load_nlp
+    from pipeline.records import RawArticle
+    from pipeline.settings import Settings
+
+    nlp = load_nlp(Settings())
+    articles = [
+        RawArticle(
+            article_id=f"real_{i}", revision=1, url=f"urn:real:{i}", canonical_url=f"urn:real:{i}", text=text
+        )
+        for i, text in enumerate(texts)
+    ]
+    coded: list[list[Any]] = []
+    main_types: list[str | None] = []
+    started = time.perf_counter()
+    for start in range(0, len(articles), batch):
+        for result in enrich_articles(articles[start : start + batch], nlp):
+            if isinstance(result, EnrichmentFailure):
+                coded.append([])
+                main_types.append(None)
+            else:
+                coded.append(result.events)
+                main_types.append(result.article.main_event_type)
+    return coded, main_types, time.perf_counter() - started
+
+
+def reliability(scored: Sequence[tuple[float, bool]]) -> list[dict[str, Any]]:
+    """Confidence bins against the share right, as for the gold file."""
+    rows = []
+    for low, high in itertools.pairwise(CONFIDENCE_BINS):
+        in_bin = [right for confidence, right in scored if low <= confidence < high]
+        rows.append({
+            "bin": f"{low:.1f}-{min(high, 1.0):.1f}",
+            "events": len(in_bin),
+            "mean_confidence": (
+                sum(c for c, _ in scored if low <= c < high) / len(in_bin) if in_bin else None
+            ),
+            "share_right": sum(in_bin) / len(in_bin) if in_bin else None,
+        })  # fmt: skip
+    return rows
+
+
+def evaluate_real(data_dir: Path = REAL_DIR, limit: int | None = None) -> dict[str, Any]:
+    from pipeline.evaluate.events import classification_scores
+
+    classed = read_class_sentences(data_dir / CLASS_FILE)[:limit]
+    roles = read_role_sentences(data_dir / ROLES_FILE)[:limit]
+    coded, main_types, seconds = code_texts([s.text for s in classed])
+    mains = [main_event(ev, t) for ev, t in zip(coded, main_types, strict=True)]
+    predicted = [penta_of_root(m.cameo_root) if m is not None else None for m in mains]
+    gold = [s.penta for s in classed]
+    penta = classification_scores(gold, predicted, PENTA_CLASSES)
+    role_coded, role_types, role_seconds = code_texts([s.text for s in roles])
+    role_mains = [main_event(ev, t) for ev, t in zip(role_coded, role_types, strict=True)]
+    source_hits = source_total = target_hits = target_total = 0
+    for sentence, event in zip(roles, role_mains, strict=True):
+        source_gold = (*sentence.sources, *sentence.reciprocal)
+        target_gold = (*sentence.targets, *sentence.reciprocal)
+        source = event.source.name if event is not None and event.source is not None else None
+        target = event.target.name if event is not None and event.target is not None else None
+        if source_gold:
+            source_total += 1
+            source_hits += agrees(source, source_gold)
+        if target_gold:
+            target_total += 1
+            target_hits += agrees(target, target_gold)
+    # Reliability: is the main event's PentaClass right, by its confidence.
+    confidences = [(m.confidence, p == g) for m, p, g in zip(mains, predicted, gold, strict=True) if m is not None]
+    with_event = sum(1 for ev in coded if ev) + sum(1 for ev in role_coded if ev)
+    total = len(coded) + len(role_coded)
+    return {
+        "data": str(data_dir),
+        "data_source": DATA_SOURCE,
+        "class_sentences": len(classed),
+        "role_sentences": len(roles),
+        "with_event": with_event / total if total else 0.0,
+        "with_event_class_file": sum(1 for ev in coded if ev) / len(coded) if coded else 0.0,
+        "with_event_role_file": sum(1 for ev in role_coded if ev) / len(role_coded) if role_coded else 0.0,
+        "penta": penta,
+        "source_span": source_hits / source_total if source_total else 0.0,
+        "target_span": target_hits / target_total if target_total else 0.0,
+        "source_scored": source_total,
+        "target_scored": target_total,
+        "reliability": reliability(confidences),
+        "throughput_docs_per_s": total / (seconds + role_seconds) if seconds + role_seconds else 0.0,
+    }
