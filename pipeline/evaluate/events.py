@@ -267,9 +267,24 @@ def events_command(
     gold_only: bool = typer.Option(False, "--gold-only", help="Only the gold file (seconds, not minutes)"),
     no_gold: bool = typer.Option(False, "--no-gold", help="Only the synthetic stories"),
     show_errors: bool = typer.Option(False, "--show-errors", help="List wrong and missed gold events"),
+    real: bool = typer.Option(
+        False, "--real", help="Only real news sentences (../shared/data/events/cameo-sentences): the measure"
+    ),
 ) -> None:
     """Precision / recall of coded events on the hand-coded gold file, with country, place and date agreement
-    and a reliability table; main-type accuracy / macro-F1 on the held-out synthetic stories."""
+    and a reliability table; main-type accuracy / macro-F1 on the held-out synthetic stories. With --real: real
+    news sentences, the share with an event, the PentaClass of the main event and role span agreement."""
+    if real:
+        from pipeline.evaluate.events_real import REAL_DIR, evaluate_real, render_real
+
+        if not REAL_DIR.exists():
+            raise typer.BadParameter(f"{REAL_DIR} not found (the development data lives in ../shared/data)")
+        real_report = evaluate_real(REAL_DIR, limit)
+        if as_json:
+            typer.echo(json.dumps(real_report, indent=2))
+        else:
+            render_real(real_report, Console())
+        return
     report: dict[str, Any] = {}
     if not no_gold:
         if not gold.exists():
