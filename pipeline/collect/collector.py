@@ -24,10 +24,19 @@ import structlog
 from rich.table import Table
 
 from pipeline.collect.dedup import Decision, Deduplicator
-from pipeline.collect.extract import Extracted, decode_html, extract_article, extract_from_item
+from pipeline.collect.extract import Extracted, bounded_article, decode_html, extract_article, extract_from_item
 from pipeline.collect.feedlist import FeedConfig, feeds_from_sources
 from pipeline.collect.feeds import FeedItem, ParsedFeed, parse_feed
 from pipeline.collect.fetch import Fetched, Fetcher, Validators, read_file
+from pipeline.collect.limits import (
+    MAX_GUID_CHARS,
+    MAX_REASON_CHARS,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
+    bounded_key,
+    cut,
+)
 from pipeline.collect.problems import Problem, Reason
 from pipeline.collect.publisher import KafkaPublisher, Publisher, PublishError
 from pipeline.collect.schedule import next_interval
@@ -58,6 +67,7 @@ class FeedReport:
     unchanged: int = 0
     rejected: int = 0
     retry: int = 0  # passing failures; the item is tried again on a later poll
+    dead_letters_dropped: int = 0  # dead letters the broker refused for good (logged; the run goes on)
     warnings: tuple[str, ...] = ()
     published: list[str] = field(default_factory=list)  # article ids sent to the raw topic
     next_poll_in: float | None = None
@@ -109,6 +119,10 @@ class CollectReport:
         return self._sum("retry")
 
     @property
+    def dead_letters_dropped(self) -> int:
+        return self._sum("dead_letters_dropped")
+
+    @property
     def published(self) -> list[str]:
         return [a for f in self.feeds for a in f.published]
 
@@ -123,6 +137,7 @@ class CollectReport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "retry": self.retry,
+            "dead_letters_dropped": self.dead_letters_dropped,
         }
 
     def table(self) -> Table:
@@ -132,6 +147,9 @@ class CollectReport:
         table.caption = (
             f"{self.feeds_polled} polled, {self.not_modified} not modified (304), {self.failed_feeds} failed"
         )
+        if self.dead_letters_dropped:
+            table.caption += f", {self.dead_letters_dropped} dead letter(s) refused by the broker (see the log)"
+
         table.add_column("status")
         for name in columns:
             total = sum(int(getattr(f, name)) for f in self.feeds)
@@ -164,10 +182,22 @@ def item_fingerprint(item: FeedItem) -> str:
 
 
 def _item_payload(item: FeedItem) -> str:
+    """What a dead letter keeps of an item: each field capped, so the letter fits a message whatever the feed
+    says (a link longer than the cap is kept cut: the letter is for people, the item is in its feed)."""
     return json.dumps(
-        {"link": item.link, "guid": item.guid, "title": item.title, "summary": item.summary[:2000]},
+        {
+            "link": cut(item.link, MAX_URL_CHARS) if item.link else item.link,
+            "guid": cut(item.guid, MAX_GUID_CHARS) if item.guid else item.guid,
+            "title": cut(item.title, MAX_TITLE_CHARS),
+            "summary": cut(item.summary, MAX_SUMMARY_CHARS),
+        },
         ensure_ascii=False,
     )
+
+
+def shown(url: str | None) -> str | None:
+    """A URL as logged: a hostile one can be megabytes long."""
+    return cut(url, 300) if url else url
 
 
 def _local_path(url: str) -> Path:
@@ -340,7 +370,7 @@ class Collector:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("item failed", feed=feed.source_id, link=item.link)
+            log.exception("item failed", feed=feed.source_id, link=shown(item.link))
             return Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
 
     async def _resolve(self, feed: FeedConfig, parsed: ParsedFeed, item: FeedItem) -> Extracted | Problem:
@@ -354,6 +384,8 @@ class Collector:
             link = item.link
             if not link:
                 return Problem(Reason.NO_LINK, "item has no link", None)
+            if len(link) > MAX_URL_CHARS:
+                return Problem(Reason.BAD_URL, f"link of {len(link)} characters > {MAX_URL_CHARS}", link)
             if feed.is_local and link.startswith("file:"):
                 page: Fetched | Problem = self._read_local_page(feed, link)
             elif not is_http_url(link):
@@ -439,7 +471,7 @@ class Collector:
                         self._settle_item_safely(feed, report, item, known, outcome)
                     self.store.save_feed(self._schedule(feed, previous, report, fetched))
                     # Inside the transaction: if Kafka does not acknowledge, nothing above is committed.
-                    await asyncio.to_thread(self.publisher.flush)
+                    report.dead_letters_dropped += await asyncio.to_thread(self.publisher.flush)
             except BaseException:
                 self.dedup.reload()  # the index may hold signatures of rolled-back articles
                 raise
@@ -470,7 +502,7 @@ class Collector:
         except PublishError:
             raise
         except Exception as exc:
-            log.exception("item failed", feed=feed.source_id, link=item.link)
+            log.exception("item failed", feed=feed.source_id, link=shown(item.link))
             problem = Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
             final = ItemState(
                 feed.source_id, item.key or item_fingerprint(item), item_fingerprint(item), "rejected",
@@ -481,14 +513,15 @@ class Collector:
 
     def _reject(self, feed: FeedConfig, report: FeedReport, item: FeedItem, problem: Problem) -> None:
         report.rejected += 1
-        log.warning("item rejected", feed=feed.source_id, link=item.link, reason=problem.reason.value,
+        log.warning("item rejected", feed=feed.source_id, link=shown(item.link), reason=problem.reason.value,
                     detail=problem.detail)
         self.publisher.send_dead_letter(
             dead_letter(
                 "collect",
-                f"{problem.reason.value}: {problem.detail}"[:500],
-                key=problem.url or item.link or feed.source_id,
+                cut(f"{problem.reason.value}: {problem.detail}", MAX_REASON_CHARS),
+                key=bounded_key(problem.url or item.link or feed.source_id),
                 payload=_item_payload(item),
+                max_message_bytes=self.settings.kafka_max_message_bytes,
             )
         )
 
@@ -512,9 +545,14 @@ class Collector:
         if isinstance(outcome, Problem):
             if outcome.transient and attempts < self.settings.max_item_attempts:
                 report.retry += 1
-                log.info("item deferred", feed=feed.source_id, link=item.link, reason=outcome.reason.value)
+                log.info("item deferred", feed=feed.source_id, link=shown(item.link), reason=outcome.reason.value)
                 remember("retry", None)
                 return
+            self._reject(feed, report, item, outcome)
+            remember("rejected", None)
+            return
+        outcome = bounded_article(outcome)
+        if isinstance(outcome, Problem):
             self._reject(feed, report, item, outcome)
             remember("rejected", None)
             return

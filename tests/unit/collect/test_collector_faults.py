@@ -187,3 +187,46 @@ def test_waiting_for_topic_metadata_does_not_block_the_event_loop(
     asyncio.run(run())
     assert len(producer.sent) == 1
     assert max(gaps) < 1.0, f"the event loop stalled for {max(gaps):.1f}s"
+
+
+def test_an_item_with_a_600_kb_link_gets_a_small_dead_letter_and_the_rest_is_published(
+    server: SampleServer, collect_settings: Settings
+) -> None:
+    # Issue 21 (3): the letter was keyed by the whole link and kept it again in its payload, so it was larger
+    # than the broker takes (see tests/integration/test_collector_kafka.py for the broker's side).
+    huge = server.url("/news/" + "x" * 600_000)
+    items = [
+        {"id": "1", "url": server.url("/gone/1"), "title": "First", "content_text": TEXTS[0]},
+        {"id": "2", "url": huge, "title": "Hostile", "content_text": TEXTS[1]},
+        {"id": "3", "url": server.url("/gone/3"), "title": "Third", "content_text": TEXTS[2]},
+    ]
+    server.routes["/feed.json"] = Route(json_feed(server, items), content_type="application/feed+json")
+    publisher = MemoryPublisher()
+    with StateStore(collect_settings.state_path) as store:
+        (feed,) = collect_once(collect_settings, [server.url("/feed.json")], publisher=publisher, store=store).feeds
+    assert (feed.status, feed.new, feed.rejected) == ("ok", 2, 1)
+    (letter,) = publisher.dead_letters
+    assert letter.reason.startswith("bad_url") and letter.key is not None and len(letter.key) <= 1_024
+    assert len(letter.to_json_bytes()) < 64_000
+    assert not [r for r in server.requests if len(r.path) > 10_000]  # the link was not fetched either
+
+
+def test_every_field_of_an_article_is_capped(server: SampleServer, collect_settings: Settings) -> None:
+    # A title or an author's name as long as the document: the message would outgrow the broker's limit.
+    items = [
+        {
+            "id": "1",
+            "url": server.url("/gone/1"),
+            "title": "T" * 600_000,
+            "content_text": TEXTS[0],
+            "authors": [{"name": "A" * 300_000}, *({"name": f"Author {n}"} for n in range(500))],
+        }
+    ]
+    server.routes["/feed.json"] = Route(json_feed(server, items), content_type="application/feed+json")
+    publisher = MemoryPublisher()
+    with StateStore(collect_settings.state_path) as store:
+        collect_once(collect_settings, [server.url("/feed.json")], publisher=publisher, store=store)
+    (article,) = publisher.articles
+    assert len(article.title) <= 1_000 and len(article.authors) <= 20
+    assert all(len(name) <= 200 for name in article.authors)
+    assert len(article.to_json_bytes()) < 64_000

@@ -147,3 +147,30 @@ def test_cli_needs_feeds() -> None:
 
     result = CliRunner().invoke(app, ["collect", "--dry-run"])
     assert result.exit_code != 0
+
+
+def test_a_dead_letter_refused_for_good_is_counted_not_raised() -> None:
+    from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+
+    settings = Settings(topic_raw="t.raw", topic_dead_letter="t.dlq")
+    letter = DeadLetter(stage="collect", reason="http_error: HTTP 404", error_type="Rejected", key="k")
+    article = RawArticle(article_id="art_1", url="https://x.example/", canonical_url="https://x.example/", text="t")
+
+    class RefusingProducer(_Producer):
+        def __init__(self, error: Exception) -> None:
+            super().__init__()
+            self.error = error
+
+        def send(self, topic: str, key: str, value: bytes) -> _Future:
+            self.sent.append((topic, key, value))
+            return _Future(self.error if topic == "t.dlq" else None)
+
+    publisher = KafkaPublisher(settings, producer=RefusingProducer(MessageSizeTooLargeError()), ensure_topics=False)
+    publisher.send_article(article)
+    publisher.send_dead_letter(letter)
+    assert publisher.flush() == 1  # refused for good: logged and counted, the run goes on
+    # A broker that does not answer is another matter: nothing may be committed.
+    waiting = KafkaPublisher(settings, producer=RefusingProducer(KafkaTimeoutError()), ensure_topics=False)
+    waiting.send_dead_letter(letter)
+    with pytest.raises(PublishError):
+        waiting.flush()
