@@ -327,7 +327,8 @@ class Collector:
         if fetched.not_modified:
             report.status = "not_modified"
             return await self._commit(feed, previous, report, fetched, [])
-        parsed = parse_feed(fetched.body, url=fetched.final_url, headers=fetched.headers)
+        # A large feed takes seconds to parse (sanitising its HTML): off the loop, which serves every feed.
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, url=fetched.final_url, headers=fetched.headers)
         if isinstance(parsed, Problem):
             if parsed.reason is not Reason.NO_ITEMS:
                 return await self._feed_failed(feed, previous, report, parsed)
