@@ -153,7 +153,8 @@ def test_entity_declarations_are_refused_whatever_the_encoding(encoding: str) ->
 
 def test_entity_declarations_are_refused_in_a_charset_named_only_by_the_http_header() -> None:
     data = QUADRATIC.replace('<?xml version="1.0" encoding="ENCODING"?>\n', "").encode("cp500")
-    result = parse_feed(data, url="http://news.example/feed", headers={"content-type": "application/xml; charset=cp500"})
+    headers = {"content-type": "application/xml; charset=cp500"}
+    result = parse_feed(data, url="http://news.example/feed", headers=headers)
     assert isinstance(result, Problem) and result.reason is Reason.UNSAFE_XML, result
 
 
