@@ -21,6 +21,7 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from pipeline.collect.decoding import ACCEPT_ENCODING, BoundedDecoder, UndecodableBody
 from pipeline.collect.netguard import (
     AddressPolicy,
     BlockedAddressError,
@@ -206,7 +207,8 @@ class Fetcher:
             follow_redirects=False,  # followed by hand, so every hop is checked
             trust_env=False,  # no proxies from the environment: they would bypass the address guard
             timeout=httpx.Timeout(settings.request_timeout_seconds),
-            headers={"User-Agent": settings.user_agent},
+            # Only what BoundedDecoder decodes (httpx would also offer br/zstd if their packages were there).
+            headers={"User-Agent": settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
         self.robots = RobotsCache(self._fetch_robots, settings.user_agent, settings.robots_cache_seconds)
 
@@ -353,15 +355,21 @@ class Fetcher:
             return Problem(Reason.TOO_LARGE, f"Content-Length {declared} > {limit} bytes", url)
         chunks: list[bytes] = []
         size = 0
-        # Counted after decompression, so a small gzip bomb is stopped as early as a large plain body.
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                if kind == "robots":  # RFC 9309: use what fits, ignore the rest
-                    chunks.append(chunk[: limit - (size - len(chunk))])
-                    break
-                return Problem(Reason.TOO_LARGE, f"body exceeds {limit} bytes", url)
-            chunks.append(chunk)
+        # Raw bytes, decoded here: counted after decompression, so a small gzip bomb is stopped as early as a
+        # large plain body, and decoded step by step, so even stacked encodings never hold more than the limit.
+        try:
+            decoder = BoundedDecoder(headers.get("content-encoding"), limit)
+            async for raw in response.aiter_raw():
+                chunk = decoder.decode(raw)
+                size += len(chunk)
+                if size > limit:
+                    if kind == "robots":  # RFC 9309: use what fits, ignore the rest
+                        chunks.append(chunk[: limit - (size - len(chunk))])
+                        break
+                    return Problem(Reason.TOO_LARGE, f"body exceeds {limit} bytes", url)
+                chunks.append(chunk)
+        except UndecodableBody as exc:
+            return Problem(Reason.BINARY_BODY, f"undecodable content encoding: {exc}", url)
         body = b"".join(chunks)
         if kind != "robots":
             if not body.strip():
