@@ -41,7 +41,7 @@ from pipeline.collect.problems import Problem, Reason
 from pipeline.collect.publisher import KafkaPublisher, Publisher, PublishError
 from pipeline.collect.schedule import next_interval
 from pipeline.collect.state import FeedState, ItemState, StateStore
-from pipeline.collect.urls import host_of, is_http_url
+from pipeline.collect.urls import is_http_url
 from pipeline.deadletter import dead_letter
 from pipeline.health import touch
 from pipeline.ids import article_id
@@ -319,8 +319,6 @@ class Collector:
         previous = self.store.get_feed(source) or FeedState(
             source, interval_seconds=feed.interval or self.settings.poll_interval_seconds
         )
-        if feed.allow_private and not feed.is_local:
-            self.fetcher.policy.allow(host_of(feed.url))
         fetched = await self._fetch_feed(feed, previous)
         if isinstance(fetched, Problem):
             return await self._feed_failed(feed, previous, report, fetched)
@@ -346,7 +344,9 @@ class Collector:
         validators = (
             None if self.store.has_retries(feed.source_id) else Validators(previous.etag, previous.last_modified)
         )
-        return await self.fetcher.fetch(feed.url.strip(), kind="feed", validators=validators)
+        return await self.fetcher.fetch(
+            feed.url.strip(), kind="feed", validators=validators, private_origin=feed.private_origin
+        )
 
     def _items_to_handle(
         self, source: str, parsed: ParsedFeed, report: FeedReport
@@ -394,7 +394,7 @@ class Collector:
             elif not feed.fetch_pages:
                 return from_feed()
             else:
-                page = await self.fetcher.fetch(link, kind="page")
+                page = await self.fetcher.fetch(link, kind="page", private_origin=feed.private_origin)
             if isinstance(page, Problem):
                 fallback = from_feed()
                 # The page's reason is the one worth reporting when the feed has no usable text either.

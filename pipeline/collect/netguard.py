@@ -40,14 +40,32 @@ def is_public(ip: IPAddress) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-class AddressPolicy:
-    """Which hosts may resolve to non-public addresses: names, IP literals or networks (CIDR)."""
+Origin = tuple[str, int]  # (host as written in the URL, port)
 
-    def __init__(self, allowed: Iterable[str] = ()) -> None:
+
+def _host_key(host: str) -> str:
+    return host.strip().lower().rstrip(".").strip("[]")
+
+
+class AddressPolicy:
+    """Which hosts may resolve to non-public addresses: names, IP literals or networks (CIDR), for every
+    request (the settings' ``allow_private_hosts``), and origins (host and port) for the requests of one feed
+    (its ``allow_private``; see ``with_origin``)."""
+
+    def __init__(self, allowed: Iterable[str] = (), *, origins: Iterable[Origin] = ()) -> None:
         self._names: set[str] = set()
         self._networks: list[IPNetwork] = []
+        self._origins = frozenset((_host_key(host), port) for host, port in origins)
         for entry in allowed:
             self.allow(entry)
+
+    def with_origin(self, origin: Origin) -> AddressPolicy:
+        """This policy, plus ``origin`` exactly: that host name (or IP literal) as written, on that port. Not
+        other names that resolve to the same address, not other ports: a feed's allowance is for its server."""
+        scoped = AddressPolicy(origins={*self._origins, origin})
+        scoped._names = set(self._names)
+        scoped._networks = list(self._networks)
+        return scoped
 
     def allow(self, entry: str) -> None:
         entry = entry.strip().lower().rstrip(".")
@@ -58,10 +76,11 @@ class AddressPolicy:
         except ValueError:
             self._names.add(entry)
 
-    def permits(self, host: str, ip: IPAddress) -> bool:
+    def permits(self, host: str, ip: IPAddress, port: int | None = None) -> bool:
         if is_public(ip):
             return True
-        if host.lower().rstrip(".") in self._names:
+        name = _host_key(host)
+        if name in self._names or (port is not None and (name, port) in self._origins):
             return True
         return any(ip.version == net.version and ip in net for net in self._networks)
 
@@ -93,7 +112,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         addresses = await resolve(host, port, timeout)
         # One bad address is enough to refuse: which one the OS would pick is not ours to predict.
-        refused = [a for a in addresses if not self.policy.permits(host, ipaddress.ip_address(a))]
+        refused = [a for a in addresses if not self.policy.permits(host, ipaddress.ip_address(a), port)]
         if refused:
             raise BlockedAddressError(host, refused)
         last_error: Exception | None = None

@@ -83,7 +83,9 @@ class RobotsCache:
         self._rules: dict[str, tuple[float, RobotsRules]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def rules_for(self, url: str) -> RobotsRules:
+    async def rules_for(self, url: str, fetch: RobotsFetch | None = None) -> RobotsRules:
+        """The site's rules, cached; ``fetch`` replaces the cache's own fetch for this call (a request made
+        for a feed with ``allow_private`` fetches robots.txt under that feed's allowance)."""
         key = robots_url(url)
         # One lock per site, so twenty pages of one site waiting at once cause one robots.txt request.
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -91,7 +93,7 @@ class RobotsCache:
             cached = self._rules.get(key)
             if cached and cached[0] > self._clock():
                 return cached[1]
-            status, body = await self._fetch(key)
+            status, body = await (fetch or self._fetch)(key)
             rules = rules_from_response(status, body)
             ttl = min(self._ttl, UNAVAILABLE_TTL_SECONDS) if rules.unavailable else self._ttl
             self._rules[key] = (self._clock() + ttl, rules)

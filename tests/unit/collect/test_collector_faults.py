@@ -267,3 +267,43 @@ def test_parsing_a_large_feed_does_not_block_the_event_loop(server: SampleServer
     asyncio.run(run())
     took = time.perf_counter() - started
     assert max(gaps) < 0.75, f"the event loop stalled for {max(gaps):.2f}s of the poll's {took:.2f}s"
+
+
+def test_allow_private_on_one_feed_opens_its_server_to_that_feed_only(
+    server: SampleServer, collect_settings: Settings
+) -> None:
+    # Issue 21 (5): a feed's allow_private put its host into the fetcher's policy for the life of the process:
+    # every later feed could reach it, and an IP literal became a /32 on every port.
+    server.routes["/news/bridge"] = Route(sample("bridge.html"))
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    rss = (
+        b'<rss version="2.0"><channel><title>Intranet</title><item><title>Bridge</title>'
+        b"<link>/news/bridge</link></item></channel></rss>"
+    )
+    for path in ("/a.xml", "/b.xml"):
+        server.routes[path] = Route(rss, content_type="application/rss+xml")
+    other = SampleServer().start()  # the same host on another port
+    other.routes["/c.xml"] = Route(rss, content_type="application/rss+xml")
+    strict = collect_settings.model_copy(update={"allow_private_hosts": []})
+    by_ip = FeedConfig(url=server.url("/a.xml"), allow_private=True)  # 127.0.0.1:PORT
+    by_name = FeedConfig(url=server.url("/a.xml", host="localhost"), allow_private=True)
+    same_address = FeedConfig(url=server.url("/b.xml", host="localhost"))
+    same_origin = FeedConfig(url=server.url("/b.xml"))
+    other_port = FeedConfig(url=other.url("/c.xml", host="localhost"))
+
+    async def poll_in_turn(feeds: list[FeedConfig]) -> list[str]:
+        with StateStore(":memory:") as store:
+            async with Fetcher(strict) as fetcher:
+                collector = Collector(strict, publisher=MemoryPublisher(), store=store, fetcher=fetcher)
+                reports = [await collector.poll(feed) for feed in feeds]
+        return [r.problem.reason.value if r.problem else f"{r.status}: {r.new} new" for r in reports]
+
+    try:
+        assert asyncio.run(poll_in_turn([by_ip, same_address, same_origin])) == [
+            "ok: 1 new",  # the allowed feed and its page on the same server
+            "blocked_address",  # another name for the same address
+            "blocked_address",  # the very same server, but another feed
+        ]
+        assert asyncio.run(poll_in_turn([by_name, other_port])) == ["ok: 1 new", "blocked_address"]
+    finally:
+        other.stop()
