@@ -33,9 +33,35 @@ class NameResolutionError(httpcore.ConnectError):
     """DNS lookup failed. A ConnectError so httpx reports it like any other connection failure."""
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits, which a translator or relay on the path
+# then reaches: 64:ff9b::/96 (NAT64, RFC 6052), ::/96 (the deprecated IPv4-compatible form).
+_EMBEDDING_LAST_32 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("::/96"))
+# Never public, whatever they carry: local-use NAT64 (RFC 8215; Python 3.11 counts it as global), and
+# Teredo (2001::/32), whose client address is obscured.
+_NEVER_PUBLIC = (ipaddress.IPv6Network("64:ff9b:1::/48"), ipaddress.IPv6Network("2001::/32"))
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for: IPv4-mapped (::ffff:a.b.c.d), 6to4 (2002:aabb:ccdd::/48),
+    NAT64 (64:ff9b::a.b.c.d) or IPv4-compatible (::a.b.c.d); None for a plain IPv6 address."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    for network in _EMBEDDING_LAST_32:
+        if ip in network and int(ip) > 1:  # :: and ::1 are themselves, not 0.0.0.0 and 0.0.0.1
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(ip: IPAddress) -> bool:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(ip in network for network in _NEVER_PUBLIC):
+            return False
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            # 2002:a00:1:: is 10.0.0.1 behind a 6to4 relay; 64:ff9b::7f00:1 is 127.0.0.1 behind NAT64.
+            return is_public(inner)
     # is_global excludes private, loopback, link-local, shared (100.64/10), reserved and documentation ranges.
     return ip.is_global and not ip.is_multicast
 

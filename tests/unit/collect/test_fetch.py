@@ -133,6 +133,8 @@ def test_private_addresses_are_refused_by_default(server: SampleServer, collect_
         "http://[::ffff:127.0.0.1]/x",
         "http://0.0.0.0/x",
         "http://100.64.0.1/x",
+        "http://[64:ff9b::7f00:1]/x",  # NAT64 of 127.0.0.1 (issue 21, 6)
+        "http://[2002:7f00:1::]/x",  # 6to4 of 127.0.0.1
     ],
 )
 def test_non_public_literals_are_refused_without_connecting(url: str, collect_settings: Settings) -> None:
