@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     collect_concurrency: int = 16
     min_text_chars: int = 200
     near_duplicate_threshold: float = 0.8
+    # The near-duplicate index holds the signatures of this recent window only (memory: ~3.3 kB an article).
+    near_duplicate_window_seconds: float = 7 * 24 * 3600.0
+    near_duplicate_max_articles: int = Field(default=50_000, ge=1)
     max_item_attempts: int = 3
 
     # The main job (pipeline demo): where the bundled sample feed is served.

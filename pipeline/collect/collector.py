@@ -219,7 +219,13 @@ class Collector:
         self.store = store
         self.fetcher = fetcher
         self._clock = clock
-        self.dedup = Deduplicator(store, threshold=settings.near_duplicate_threshold, clock=clock)
+        self.dedup = Deduplicator(
+            store,
+            threshold=settings.near_duplicate_threshold,
+            clock=clock,
+            max_entries=settings.near_duplicate_max_articles,
+            window_seconds=settings.near_duplicate_window_seconds,
+        )
         self._commit_lock = asyncio.Lock()
         self._item_slots = asyncio.Semaphore(max(1, settings.collect_concurrency))
 

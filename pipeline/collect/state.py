@@ -244,10 +244,11 @@ class StateStore:
     def delete_signature(self, article_id: str) -> None:
         self._db.execute("DELETE FROM signatures WHERE article_id = ?", (article_id,))
 
-    def signatures(self, newer_than: float | None = None) -> Iterator[tuple[str, bytes]]:
+    def signatures(self, newer_than: float | None = None) -> Iterator[tuple[str, bytes, float]]:
+        """(article id, MinHash, when it was saved), oldest first."""
         cursor = self._db.execute(
-            "SELECT article_id, minhash FROM signatures WHERE created_at >= ? ORDER BY created_at",
+            "SELECT article_id, minhash, created_at FROM signatures WHERE created_at >= ? ORDER BY created_at",
             (newer_than if newer_than is not None else float("-inf"),),
         )
         for row in cursor:
-            yield str(row[0]), bytes(row[1])
+            yield str(row[0]), bytes(row[1]), float(row[2])

@@ -22,7 +22,7 @@ def test_everything_persists_across_reopen(tmp_path: Path) -> None:
         assert item is not None and item.settled and item.article_id == "art_1"
         assert store.get_article("art_1") == ArticleState("art_1", "https://f.example/1", "h", 2, None, 1.0, 2.0)
         assert store.find_original_by_hash("h") is not None
-        assert list(store.signatures()) == [("art_1", b"\x01\x02")]
+        assert [(article, blob) for article, blob, _ in store.signatures()] == [("art_1", b"\x01\x02")]
         assert store.count_items() == 1 and store.count_articles(duplicates=False) == 1
 
 
