@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -341,15 +341,17 @@ class Collector:
         report.warnings = parsed.warnings
         todo = self._items_to_handle(source, parsed, report)
         outcomes = await asyncio.gather(*(self._resolve_safely(feed, parsed, item) for item, _ in todo))
-        await self._commit(feed, previous, report, fetched, list(zip(todo, outcomes, strict=True)))
+        # Which entries the feed lists now: an item waiting for another try that is no longer there cannot
+        # be fetched again (an empty document may be a passing glitch of the server: it proves nothing).
+        listed = {item.key or item_fingerprint(item) for item in parsed.items} if parsed.items else None
+        await self._commit(feed, previous, report, fetched, list(zip(todo, outcomes, strict=True)), listed)
 
     async def _fetch_feed(self, feed: FeedConfig, previous: FeedState) -> Fetched | Problem:
         if feed.is_local:
             return read_file(feed.path, self.settings.max_body_bytes)
         # Items waiting for a retry are only known from the feed document: skip the conditional GET then.
-        validators = (
-            None if self.store.has_retries(feed.source_id) else Validators(previous.etag, previous.last_modified)
-        )
+        waiting = self.store.has_retries(feed.source_id, self._clock())
+        validators = None if waiting else Validators(previous.etag, previous.last_modified)
         return await self.fetcher.fetch(
             feed.url.strip(), kind="feed", validators=validators, private_origin=feed.private_origin
         )
@@ -358,13 +360,14 @@ class Collector:
         self, source: str, parsed: ParsedFeed, report: FeedReport
     ) -> list[tuple[FeedItem, ItemState | None]]:
         todo: dict[str, tuple[FeedItem, ItemState | None]] = {}
+        now = self._clock()
         for item in parsed.items:
             fingerprint = item_fingerprint(item)
             key = item.key or fingerprint
             if key in todo:
                 continue  # the same entry twice in one document
             known = self.store.get_item(source, key)
-            if known is not None and known.settled and known.fingerprint == fingerprint:
+            if known is not None and known.fingerprint == fingerprint and not known.due(now):
                 report.seen += 1
                 continue
             todo[key] = (item, known)
@@ -467,6 +470,7 @@ class Collector:
         report: FeedReport,
         fetched: Fetched | None,
         handled: list[tuple[tuple[FeedItem, ItemState | None], Extracted | Problem]],
+        listed: set[str] | None = None,
     ) -> None:
         # kafka-python's send() blocks until it has the topic's metadata (up to a minute for a missing topic):
         # fetch it in a worker thread first, so the sends below never stall the event loop.
@@ -476,6 +480,8 @@ class Collector:
                 with self.store.transaction():
                     for (item, known), outcome in handled:
                         self._settle_item_safely(feed, report, item, known, outcome)
+                    if listed is not None:
+                        self._forget_unlisted(feed, report, listed)
                     self.store.save_feed(self._schedule(feed, previous, report, fetched))
                     # Inside the transaction: if Kafka does not acknowledge, nothing above is committed.
                     report.dead_letters_dropped += await asyncio.to_thread(self.publisher.flush)
@@ -518,6 +524,28 @@ class Collector:
             self._reject(feed, report, item, problem)
             self.store.save_item(final)
 
+    def _forget_unlisted(self, feed: FeedConfig, report: FeedReport, listed: set[str]) -> None:
+        """Items waiting for another try that their feed no longer lists: nothing can fetch them again. One
+        given up on already has its dead letter; one that was only deferred gets one now (``left_feed``)."""
+        now = self._clock()
+        for waiting in self.store.pending_items(feed.source_id):
+            if waiting.item_key in listed:
+                continue
+            if waiting.outcome == "retry":
+                report.rejected += 1
+                log.warning("item left its feed before it could be collected", feed=feed.source_id,
+                            item=shown(waiting.item_key))
+                self.publisher.send_dead_letter(
+                    dead_letter(
+                        "collect",
+                        f"{Reason.LEFT_FEED.value}: the feed no longer lists the item after "
+                        f"{waiting.attempts} passing failure(s)",
+                        key=bounded_key(waiting.item_key),
+                        max_message_bytes=self.settings.kafka_max_message_bytes,
+                    )
+                )
+            self.store.save_item(replace(waiting, outcome="rejected", retry_at=None, last_seen_at=now))
+
     def _reject(self, feed: FeedConfig, report: FeedReport, item: FeedItem, problem: Problem) -> None:
         report.rejected += 1
         log.warning("item rejected", feed=feed.source_id, link=shown(item.link), reason=problem.reason.value,
@@ -545,9 +573,15 @@ class Collector:
         key = item.key or fingerprint
         attempts = (known.attempts if known else 0) + 1
         first_seen = known.first_seen_at if known else now
+        # Give-ups count for this version of the entry; a changed entry starts again (and gets its own letter).
+        give_ups = known.give_ups if known is not None and known.fingerprint == fingerprint else 0
 
-        def remember(result: str, art_id: str | None) -> None:
-            self.store.save_item(ItemState(feed.source_id, key, fingerprint, result, attempts, art_id, first_seen, now))
+        def remember(result: str, art_id: str | None, retry_at: float | None = None) -> None:
+            self.store.save_item(
+                ItemState(
+                    feed.source_id, key, fingerprint, result, attempts, art_id, first_seen, now, retry_at, give_ups
+                )
+            )
 
         if isinstance(outcome, Problem):
             if outcome.transient and attempts < self.settings.max_item_attempts:
@@ -555,8 +589,18 @@ class Collector:
                 log.info("item deferred", feed=feed.source_id, link=shown(item.link), reason=outcome.reason.value)
                 remember("retry", None)
                 return
-            self._reject(feed, report, item, outcome)
-            remember("rejected", None)
+            give_ups += 1
+            retry_at = now + self._give_up_backoff(give_ups) if outcome.worth_another_day else None
+            if give_ups == 1:
+                self._reject(feed, report, item, outcome)
+            else:  # its dead letter went out when it was first given up on
+                report.rejected += 1
+                log.warning("item failed again", feed=feed.source_id, link=shown(item.link),
+                            reason=outcome.reason.value, give_ups=give_ups)
+            if retry_at is not None:
+                log.info("item to be tried again from its feed", feed=feed.source_id, link=shown(item.link),
+                         in_seconds=round(retry_at - now))
+            remember("rejected", None, retry_at)
             return
         outcome = bounded_article(outcome)
         if isinstance(outcome, Problem):
@@ -576,6 +620,11 @@ class Collector:
                 similarity=round(decision.similarity or 0.0, 3),
             )
         remember(decision.verdict, decision.article_id)
+
+    def _give_up_backoff(self, give_ups: int) -> float:
+        """How long an item given up on ``give_ups`` times waits before its feed's next poll tries it again."""
+        base = self.settings.item_retry_backoff_seconds
+        return float(min(self.settings.item_retry_backoff_max_seconds, base * 2 ** min(give_ups - 1, 30)))
 
     def _raw_article(self, feed: FeedConfig, extracted: Extracted, decision: Decision, now: float) -> RawArticle:
         text = extracted.text

@@ -307,3 +307,86 @@ def test_allow_private_on_one_feed_opens_its_server_to_that_feed_only(
         assert asyncio.run(poll_in_turn([by_name, other_port])) == ["ok: 1 new", "blocked_address"]
     finally:
         other.stop()
+
+
+def one_item_feed(link: str, etag: str, guid: str = "g-bridge") -> Route:
+    rss = (
+        '<rss version="2.0"><channel><title>Sample</title><item><title>Story</title>'
+        f"<link>{link}</link><guid>{guid}</guid></item></channel></rss>"
+    ).encode()
+    return Route(rss, content_type="application/rss+xml", etag=etag)
+
+
+class ClockedCollector:
+    """A collector whose clock the test sets, polling one feed at a given time."""
+
+    def __init__(self, settings: Settings, publisher: MemoryPublisher) -> None:
+        self.settings = settings
+        self.publisher = publisher
+        self.now = 1_000_000.0
+
+    def poll(self, feed: FeedConfig, at: float) -> CollectReport:
+        self.now = at
+
+        async def run() -> CollectReport:
+            async with Fetcher(self.settings) as fetcher:
+                with StateStore(self.settings.state_path) as store:
+                    collector = Collector(
+                        self.settings, publisher=self.publisher, store=store, fetcher=fetcher, clock=lambda: self.now
+                    )
+                    return CollectReport(feeds=[await collector.poll(feed)])
+
+        return asyncio.run(run())
+
+
+def test_an_item_given_up_on_is_tried_again_from_its_feed_after_a_back_off(
+    server: SampleServer, collect_settings: Settings
+) -> None:
+    # Issue 21 (4): docs/faults.md and `deadletters` said a collector item is fetched again from its feed; an
+    # item given up on was in fact never looked at again.
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    server.routes["/feed.xml"] = one_item_feed("/news/bridge", '"v1"')
+    server.routes["/news/bridge"] = Route(b"", fail_first=10**6)  # 503 until replaced
+    settings = collect_settings.model_copy(
+        update={"max_item_attempts": 1, "item_retry_backoff_seconds": 3600, "fetch_retries": 0}
+    )
+    feed = FeedConfig(url=server.url("/feed.xml"))
+    publisher = MemoryPublisher()
+    collector = ClockedCollector(settings, publisher)
+    start = collector.now
+
+    first = collector.poll(feed, start)
+    assert first.rejected == 1 and len(publisher.dead_letters) == 1
+    assert collector.poll(feed, start + 60).not_modified == 1  # within the back-off: a conditional GET, 304
+    again = collector.poll(feed, start + 3601)  # due: the feed is read in full, the item tried once more
+    assert again.rejected == 1 and len(publisher.dead_letters) == 1  # failed again; its letter is out already
+    assert collector.poll(feed, start + 3601 + 3601).not_modified == 1  # the back-off doubled (7,200 s)
+
+    server.routes["/news/bridge"] = Route(sample("bridge.html"))  # the site is back
+    later = collector.poll(feed, start + 3601 + 7201)
+    assert later.new == 1 and [a.title for a in publisher.articles] == [
+        "Harbour bridge in Eastmere reopens after repairs"
+    ]
+    assert collector.poll(feed, start + 10**6).not_modified == 1  # collected: nothing waits any more
+
+
+def test_an_item_waiting_for_a_retry_that_leaves_its_feed_is_dead_lettered_and_the_feed_asked_conditionally(
+    server: SampleServer, collect_settings: Settings
+) -> None:
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nAllow: /\n", content_type="text/plain")
+    server.routes["/feed.xml"] = one_item_feed("/news/bridge", '"v1"')
+    server.routes["/news/bridge"] = Route(b"", fail_first=10**6)
+    server.routes["/news/council"] = Route(sample("council-ld.html"))
+    settings = collect_settings.model_copy(update={"max_item_attempts": 3, "fetch_retries": 0})
+    feed = FeedConfig(url=server.url("/feed.xml"))
+    publisher = MemoryPublisher()
+    collector = ClockedCollector(settings, publisher)
+    assert collector.poll(feed, collector.now).retry == 1  # deferred, no letter yet
+    server.routes["/feed.xml"] = one_item_feed("/news/council", '"v2"', guid="g-council")
+    moved_on = collector.poll(feed, collector.now + 60)
+    assert moved_on.new == 1 and moved_on.rejected == 1
+    (letter,) = publisher.dead_letters
+    assert letter.reason.startswith("left_feed") and (letter.key or "").endswith("/g-bridge")
+    # Nothing waits any more, so the feed is asked conditionally again.
+    assert collector.poll(feed, collector.now + 60).not_modified == 1
+    assert server.requests[-1].headers.get("if-none-match") == '"v2"'
