@@ -142,7 +142,14 @@ class Settings(BaseSettings):
     collect_concurrency: int = 16
     min_text_chars: int = 200
     near_duplicate_threshold: float = 0.8
+    # The near-duplicate index holds the signatures of this recent window only (memory: ~3.3 kB an article).
+    near_duplicate_window_seconds: float = 7 * 24 * 3600.0
+    near_duplicate_max_articles: int = Field(default=50_000, ge=1)
     max_item_attempts: int = 3
+    # An item given up on (dead-lettered) for a failure of the other side is tried again from its feed after
+    # this back-off, doubling each time it fails again, up to the maximum, for as long as the feed lists it.
+    item_retry_backoff_seconds: float = 3600.0
+    item_retry_backoff_max_seconds: float = 24 * 3600.0
 
     # The main job (pipeline demo): where the bundled sample feed is served.
     demo_port: int = 8765

@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -24,15 +24,24 @@ import structlog
 from rich.table import Table
 
 from pipeline.collect.dedup import Decision, Deduplicator
-from pipeline.collect.extract import Extracted, decode_html, extract_article, extract_from_item
+from pipeline.collect.extract import Extracted, bounded_article, decode_html, extract_article, extract_from_item
 from pipeline.collect.feedlist import FeedConfig, feeds_from_sources
 from pipeline.collect.feeds import FeedItem, ParsedFeed, parse_feed
 from pipeline.collect.fetch import Fetched, Fetcher, Validators, read_file
+from pipeline.collect.limits import (
+    MAX_GUID_CHARS,
+    MAX_REASON_CHARS,
+    MAX_SUMMARY_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
+    bounded_key,
+    cut,
+)
 from pipeline.collect.problems import Problem, Reason
 from pipeline.collect.publisher import KafkaPublisher, Publisher, PublishError
 from pipeline.collect.schedule import next_interval
 from pipeline.collect.state import FeedState, ItemState, StateStore
-from pipeline.collect.urls import host_of, is_http_url
+from pipeline.collect.urls import is_http_url
 from pipeline.deadletter import dead_letter
 from pipeline.health import touch
 from pipeline.ids import article_id
@@ -58,6 +67,7 @@ class FeedReport:
     unchanged: int = 0
     rejected: int = 0
     retry: int = 0  # passing failures; the item is tried again on a later poll
+    dead_letters_dropped: int = 0  # dead letters the broker refused for good (logged; the run goes on)
     warnings: tuple[str, ...] = ()
     published: list[str] = field(default_factory=list)  # article ids sent to the raw topic
     next_poll_in: float | None = None
@@ -109,6 +119,10 @@ class CollectReport:
         return self._sum("retry")
 
     @property
+    def dead_letters_dropped(self) -> int:
+        return self._sum("dead_letters_dropped")
+
+    @property
     def published(self) -> list[str]:
         return [a for f in self.feeds for a in f.published]
 
@@ -123,6 +137,7 @@ class CollectReport:
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "retry": self.retry,
+            "dead_letters_dropped": self.dead_letters_dropped,
         }
 
     def table(self) -> Table:
@@ -132,6 +147,9 @@ class CollectReport:
         table.caption = (
             f"{self.feeds_polled} polled, {self.not_modified} not modified (304), {self.failed_feeds} failed"
         )
+        if self.dead_letters_dropped:
+            table.caption += f", {self.dead_letters_dropped} dead letter(s) refused by the broker (see the log)"
+
         table.add_column("status")
         for name in columns:
             total = sum(int(getattr(f, name)) for f in self.feeds)
@@ -164,10 +182,22 @@ def item_fingerprint(item: FeedItem) -> str:
 
 
 def _item_payload(item: FeedItem) -> str:
+    """What a dead letter keeps of an item: each field capped, so the letter fits a message whatever the feed
+    says (a link longer than the cap is kept cut: the letter is for people, the item is in its feed)."""
     return json.dumps(
-        {"link": item.link, "guid": item.guid, "title": item.title, "summary": item.summary[:2000]},
+        {
+            "link": cut(item.link, MAX_URL_CHARS) if item.link else item.link,
+            "guid": cut(item.guid, MAX_GUID_CHARS) if item.guid else item.guid,
+            "title": cut(item.title, MAX_TITLE_CHARS),
+            "summary": cut(item.summary, MAX_SUMMARY_CHARS),
+        },
         ensure_ascii=False,
     )
+
+
+def shown(url: str | None) -> str | None:
+    """A URL as logged: a hostile one can be megabytes long."""
+    return cut(url, 300) if url else url
 
 
 def _local_path(url: str) -> Path:
@@ -189,7 +219,13 @@ class Collector:
         self.store = store
         self.fetcher = fetcher
         self._clock = clock
-        self.dedup = Deduplicator(store, threshold=settings.near_duplicate_threshold, clock=clock)
+        self.dedup = Deduplicator(
+            store,
+            threshold=settings.near_duplicate_threshold,
+            clock=clock,
+            max_entries=settings.near_duplicate_max_articles,
+            window_seconds=settings.near_duplicate_window_seconds,
+        )
         self._commit_lock = asyncio.Lock()
         self._item_slots = asyncio.Semaphore(max(1, settings.collect_concurrency))
 
@@ -289,15 +325,14 @@ class Collector:
         previous = self.store.get_feed(source) or FeedState(
             source, interval_seconds=feed.interval or self.settings.poll_interval_seconds
         )
-        if feed.allow_private and not feed.is_local:
-            self.fetcher.policy.allow(host_of(feed.url))
         fetched = await self._fetch_feed(feed, previous)
         if isinstance(fetched, Problem):
             return await self._feed_failed(feed, previous, report, fetched)
         if fetched.not_modified:
             report.status = "not_modified"
             return await self._commit(feed, previous, report, fetched, [])
-        parsed = parse_feed(fetched.body, url=fetched.final_url, headers=fetched.headers)
+        # A large feed takes seconds to parse (sanitising its HTML): off the loop, which serves every feed.
+        parsed = await asyncio.to_thread(parse_feed, fetched.body, url=fetched.final_url, headers=fetched.headers)
         if isinstance(parsed, Problem):
             if parsed.reason is not Reason.NO_ITEMS:
                 return await self._feed_failed(feed, previous, report, parsed)
@@ -306,28 +341,33 @@ class Collector:
         report.warnings = parsed.warnings
         todo = self._items_to_handle(source, parsed, report)
         outcomes = await asyncio.gather(*(self._resolve_safely(feed, parsed, item) for item, _ in todo))
-        await self._commit(feed, previous, report, fetched, list(zip(todo, outcomes, strict=True)))
+        # Which entries the feed lists now: an item waiting for another try that is no longer there cannot
+        # be fetched again (an empty document may be a passing glitch of the server: it proves nothing).
+        listed = {item.key or item_fingerprint(item) for item in parsed.items} if parsed.items else None
+        await self._commit(feed, previous, report, fetched, list(zip(todo, outcomes, strict=True)), listed)
 
     async def _fetch_feed(self, feed: FeedConfig, previous: FeedState) -> Fetched | Problem:
         if feed.is_local:
             return read_file(feed.path, self.settings.max_body_bytes)
         # Items waiting for a retry are only known from the feed document: skip the conditional GET then.
-        validators = (
-            None if self.store.has_retries(feed.source_id) else Validators(previous.etag, previous.last_modified)
+        waiting = self.store.has_retries(feed.source_id, self._clock())
+        validators = None if waiting else Validators(previous.etag, previous.last_modified)
+        return await self.fetcher.fetch(
+            feed.url.strip(), kind="feed", validators=validators, private_origin=feed.private_origin
         )
-        return await self.fetcher.fetch(feed.url.strip(), kind="feed", validators=validators)
 
     def _items_to_handle(
         self, source: str, parsed: ParsedFeed, report: FeedReport
     ) -> list[tuple[FeedItem, ItemState | None]]:
         todo: dict[str, tuple[FeedItem, ItemState | None]] = {}
+        now = self._clock()
         for item in parsed.items:
             fingerprint = item_fingerprint(item)
             key = item.key or fingerprint
             if key in todo:
                 continue  # the same entry twice in one document
             known = self.store.get_item(source, key)
-            if known is not None and known.settled and known.fingerprint == fingerprint:
+            if known is not None and known.fingerprint == fingerprint and not known.due(now):
                 report.seen += 1
                 continue
             todo[key] = (item, known)
@@ -340,7 +380,7 @@ class Collector:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.exception("item failed", feed=feed.source_id, link=item.link)
+            log.exception("item failed", feed=feed.source_id, link=shown(item.link))
             return Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
 
     async def _resolve(self, feed: FeedConfig, parsed: ParsedFeed, item: FeedItem) -> Extracted | Problem:
@@ -354,6 +394,8 @@ class Collector:
             link = item.link
             if not link:
                 return Problem(Reason.NO_LINK, "item has no link", None)
+            if len(link) > MAX_URL_CHARS:
+                return Problem(Reason.BAD_URL, f"link of {len(link)} characters > {MAX_URL_CHARS}", link)
             if feed.is_local and link.startswith("file:"):
                 page: Fetched | Problem = self._read_local_page(feed, link)
             elif not is_http_url(link):
@@ -361,7 +403,7 @@ class Collector:
             elif not feed.fetch_pages:
                 return from_feed()
             else:
-                page = await self.fetcher.fetch(link, kind="page")
+                page = await self.fetcher.fetch(link, kind="page", private_origin=feed.private_origin)
             if isinstance(page, Problem):
                 fallback = from_feed()
                 # The page's reason is the one worth reporting when the feed has no usable text either.
@@ -428,6 +470,7 @@ class Collector:
         report: FeedReport,
         fetched: Fetched | None,
         handled: list[tuple[tuple[FeedItem, ItemState | None], Extracted | Problem]],
+        listed: set[str] | None = None,
     ) -> None:
         # kafka-python's send() blocks until it has the topic's metadata (up to a minute for a missing topic):
         # fetch it in a worker thread first, so the sends below never stall the event loop.
@@ -437,9 +480,11 @@ class Collector:
                 with self.store.transaction():
                     for (item, known), outcome in handled:
                         self._settle_item_safely(feed, report, item, known, outcome)
+                    if listed is not None:
+                        self._forget_unlisted(feed, report, listed)
                     self.store.save_feed(self._schedule(feed, previous, report, fetched))
                     # Inside the transaction: if Kafka does not acknowledge, nothing above is committed.
-                    await asyncio.to_thread(self.publisher.flush)
+                    report.dead_letters_dropped += await asyncio.to_thread(self.publisher.flush)
             except BaseException:
                 self.dedup.reload()  # the index may hold signatures of rolled-back articles
                 raise
@@ -470,7 +515,7 @@ class Collector:
         except PublishError:
             raise
         except Exception as exc:
-            log.exception("item failed", feed=feed.source_id, link=item.link)
+            log.exception("item failed", feed=feed.source_id, link=shown(item.link))
             problem = Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
             final = ItemState(
                 feed.source_id, item.key or item_fingerprint(item), item_fingerprint(item), "rejected",
@@ -479,16 +524,39 @@ class Collector:
             self._reject(feed, report, item, problem)
             self.store.save_item(final)
 
+    def _forget_unlisted(self, feed: FeedConfig, report: FeedReport, listed: set[str]) -> None:
+        """Items waiting for another try that their feed no longer lists: nothing can fetch them again. One
+        given up on already has its dead letter; one that was only deferred gets one now (``left_feed``)."""
+        now = self._clock()
+        for waiting in self.store.pending_items(feed.source_id):
+            if waiting.item_key in listed:
+                continue
+            if waiting.outcome == "retry":
+                report.rejected += 1
+                log.warning("item left its feed before it could be collected", feed=feed.source_id,
+                            item=shown(waiting.item_key))
+                self.publisher.send_dead_letter(
+                    dead_letter(
+                        "collect",
+                        f"{Reason.LEFT_FEED.value}: the feed no longer lists the item after "
+                        f"{waiting.attempts} passing failure(s)",
+                        key=bounded_key(waiting.item_key),
+                        max_message_bytes=self.settings.kafka_max_message_bytes,
+                    )
+                )
+            self.store.save_item(replace(waiting, outcome="rejected", retry_at=None, last_seen_at=now))
+
     def _reject(self, feed: FeedConfig, report: FeedReport, item: FeedItem, problem: Problem) -> None:
         report.rejected += 1
-        log.warning("item rejected", feed=feed.source_id, link=item.link, reason=problem.reason.value,
+        log.warning("item rejected", feed=feed.source_id, link=shown(item.link), reason=problem.reason.value,
                     detail=problem.detail)
         self.publisher.send_dead_letter(
             dead_letter(
                 "collect",
-                f"{problem.reason.value}: {problem.detail}"[:500],
-                key=problem.url or item.link or feed.source_id,
+                cut(f"{problem.reason.value}: {problem.detail}", MAX_REASON_CHARS),
+                key=bounded_key(problem.url or item.link or feed.source_id),
                 payload=_item_payload(item),
+                max_message_bytes=self.settings.kafka_max_message_bytes,
             )
         )
 
@@ -505,16 +573,37 @@ class Collector:
         key = item.key or fingerprint
         attempts = (known.attempts if known else 0) + 1
         first_seen = known.first_seen_at if known else now
+        # Give-ups count for this version of the entry; a changed entry starts again (and gets its own letter).
+        give_ups = known.give_ups if known is not None and known.fingerprint == fingerprint else 0
 
-        def remember(result: str, art_id: str | None) -> None:
-            self.store.save_item(ItemState(feed.source_id, key, fingerprint, result, attempts, art_id, first_seen, now))
+        def remember(result: str, art_id: str | None, retry_at: float | None = None) -> None:
+            self.store.save_item(
+                ItemState(
+                    feed.source_id, key, fingerprint, result, attempts, art_id, first_seen, now, retry_at, give_ups
+                )
+            )
 
         if isinstance(outcome, Problem):
             if outcome.transient and attempts < self.settings.max_item_attempts:
                 report.retry += 1
-                log.info("item deferred", feed=feed.source_id, link=item.link, reason=outcome.reason.value)
+                log.info("item deferred", feed=feed.source_id, link=shown(item.link), reason=outcome.reason.value)
                 remember("retry", None)
                 return
+            give_ups += 1
+            retry_at = now + self._give_up_backoff(give_ups) if outcome.worth_another_day else None
+            if give_ups == 1:
+                self._reject(feed, report, item, outcome)
+            else:  # its dead letter went out when it was first given up on
+                report.rejected += 1
+                log.warning("item failed again", feed=feed.source_id, link=shown(item.link),
+                            reason=outcome.reason.value, give_ups=give_ups)
+            if retry_at is not None:
+                log.info("item to be tried again from its feed", feed=feed.source_id, link=shown(item.link),
+                         in_seconds=round(retry_at - now))
+            remember("rejected", None, retry_at)
+            return
+        outcome = bounded_article(outcome)
+        if isinstance(outcome, Problem):
             self._reject(feed, report, item, outcome)
             remember("rejected", None)
             return
@@ -531,6 +620,11 @@ class Collector:
                 similarity=round(decision.similarity or 0.0, 3),
             )
         remember(decision.verdict, decision.article_id)
+
+    def _give_up_backoff(self, give_ups: int) -> float:
+        """How long an item given up on ``give_ups`` times waits before its feed's next poll tries it again."""
+        base = self.settings.item_retry_backoff_seconds
+        return float(min(self.settings.item_retry_backoff_max_seconds, base * 2 ** min(give_ups - 1, 30)))
 
     def _raw_article(self, feed: FeedConfig, extracted: Extracted, decision: Decision, now: float) -> RawArticle:
         text = extracted.text

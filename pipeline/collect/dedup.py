@@ -9,6 +9,10 @@ Three checks, cheapest first:
    headline, byline or footer) that an exact hash misses.
 
 Duplicates are remembered (so they stay duplicates on the next poll) but never published.
+
+The in-memory index of check 3 is a window: the articles of the last ``window_seconds`` (7 days by default),
+at most ``max_entries`` of them (50,000, about 165 MB), oldest out first. Syndicated copies come within hours
+or days of their original; an exact copy of an older story is still caught by check 2, which reads the store.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import re
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -73,16 +78,32 @@ def signature_from_bytes(blob: bytes) -> LeanMinHash:
     return LeanMinHash.deserialize(blob)
 
 
-class NearDuplicateIndex:
-    """In-memory LSH over article signatures; candidates are confirmed with the estimated Jaccard."""
+DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600.0
+DEFAULT_MAX_ENTRIES = 50_000
 
-    def __init__(self, threshold: float, num_perm: int = 128) -> None:
+
+class NearDuplicateIndex:
+    """In-memory LSH over the signatures of recent articles; candidates are confirmed with the estimated
+    Jaccard. Bounded: at most ``max_entries`` signatures, none older than ``window_seconds`` (by the time each
+    was added), the oldest going first."""
+
+    def __init__(
+        self,
+        threshold: float,
+        num_perm: int = 128,
+        *,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+    ) -> None:
         self.threshold = threshold
         self.num_perm = num_perm
+        self.max_entries = max(1, max_entries)
+        self.window_seconds = window_seconds
         # The LSH only proposes candidates; they are confirmed against ``threshold`` below. Very high
         # thresholds leave datasketch too few bands to work with, so candidate search is capped at 0.9.
         self._lsh = MinHashLSH(threshold=min(threshold, 0.9), num_perm=num_perm)
         self._signatures: dict[str, LeanMinHash] = {}
+        self._added_at: OrderedDict[str, float] = OrderedDict()  # oldest first
 
     def __len__(self) -> int:
         return len(self._signatures)
@@ -90,16 +111,28 @@ class NearDuplicateIndex:
     def __contains__(self, key: str) -> bool:
         return key in self._signatures
 
-    def add(self, key: str, sig: LeanMinHash) -> None:
+    def add(self, key: str, sig: LeanMinHash, at: float) -> None:
         if key in self._signatures:
             self.remove(key)
         self._lsh.insert(key, sig)
         self._signatures[key] = sig
+        self._added_at[key] = at
+        self.expire(at)
+
+    def expire(self, now: float) -> None:
+        """Drop the oldest signatures while there are too many or they are older than the window."""
+        horizon = now - self.window_seconds
+        while self._added_at:
+            oldest, added = next(iter(self._added_at.items()))
+            if len(self._added_at) <= self.max_entries and added >= horizon:
+                break
+            self.remove(oldest)
 
     def remove(self, key: str) -> None:
         if key in self._signatures:
             self._lsh.remove(key)
             del self._signatures[key]
+            del self._added_at[key]
 
     def best_match(self, sig: LeanMinHash, exclude: str | None = None) -> tuple[str, float] | None:
         best: tuple[str, float] | None = None
@@ -137,18 +170,24 @@ class Deduplicator:
         threshold: float = 0.8,
         num_perm: int = 128,
         clock: Callable[[], float] = time.time,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
     ) -> None:
         self.store = store
         self.num_perm = num_perm
         self._clock = clock
-        self.index = NearDuplicateIndex(threshold, num_perm)
+        self.index = NearDuplicateIndex(threshold, num_perm, max_entries=max_entries, window_seconds=window_seconds)
         self.reload()
 
     def reload(self) -> None:
-        """Rebuild the in-memory index from the store (at start, and after a rolled-back transaction)."""
-        self.index = NearDuplicateIndex(self.index.threshold, self.num_perm)
-        for article_id, blob in self.store.signatures():
-            self.index.add(article_id, signature_from_bytes(blob))
+        """Rebuild the in-memory index from the store (at start, and after a rolled-back transaction): the
+        signatures of the window, oldest first, so the index ends holding the newest."""
+        old = self.index
+        self.index = NearDuplicateIndex(
+            old.threshold, self.num_perm, max_entries=old.max_entries, window_seconds=old.window_seconds
+        )
+        for article_id, blob, created_at in self.store.signatures(newer_than=self._clock() - old.window_seconds):
+            self.index.add(article_id, signature_from_bytes(blob), created_at)
 
     def judge(self, article_id: str, canonical_url: str, text: str) -> Decision:
         digest = content_hash(text)
@@ -171,7 +210,7 @@ class Deduplicator:
         self.store.save_article(ArticleState(article_id, canonical_url, digest, 1, None, first_seen, now))
         if sig is not None:
             self.store.save_signature(article_id, signature_to_bytes(sig), now)
-            self.index.add(article_id, sig)
+            self.index.add(article_id, sig, now)
         return Decision("new", article_id, 1, digest)
 
     def _record_revision(self, known: ArticleState, text: str, digest: str, now: float) -> Decision:
@@ -183,7 +222,7 @@ class Deduplicator:
         # The index follows the latest text, so copies of the revised story match it.
         if sig is not None:
             self.store.save_signature(known.article_id, signature_to_bytes(sig), now)
-            self.index.add(known.article_id, sig)
+            self.index.add(known.article_id, sig, now)
         else:
             self.store.delete_signature(known.article_id)
             self.index.remove(known.article_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import urljoin
@@ -18,6 +18,15 @@ from charset_normalizer import from_bytes
 from lxml import etree
 
 from pipeline.collect.feeds import FeedItem
+from pipeline.collect.limits import (
+    MAX_AUTHOR_CHARS,
+    MAX_AUTHORS,
+    MAX_LANGUAGE_CHARS,
+    MAX_SITE_NAME_CHARS,
+    MAX_TITLE_CHARS,
+    MAX_URL_CHARS,
+    cut,
+)
 from pipeline.collect.problems import Problem, Reason
 from pipeline.collect.urls import canonicalize, is_http_url, same_site
 
@@ -305,4 +314,28 @@ def extract_from_item(
         language=normalize_language(feed_language),
         site_name=feed_title or None,
         source="feed",
+    )
+
+
+def bounded_article(extracted: Extracted) -> Extracted | Problem:
+    """The article with every field within ``pipeline.collect.limits``, or why it cannot be (a URL too long
+    to keep: cut, it would name another page). A declared canonical URL that is too long gives way to the
+    page's own URL, as one on another site does."""
+    if len(extracted.url) > MAX_URL_CHARS:
+        return Problem(Reason.BAD_URL, f"URL of {len(extracted.url)} characters > {MAX_URL_CHARS}", extracted.url)
+    canonical = extracted.canonical_url
+    if len(canonical) > MAX_URL_CHARS:
+        canonical = choose_canonical(None, extracted.url)
+    authors = tuple(dict.fromkeys(cut(name, MAX_AUTHOR_CHARS) for name in extracted.authors[:MAX_AUTHORS]))
+    site_name = cut(extracted.site_name, MAX_SITE_NAME_CHARS) if extracted.site_name else extracted.site_name
+    language = extracted.language
+    if language is not None and len(language) > MAX_LANGUAGE_CHARS:
+        language = None  # not a language tag
+    return replace(
+        extracted,
+        canonical_url=canonical,
+        title=cut(extracted.title, MAX_TITLE_CHARS),
+        authors=authors,
+        site_name=site_name,
+        language=language,
     )

@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -54,6 +55,20 @@ class FeedConfig(BaseModel):
     def source_id(self) -> str:
         """Key of the feed in the state store and in reports: the URL, or the file's absolute URI."""
         return self.path.resolve().as_uri() if self.is_local else self.url.strip()
+
+    @property
+    def private_origin(self) -> tuple[str, int] | None:
+        """What ``allow_private`` allows: this feed's own server (host as written, port), for this feed's
+        requests only (its document, its pages, their robots.txt); None when it allows nothing."""
+        if not self.allow_private or self.is_local:
+            return None
+        try:
+            parts = urlsplit(self.url.strip())
+            port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        except ValueError:
+            return None
+        host = (parts.hostname or "").rstrip(".").lower()
+        return (host, port) if host else None
 
     @property
     def label(self) -> str:

@@ -21,11 +21,13 @@ from urllib.parse import urljoin, urlsplit
 import httpcore
 import httpx
 
+from pipeline.collect.decoding import ACCEPT_ENCODING, BoundedDecoder, UndecodableBody
 from pipeline.collect.netguard import (
     AddressPolicy,
     BlockedAddressError,
     GuardedBackend,
     NameResolutionError,
+    Origin,
     resolve,
 )
 from pipeline.collect.problems import Problem, Reason
@@ -182,6 +184,16 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 @dataclass(frozen=True, slots=True)
+class _Scope:
+    """The address policy a request is checked against and the client (connection pool) it goes through.
+    A feed with ``allow_private`` gets a scope of its own, so neither its allowance nor a pooled connection
+    to its private server serves any other feed."""
+
+    policy: AddressPolicy
+    client: httpx.AsyncClient
+
+
+@dataclass(frozen=True, slots=True)
 class _Response:
     status: int
     headers: dict[str, str]
@@ -201,14 +213,30 @@ class Fetcher:
         self.policy = policy or AddressPolicy(settings.allow_private_hosts)
         self.limiter = limiter or HostLimiter(settings.per_host_concurrency, settings.per_host_min_interval_seconds)
         self._rng = rng or random.Random()
-        self.client = httpx.AsyncClient(
-            transport=GuardedTransport(self.policy),
+        self._default = _Scope(self.policy, self._client(self.policy))
+        self.client = self._default.client
+        # One per feed origin with allow_private (bounded by the feeds file), made on first use.
+        self._private: dict[Origin, _Scope] = {}
+        self.robots = RobotsCache(self._fetch_robots, settings.user_agent, settings.robots_cache_seconds)
+
+    def _client(self, policy: AddressPolicy) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            transport=GuardedTransport(policy),
             follow_redirects=False,  # followed by hand, so every hop is checked
             trust_env=False,  # no proxies from the environment: they would bypass the address guard
-            timeout=httpx.Timeout(settings.request_timeout_seconds),
-            headers={"User-Agent": settings.user_agent},
+            timeout=httpx.Timeout(self.settings.request_timeout_seconds),
+            # Only what BoundedDecoder decodes (httpx would also offer br/zstd if their packages were there).
+            headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
-        self.robots = RobotsCache(self._fetch_robots, settings.user_agent, settings.robots_cache_seconds)
+
+    def _scope(self, private_origin: Origin | None) -> _Scope:
+        if private_origin is None:
+            return self._default
+        scope = self._private.get(private_origin)
+        if scope is None:
+            policy = self.policy.with_origin(private_origin)
+            scope = self._private[private_origin] = _Scope(policy, self._client(policy))
+        return scope
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -218,15 +246,26 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+        for scope in self._private.values():
+            await scope.client.aclose()
 
-    async def fetch(self, url: str, kind: Kind = "page", validators: Validators | None = None) -> Fetched | Problem:
-        """GET ``url``; a 2xx or 304 answer is ``Fetched``, anything else a ``Problem``."""
-        result = await self._follow(url, kind, validators)
+    async def fetch(
+        self,
+        url: str,
+        kind: Kind = "page",
+        validators: Validators | None = None,
+        *,
+        private_origin: Origin | None = None,
+    ) -> Fetched | Problem:
+        """GET ``url``; a 2xx or 304 answer is ``Fetched``, anything else a ``Problem``. ``private_origin``
+        (host, port) may resolve to a private address for this request and its redirects (a feed's
+        ``allow_private``); nothing else is allowed beyond the settings' ``allow_private_hosts``."""
+        result = await self._follow(url, kind, validators, self._scope(private_origin))
         if isinstance(result, Problem) or result.status == 304 or 200 <= result.status < 300:
             return result
         return Problem(Reason.HTTP_ERROR, f"HTTP {result.status}", result.final_url)
 
-    async def _follow(self, url: str, kind: Kind, validators: Validators | None) -> Fetched | Problem:
+    async def _follow(self, url: str, kind: Kind, validators: Validators | None, scope: _Scope) -> Fetched | Problem:
         extra = {"Accept": _ACCEPT[kind], **(validators.request_headers() if validators else {})}
         current = url
         redirects: list[str] = []
@@ -235,14 +274,14 @@ class Fetcher:
                 return Problem(Reason.BAD_SCHEME, "only http and https URLs are fetched", current)
             # Checked here too (the connect step checks again): a refused address must not be reported as a
             # robots.txt problem, and must not cost a robots.txt request.
-            refusal = await self._address_refusal(current)
+            refusal = await self._address_refusal(current, scope.policy)
             if refusal:
                 return refusal
             if kind == "page":
-                refusal = await self._robots_refusal(current)
+                refusal = await self._robots_refusal(current, scope)
                 if refusal:
                     return refusal
-            response = await self._get_with_retries(current, extra, kind)
+            response = await self._get_with_retries(current, extra, kind, scope.client)
             if isinstance(response, Problem):
                 return response
             if response.status not in REDIRECT_STATUSES:
@@ -256,7 +295,7 @@ class Fetcher:
             extra = {"Accept": _ACCEPT[kind]}
         return Problem(Reason.TOO_MANY_REDIRECTS, f"more than {self.settings.max_redirects} redirects", url)
 
-    async def _address_refusal(self, url: str) -> Problem | None:
+    async def _address_refusal(self, url: str, policy: AddressPolicy) -> Problem | None:
         parts = urlsplit(url)
         host = (parts.hostname or "").rstrip(".")
         try:
@@ -266,13 +305,16 @@ class Fetcher:
             return Problem(Reason.BAD_URL, str(exc), url)
         except NameResolutionError as exc:
             return Problem(Reason.DNS_FAILURE, str(exc), url)
-        refused = [a for a in addresses if not self.policy.permits(host, ipaddress.ip_address(a))]
+        refused = [a for a in addresses if not policy.permits(host, ipaddress.ip_address(a), port)]
         if refused:
             return Problem(Reason.BLOCKED_ADDRESS, str(BlockedAddressError(host, refused)), url)
         return None
 
-    async def _robots_refusal(self, url: str) -> Problem | None:
-        rules = await self.robots.rules_for(url)
+    async def _robots_refusal(self, url: str, scope: _Scope) -> Problem | None:
+        async def fetch_robots(robots_url: str) -> tuple[int | None, bytes]:
+            return await self._fetch_robots(robots_url, scope)
+
+        rules = await self.robots.rules_for(url, fetch_robots)
         if rules.unavailable:
             return Problem(Reason.SERVER_ERROR, rules.unavailable, url)  # transient: the item is retried
         delay = rules.crawl_delay(self.settings.user_agent)
@@ -282,16 +324,18 @@ class Fetcher:
             return None
         return Problem(Reason.ROBOTS_DISALLOWED, "robots.txt disallows this URL", url)
 
-    async def _fetch_robots(self, url: str) -> tuple[int | None, bytes]:
-        result = await self._follow(url, "robots", None)
+    async def _fetch_robots(self, url: str, scope: _Scope | None = None) -> tuple[int | None, bytes]:
+        result = await self._follow(url, "robots", None, scope or self._default)
         if isinstance(result, Problem):
             return None, b""  # unreachable
         return result.status, result.body
 
-    async def _get_with_retries(self, url: str, headers: dict[str, str], kind: Kind) -> _Response | Problem:
+    async def _get_with_retries(
+        self, url: str, headers: dict[str, str], kind: Kind, client: httpx.AsyncClient
+    ) -> _Response | Problem:
         attempt = 0
         while True:
-            outcome = await self._get_once(url, headers, kind)
+            outcome = await self._get_once(url, headers, kind, client)
             retryable = outcome.transient if isinstance(outcome, Problem) else outcome.status in RETRY_STATUSES
             if not retryable or attempt >= self.settings.fetch_retries:
                 break
@@ -313,14 +357,16 @@ class Fetcher:
             return Problem(reason, f"HTTP {outcome.status} after {attempt + 1} attempts", url)
         return outcome
 
-    async def _get_once(self, url: str, headers: dict[str, str], kind: Kind) -> _Response | Problem:
+    async def _get_once(
+        self, url: str, headers: dict[str, str], kind: Kind, client: httpx.AsyncClient
+    ) -> _Response | Problem:
         host = host_of(url)
         try:
             async with self.limiter.slot(host):
                 # One deadline for the whole exchange, body included: a server trickling bytes cannot
                 # hold a worker for longer than this.
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
-                    async with self.client.stream("GET", url, headers=headers) as response:
+                    async with client.stream("GET", url, headers=headers) as response:
                         return await self._read(response, kind, url)
         except TimeoutError:
             return Problem(Reason.TIMEOUT, f"no complete answer in {self.settings.request_timeout_seconds}s", url)
@@ -353,15 +399,21 @@ class Fetcher:
             return Problem(Reason.TOO_LARGE, f"Content-Length {declared} > {limit} bytes", url)
         chunks: list[bytes] = []
         size = 0
-        # Counted after decompression, so a small gzip bomb is stopped as early as a large plain body.
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > limit:
-                if kind == "robots":  # RFC 9309: use what fits, ignore the rest
-                    chunks.append(chunk[: limit - (size - len(chunk))])
-                    break
-                return Problem(Reason.TOO_LARGE, f"body exceeds {limit} bytes", url)
-            chunks.append(chunk)
+        # Raw bytes, decoded here: counted after decompression, so a small gzip bomb is stopped as early as a
+        # large plain body, and decoded step by step, so even stacked encodings never hold more than the limit.
+        try:
+            decoder = BoundedDecoder(headers.get("content-encoding"), limit)
+            async for raw in response.aiter_raw():
+                chunk = decoder.decode(raw)
+                size += len(chunk)
+                if size > limit:
+                    if kind == "robots":  # RFC 9309: use what fits, ignore the rest
+                        chunks.append(chunk[: limit - (size - len(chunk))])
+                        break
+                    return Problem(Reason.TOO_LARGE, f"body exceeds {limit} bytes", url)
+                chunks.append(chunk)
+        except UndecodableBody as exc:
+            return Problem(Reason.BINARY_BODY, f"undecodable content encoding: {exc}", url)
         body = b"".join(chunks)
         if kind != "robots":
             if not body.strip():

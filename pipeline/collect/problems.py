@@ -38,6 +38,8 @@ class Reason(StrEnum):
     NO_TEXT = "no_text"
     TEXT_TOO_SHORT = "text_too_short"
     EXTRACTION_FAILED = "extraction_failed"
+    # An item that left its feed while it waited for another try: it cannot be fetched again.
+    LEFT_FEED = "left_feed"
     # A bug or an unforeseen condition in the collector itself (logged with its traceback).
     INTERNAL_ERROR = "internal_error"
 
@@ -54,6 +56,26 @@ TRANSIENT = frozenset(
 )
 
 
+# Failures that depend on the other side (the server, the page, its robots.txt) and so may be gone on a
+# later day: an item given up on for one of these is tried again from its feed after a back-off. The others
+# are the item's own (no link, a URL we refuse) or ours (a bug): the same entry would fail the same way.
+WORTH_ANOTHER_DAY = TRANSIENT | frozenset(
+    {
+        Reason.HTTP_ERROR,
+        Reason.TOO_MANY_REDIRECTS,
+        Reason.TOO_LARGE,
+        Reason.BAD_CONTENT_TYPE,
+        Reason.BINARY_BODY,
+        Reason.EMPTY_BODY,
+        Reason.ROBOTS_DISALLOWED,
+        Reason.FILE_ERROR,
+        Reason.NO_TEXT,
+        Reason.TEXT_TOO_SHORT,
+        Reason.EXTRACTION_FAILED,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Why something was refused. ``detail`` is for people; ``reason`` is for code."""
@@ -65,6 +87,10 @@ class Problem:
     @property
     def transient(self) -> bool:
         return self.reason in TRANSIENT
+
+    @property
+    def worth_another_day(self) -> bool:
+        return self.reason in WORTH_ANOTHER_DAY
 
     def __str__(self) -> str:
         where = f" ({self.url})" if self.url else ""

@@ -1,8 +1,9 @@
 """Where collected articles and rejected items go: Kafka, or memory (tests, ``--dry-run``).
 
 The collector sends a feed's messages, then calls ``flush``, and only then commits its state: ``flush``
-raises ``PublishError`` unless the broker acknowledged every message, so nothing is marked done that was
-not delivered.
+raises ``PublishError`` unless the broker acknowledged every article, so nothing is marked done that was
+not delivered. A dead letter the broker refuses for good (too large, invalid) is logged and counted, not
+raised: it can never be delivered, and raising would stop the run at the same item on every restart.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ class Publisher(Protocol):
 
     def send_dead_letter(self, record: DeadLetter) -> None: ...
 
-    def flush(self) -> None: ...
+    def flush(self) -> int:
+        """Wait for every acknowledgement; returns how many dead letters were refused for good (and logged).
+        Raises ``PublishError`` when an article was not acknowledged or the broker cannot be reached."""
 
     def close(self) -> None: ...
 
@@ -53,8 +56,9 @@ class MemoryPublisher:
         record.to_json_bytes()
         self.dead_letters.append(record)
 
-    def flush(self) -> None:
+    def flush(self) -> int:
         self.flushes += 1
+        return 0  # memory refuses nothing
 
     def close(self) -> None:
         return None
@@ -73,6 +77,14 @@ def ensure_collector_topics(settings: Settings) -> None:
         ensure_topics(settings, wanted)
     except Exception as exc:
         log.warning("topic set-up failed", error=repr(exc), topics=wanted)
+
+
+def refused_for_good(exc: BaseException) -> bool:
+    """Whether the broker refused this one record and would refuse it again (too large, invalid), as opposed
+    to a failure of the broker or the network, which is worth waiting for (kafka-python marks those retriable)."""
+    from kafka.errors import KafkaError
+
+    return isinstance(exc, KafkaError) and not exc.retriable
 
 
 class KafkaPublisher:
@@ -110,20 +122,27 @@ class KafkaPublisher:
         future = self._producer.send(self.settings.topic_dead_letter, key=key, value=record.to_json_bytes())
         self._pending.append((self.settings.topic_dead_letter, key, future))
 
-    def flush(self) -> None:
+    def flush(self) -> int:
         pending, self._pending = self._pending, []
         try:
             self._producer.flush(timeout=self.settings.request_timeout_seconds * 3)
         except Exception as exc:  # e.g. KafkaTimeoutError: the broker is unreachable
             raise PublishError(f"flush of {len(pending)} messages failed: {exc!r}") from exc
         failed: list[str] = []
+        refused = 0
         for topic, key, future in pending:
             try:
                 future.get(timeout=0)
             except Exception as exc:
-                failed.append(f"{topic}/{key}: {exc!r}")
+                if topic == self.settings.topic_dead_letter and refused_for_good(exc):
+                    # Logged with what identifies the item; the item itself stays in its feed.
+                    log.error("dead letter refused by the broker; skipped", key=key[:300], error=repr(exc)[:300])
+                    refused += 1
+                else:
+                    failed.append(f"{topic}/{key[:200]}: {exc!r}"[:500])
         if failed:
             raise PublishError(f"{len(failed)} of {len(pending)} messages not acknowledged: {failed[:3]}")
+        return refused
 
     def close(self) -> None:
         self._producer.close(timeout=10)

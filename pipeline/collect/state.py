@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS feed_items (
     article_id TEXT,
     first_seen_at REAL NOT NULL,
     last_seen_at REAL NOT NULL,
+    retry_at REAL,
+    give_ups INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (feed_url, item_key)
 );
 CREATE TABLE IF NOT EXISTS articles (
@@ -78,11 +80,19 @@ class ItemState:
     article_id: str | None
     first_seen_at: float
     last_seen_at: float
+    # A rejected item whose failure may pass (the page, the server, robots.txt) is tried again from its feed
+    # at this time; None: never (handled, or its failure is the item's own, e.g. no link).
+    retry_at: float | None = None
+    give_ups: int = 0  # times it was rejected in this version (its back-off doubles with each)
 
     @property
     def settled(self) -> bool:
-        """Handled for good: only items waiting for a retry are looked at again."""
-        return self.outcome != "retry"
+        """Handled for good: items waiting for a retry, or a later try after they were given up on, are not."""
+        return self.outcome != "retry" and self.retry_at is None
+
+    def due(self, now: float) -> bool:
+        """Whether a poll at ``now`` should look at the item again, although its feed entry did not change."""
+        return self.outcome == "retry" or (self.retry_at is not None and self.retry_at <= now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +117,16 @@ class StateStore:
             self._db.execute("PRAGMA journal_mode=WAL")  # readers (status tools) never block the collector
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
+        self._migrate()
         self._depth = 0
+
+    def _migrate(self) -> None:
+        """Columns added since a state file was made (SQLite adds a column with its default in place)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(feed_items)")}
+        if "retry_at" not in columns:
+            self._db.execute("ALTER TABLE feed_items ADD COLUMN retry_at REAL")
+        if "give_ups" not in columns:
+            self._db.execute("ALTER TABLE feed_items ADD COLUMN give_ups INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self._db.close()
@@ -173,7 +192,7 @@ class StateStore:
     def save_item(self, item: ItemState) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO feed_items (feed_url, item_key, fingerprint, outcome, attempts, article_id,"
-            " first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " first_seen_at, last_seen_at, retry_at, give_ups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 item.feed_url,
                 item.item_key,
@@ -183,15 +202,27 @@ class StateStore:
                 item.article_id,
                 item.first_seen_at,
                 item.last_seen_at,
+                item.retry_at,
+                item.give_ups,
             ),
         )
 
-    def has_retries(self, feed_url: str) -> bool:
-        """Whether items of this feed wait for another try (the feed must then be read in full, not 304'd)."""
+    def has_retries(self, feed_url: str, now: float) -> bool:
+        """Whether items of this feed wait for another try at ``now`` (the feed must then be read in full,
+        not 304'd): passing failures, and items given up on whose back-off is over."""
         row = self._db.execute(
-            "SELECT 1 FROM feed_items WHERE feed_url = ? AND outcome = 'retry' LIMIT 1", (feed_url,)
+            "SELECT 1 FROM feed_items WHERE feed_url = ? AND (outcome = 'retry' OR retry_at <= ?) LIMIT 1",
+            (feed_url, now),
         ).fetchone()
         return row is not None
+
+    def pending_items(self, feed_url: str) -> list[ItemState]:
+        """This feed's items still to be tried again: passing failures and items given up on for now."""
+        rows = self._db.execute(
+            "SELECT * FROM feed_items WHERE feed_url = ? AND (outcome = 'retry' OR retry_at IS NOT NULL)",
+            (feed_url,),
+        ).fetchall()
+        return [ItemState(**dict(row)) for row in rows]
 
     def count_items(self, feed_url: str | None = None) -> int:
         if feed_url is None:
@@ -244,10 +275,11 @@ class StateStore:
     def delete_signature(self, article_id: str) -> None:
         self._db.execute("DELETE FROM signatures WHERE article_id = ?", (article_id,))
 
-    def signatures(self, newer_than: float | None = None) -> Iterator[tuple[str, bytes]]:
+    def signatures(self, newer_than: float | None = None) -> Iterator[tuple[str, bytes, float]]:
+        """(article id, MinHash, when it was saved), oldest first."""
         cursor = self._db.execute(
-            "SELECT article_id, minhash FROM signatures WHERE created_at >= ? ORDER BY created_at",
+            "SELECT article_id, minhash, created_at FROM signatures WHERE created_at >= ? ORDER BY created_at",
             (newer_than if newer_than is not None else float("-inf"),),
         )
         for row in cursor:
-            yield str(row[0]), bytes(row[1])
+            yield str(row[0]), bytes(row[1]), float(row[2])

@@ -60,7 +60,7 @@ def plan_replay(letters: list[Letter]) -> tuple[list[ReplayPlan], list[tuple[Let
     for letter in letters:
         record = letter.record
         if not record.source_topic:
-            skipped.append((letter, "no source topic (a collector item: it is fetched again from its feed)"))
+            skipped.append((letter, "no source topic (a collector item: later polls of its feed try it again)"))
         elif record.payload is None and (record.partition is None or record.offset is None):
             skipped.append((letter, "neither the payload nor its source offset was kept"))
         elif record.payload is not None and record.payload_encoding is None:

@@ -6,6 +6,8 @@ Pages and feeds are the SAMPLE files of tests/unit/collect, served on 127.0.0.1;
 from __future__ import annotations
 
 import contextlib
+import random
+import string
 import time
 import uuid
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.admin import NewTopic
 
 from pipeline.collect.collector import collect_once
 from pipeline.records import DeadLetter, RawArticle
@@ -145,3 +148,44 @@ def test_collector_publishes_exactly_the_new_articles(site: SampleServer, run_se
     (latest,) = [a for a in revisions if a.revision == 2]
     bridge_id = next(a.article_id for a in revisions if a.title.startswith("Harbour") and a.revision == 1)
     assert latest.article_id == bridge_id and "Corrected." in latest.text
+
+
+def random_path(size: int, seed: int = 21) -> str:
+    """A path that compresses poorly (random letters and digits), so gzip does not shrink it under the limit."""
+    rng = random.Random(seed)
+    return "/news/" + "".join(rng.choices(string.ascii_letters + string.digits, k=size))
+
+
+def test_an_item_with_a_600_kb_link_is_dead_lettered_and_the_run_goes_on(
+    site: SampleServer, run_settings: Settings
+) -> None:
+    # Issue 21 (3): the letter was keyed by the whole link and carried it again in its payload; the broker
+    # refused it (MESSAGE_TOO_LARGE), the run aborted, and every restart hit the same item.
+    items = [ITEMS[0], ("Hostile", random_path(600_000), "g-huge"), ITEMS[1]]
+    site.routes["/feed.xml"] = Route(feed(items), content_type="application/rss+xml")
+    report = collect_once(run_settings, [site.url("/feed.xml")])
+    assert (report.new, report.rejected, report.dead_letters_dropped) == (2, 1, 0)
+    assert len(read_all(run_settings, run_settings.topic_raw, expected=2)) == 2
+    (value,) = [v for _, v in read_all(run_settings, run_settings.topic_dead_letter, expected=1)]
+    letter = DeadLetter.model_validate_json(value)
+    assert letter.reason.startswith("bad_url") and letter.key is not None and len(letter.key) <= 1_024
+    assert len(value) < 64_000
+
+
+def test_a_dead_letter_the_broker_refuses_is_logged_counted_and_skipped(
+    site: SampleServer, run_settings: Settings, kafka_bootstrap: str
+) -> None:
+    # A dead-letter topic that takes only tiny messages: any letter with a payload is refused for good.
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, client_id="it-collect-small-dlq")
+    try:
+        admin.create_topics(
+            [NewTopic(run_settings.topic_dead_letter, 1, 1, topic_configs={"max.message.bytes": "300"})]
+        )
+    finally:
+        admin.close()
+    title = random_path(900, seed=5)  # a 404 page, and a title that makes its letter larger than 300 bytes
+    site.routes["/feed.xml"] = Route(feed([ITEMS[0], (title, "/news/gone", "g4")]), content_type="application/rss+xml")
+    report = collect_once(run_settings, [site.url("/feed.xml")])
+    assert (report.new, report.rejected, report.dead_letters_dropped) == (1, 1, 1)
+    assert len(read_all(run_settings, run_settings.topic_raw, expected=1)) == 1
+    assert topic_size(run_settings, run_settings.topic_dead_letter) == 0

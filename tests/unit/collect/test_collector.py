@@ -158,7 +158,7 @@ def test_syndicated_copy_in_another_feed_is_a_duplicate(server: SampleServer, se
 
 def test_failed_publish_commits_nothing(server: SampleServer, settings: Settings) -> None:
     class BrokenPublisher(MemoryPublisher):
-        def flush(self) -> None:
+        def flush(self) -> int:
             raise PublishError("0 of 2 messages acknowledged")
 
     serve_site(server, STANDARD_ITEMS[:2])

@@ -52,8 +52,8 @@ def test_signature_survives_serialisation() -> None:
 
 def test_index_finds_a_lightly_edited_copy_but_not_another_story() -> None:
     index = NearDuplicateIndex(threshold=0.8)
-    index.add("story", signature(STORY))  # type: ignore[arg-type]
-    index.add("other", signature(OTHER))  # type: ignore[arg-type]
+    index.add("story", signature(STORY), at=0.0)  # type: ignore[arg-type]
+    index.add("other", signature(OTHER), at=0.0)  # type: ignore[arg-type]
     edited = "Ferry service paused. " + STORY.replace("on Monday", "on Monday morning") + " (Sample Wire)"
     match = index.best_match(signature(edited))  # type: ignore[arg-type]
     assert match is not None and match[0] == "story" and match[1] >= 0.8

@@ -53,6 +53,34 @@ def test_fixed_interval_turns_adaptation_off() -> None:
     assert feed.interval == feed.min_interval == feed.max_interval == 30
 
 
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::a00:1",  # NAT64 (RFC 6052) of 10.0.0.1
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254, the cloud metadata endpoint
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:c0a8:101::",  # 6to4 of 192.168.1.1
+        "64:ff9b:1::808:808",  # local-use NAT64 (RFC 8215): the translator is ours, whatever it carries
+        "::a00:1",  # IPv4-compatible (deprecated) form of 10.0.0.1
+        "::ffff:a9fe:a9fe",  # IPv4-mapped 169.254.169.254
+    ],
+)
+def test_private_addresses_embedded_in_ipv6_are_private(address: str) -> None:
+    # Issue 21 (6): Python 3.11 counts 64:ff9b::/96, 2002::/16 and 64:ff9b:1::/48 as global whatever they carry.
+    import ipaddress
+
+    assert not is_public(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize("address", ["64:ff9b::808:808", "2002:808:808::1", "2606:4700::1111"])
+def test_public_addresses_embedded_in_ipv6_stay_public(address: str) -> None:
+    import ipaddress
+
+    assert is_public(ipaddress.ip_address(address))
+
+
 def test_address_policy() -> None:
     import ipaddress
 
@@ -147,3 +175,30 @@ def test_cli_needs_feeds() -> None:
 
     result = CliRunner().invoke(app, ["collect", "--dry-run"])
     assert result.exit_code != 0
+
+
+def test_a_dead_letter_refused_for_good_is_counted_not_raised() -> None:
+    from kafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
+
+    settings = Settings(topic_raw="t.raw", topic_dead_letter="t.dlq")
+    letter = DeadLetter(stage="collect", reason="http_error: HTTP 404", error_type="Rejected", key="k")
+    article = RawArticle(article_id="art_1", url="https://x.example/", canonical_url="https://x.example/", text="t")
+
+    class RefusingProducer(_Producer):
+        def __init__(self, error: Exception) -> None:
+            super().__init__()
+            self.error = error
+
+        def send(self, topic: str, key: str, value: bytes) -> _Future:
+            self.sent.append((topic, key, value))
+            return _Future(self.error if topic == "t.dlq" else None)
+
+    publisher = KafkaPublisher(settings, producer=RefusingProducer(MessageSizeTooLargeError()), ensure_topics=False)
+    publisher.send_article(article)
+    publisher.send_dead_letter(letter)
+    assert publisher.flush() == 1  # refused for good: logged and counted, the run goes on
+    # A broker that does not answer is another matter: nothing may be committed.
+    waiting = KafkaPublisher(settings, producer=RefusingProducer(KafkaTimeoutError()), ensure_topics=False)
+    waiting.send_dead_letter(letter)
+    with pytest.raises(PublishError):
+        waiting.flush()

@@ -131,6 +131,40 @@ def test_entity_declarations_are_refused(data: bytes) -> None:
     assert isinstance(result, Problem) and result.reason is Reason.UNSAFE_XML
 
 
+# Quadratic blow-up: one entity of 1,000 characters used 1,000 times, in a 4 KB document (a million characters).
+QUADRATIC = (
+    '<?xml version="1.0" encoding="ENCODING"?>\n<!DOCTYPE rss [\n<!ENTITY a "' + "a" * 1000 + '">\n]>\n'
+    '<rss version="2.0"><channel><title>T</title><item><title>x</title><link>http://news.example/1</link>'
+    "<description>" + "&a;" * 1000 + "</description></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize("encoding", ["cp037", "cp500", "cp1140", "utf-7"])
+def test_entity_declarations_are_refused_whatever_the_encoding(encoding: str) -> None:
+    # Issue 21 (1): in EBCDIC (or UTF-7) "<!ENTITY" is not those ASCII bytes; feedparser decodes the document
+    # itself and its parsers then expanded the entity (a 56 KB feed gave a 100,000,000-character summary).
+    data = QUADRATIC.replace("ENCODING", encoding).encode(encoding)
+    if encoding == "utf-7":  # Python's encoder leaves "<!" as they are; UTF-7 may also write them in base64
+        data = data.replace(b"<!ENTITY", b"+ADwAIQ-ENTITY")
+    assert b"<!ENTITY" not in data
+    result = parse_feed(data, url="http://news.example/feed", headers={"content-type": "application/rss+xml"})
+    assert isinstance(result, Problem) and result.reason is Reason.UNSAFE_XML, result
+
+
+def test_entity_declarations_are_refused_in_a_charset_named_only_by_the_http_header() -> None:
+    data = QUADRATIC.replace('<?xml version="1.0" encoding="ENCODING"?>\n', "").encode("cp500")
+    headers = {"content-type": "application/xml; charset=cp500"}
+    result = parse_feed(data, url="http://news.example/feed", headers=headers)
+    assert isinstance(result, Problem) and result.reason is Reason.UNSAFE_XML, result
+
+
+def test_a_feed_in_ebcdic_without_entities_is_read() -> None:
+    data = QUADRATIC.replace("ENCODING", "cp037").replace("&a;" * 1000, "Plain text.")
+    data = data.replace(data[data.index("<!DOCTYPE") : data.index("<rss")], "")
+    result = parse_feed(data.encode("cp037"), url="http://news.example/feed")
+    assert isinstance(result, ParsedFeed) and result.items[0].summary == "Plain text."
+
+
 def test_entity_text_inside_cdata_is_not_a_declaration() -> None:
     data = RSS.replace(b"Short summary one.", b"<![CDATA[how to write <!ENTITY x 'y'> in a DTD]]>")
     assert unsafe_xml_reason(data) is None

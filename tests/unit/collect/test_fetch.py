@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import random
+import tracemalloc
+import zlib
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -130,6 +133,8 @@ def test_private_addresses_are_refused_by_default(server: SampleServer, collect_
         "http://[::ffff:127.0.0.1]/x",
         "http://0.0.0.0/x",
         "http://100.64.0.1/x",
+        "http://[64:ff9b::7f00:1]/x",  # NAT64 of 127.0.0.1 (issue 21, 6)
+        "http://[2002:7f00:1::]/x",  # 6to4 of 127.0.0.1
     ],
 )
 def test_non_public_literals_are_refused_without_connecting(url: str, collect_settings: Settings) -> None:
@@ -209,6 +214,32 @@ def test_oversize_bodies_are_refused(server: SampleServer, collect_settings: Set
     server.routes["/bomb"] = Route(b"<html>" + b" " * 5_000_000, gzip=True)
     for path in ("/declared", "/streamed", "/bomb"):
         problem(run(fetch(small, server.url(path))), Reason.TOO_LARGE)
+
+
+def test_stacked_compression_is_bounded_by_the_body_limit(server: SampleServer, collect_settings: Settings) -> None:
+    # Issue 21 (2): httpx inflated a whole chunk through both layers before the size check could see it:
+    # 589 bytes of "gzip, gzip" became 256 MiB. Here 128 MiB of zeros, twice gzipped (about 300 bytes).
+    bomb = gzip.compress(gzip.compress(bytes(128 * 1024 * 1024)))
+    server.routes["/bomb2"] = Route(bomb, headers={"Content-Encoding": "gzip, gzip"})
+    small = collect_settings.model_copy(update={"max_body_bytes": 1_000_000})
+    tracemalloc.start()
+    try:
+        result = run(fetch(small, server.url("/bomb2")))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    problem(result, Reason.TOO_LARGE)
+    assert peak < 16 * 1024 * 1024, f"{peak / 2**20:.0f} MiB allocated for a 1 MB limit"
+
+
+def test_stacked_and_unknown_encodings(server: SampleServer, collect_settings: Settings) -> None:
+    server.routes["/two"] = Route(zlib.compress(gzip.compress(PAGE)), headers={"Content-Encoding": "gzip, deflate"})
+    assert ok(run(fetch(collect_settings, server.url("/two")))).body == PAGE
+    server.routes["/br"] = Route(b"\x0b\x02\x80SAMPLE\x03", headers={"Content-Encoding": "br"})
+    refused = problem(run(fetch(collect_settings, server.url("/br"))), Reason.BINARY_BODY)
+    assert "unsupported content encoding br" in refused.detail
+    server.routes["/bad"] = Route(b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    problem(run(fetch(collect_settings, server.url("/bad"))), Reason.BINARY_BODY)
 
 
 @pytest.mark.parametrize(

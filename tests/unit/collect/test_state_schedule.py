@@ -22,7 +22,7 @@ def test_everything_persists_across_reopen(tmp_path: Path) -> None:
         assert item is not None and item.settled and item.article_id == "art_1"
         assert store.get_article("art_1") == ArticleState("art_1", "https://f.example/1", "h", 2, None, 1.0, 2.0)
         assert store.find_original_by_hash("h") is not None
-        assert list(store.signatures()) == [("art_1", b"\x01\x02")]
+        assert [(article, blob) for article, blob, _ in store.signatures()] == [("art_1", b"\x01\x02")]
         assert store.count_items() == 1 and store.count_articles(duplicates=False) == 1
 
 
@@ -48,3 +48,22 @@ def test_interval_adapts_within_bounds() -> None:
     for _ in range(20):  # a feed that changes on every poll settles at the lower bound
         interval = next_interval(interval, changed=True, failed=False, lower=60, upper=3600)
     assert interval == 60
+
+
+def test_a_state_file_from_before_item_retries_gains_their_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE feed_items (feed_url TEXT NOT NULL, item_key TEXT NOT NULL, fingerprint TEXT NOT NULL,"
+        " outcome TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, article_id TEXT, first_seen_at REAL NOT NULL,"
+        " last_seen_at REAL NOT NULL, PRIMARY KEY (feed_url, item_key))"
+    )
+    old.execute("INSERT INTO feed_items VALUES ('f', 'k', 'fp', 'rejected', 3, NULL, 1.0, 2.0)")
+    old.commit()
+    old.close()
+    with StateStore(path) as store:
+        item = store.get_item("f", "k")
+        assert item is not None and item.retry_at is None and item.give_ups == 0 and item.settled
+        assert not store.has_retries("f", now=10.0)
