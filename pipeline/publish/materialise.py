@@ -13,12 +13,15 @@ catch-up replays it.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 from kafka import KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
+from pipeline.errors import ServiceUnavailable
 from pipeline.kafka import make_producer
 from pipeline.publish.changes import EventState, apply_report
 from pipeline.publish.subscriptions import events_end_offsets, subscription_topic, unassigned_consumer
@@ -27,6 +30,9 @@ from pipeline.records import Event, EventChange, Subscription
 from pipeline.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+# Rounds of sending a catch-up's changes while Kafka refuses some for a reason that passes (then CatchUpFailed).
+CATCH_UP_ATTEMPTS = 4
 
 
 class SubscriptionMatcher:
@@ -97,28 +103,81 @@ def replay_changes(settings: Settings, partition: int, upto: int, on_change: Cal
         consumer.close()
 
 
+class CatchUpFailed(ServiceUnavailable):
+    """Kafka did not acknowledge every change of a catch-up: the partition is not caught up."""
+
+
 def catch_up(
-    settings: Settings, matcher: SubscriptionMatcher, partition: int, upto: int, producer: KafkaProducer
+    settings: Settings,
+    matcher: SubscriptionMatcher,
+    partition: int,
+    upto: int,
+    producer: KafkaProducer,
+    *,
+    attempts: int = CATCH_UP_ATTEMPTS,
 ) -> int:
     """Write to a subscription topic's partition every matching change below ``upto`` that it lacks.
-    Returns how many were written."""
+    Returns how many were written; raises CatchUpFailed unless Kafka acknowledged every one."""
     name = matcher.subscription.name
     topic = subscription_topic(settings, name)
     after = max(last_materialised_offset(settings, topic, partition), matcher.first_offset(partition) - 1)
     if upto <= after + 1:
         return 0
-    written = 0
+    missing: list[EventChange] = []
 
-    def write(change: EventChange) -> None:
-        nonlocal written
+    def collect(change: EventChange) -> None:
         if change.source_offset > after and matcher.wants(change):
-            producer.send(topic, key=change.event_id, value=change_bytes(change), partition=partition)
-            written += 1
+            missing.append(change)
 
-    replay_changes(settings, partition, upto, write)
-    producer.flush()
+    replay_changes(settings, partition, upto, collect)
+    written = _send_in_order(producer, topic, partition, missing, name=name, attempts=attempts)
     log.info("subscription caught up", subscription=name, partition=partition, upto=upto, written=written)
     return written
+
+
+def _send_in_order(
+    producer: KafkaProducer, topic: str, partition: int, changes: list[EventChange], *, name: str, attempts: int
+) -> int:
+    """Send ``changes`` to one partition and check every acknowledgement (kafka-python's ``flush`` does not
+    raise for a failed record). From the first refused change on, everything is sent again, a later change
+    that went through included: the partition's last change says how far it is materialised, so it must not
+    stand past a gap. A refusal that cannot pass (e.g. a change over the topic's size limit) is not retried."""
+    pending = changes
+    for attempt in range(1, attempts + 1):
+        sent = [
+            (change, producer.send(topic, key=change.event_id, value=change_bytes(change), partition=partition))
+            for change in pending
+        ]
+        producer.flush()
+        refused: tuple[int, Exception] | None = None
+        for index, (_, future) in enumerate(sent):
+            try:
+                future.get(timeout=0)
+            except KafkaError as exc:
+                refused = (index, exc)
+                break
+        if refused is None:
+            return len(changes)
+        index, error = refused
+        pending = [change for change, _ in sent[index:]]
+        if not getattr(error, "retriable", False) or attempt == attempts:
+            raise CatchUpFailed(
+                f"subscription {name!r}: Kafka did not take {len(pending)} of {len(changes)} changes for "
+                f"partition {partition} of {topic} ({type(error).__name__}: {str(error)[:200]})",
+                hint=(
+                    "the subscription is stored, and `pipeline subscriptions run` completes its topic once Kafka "
+                    "takes them (check the broker, and the topic's max.message.bytes); nothing is skipped meanwhile"
+                ),
+            )
+        log.warning(
+            "subscription changes not acknowledged; sending again",
+            subscription=name,
+            partition=partition,
+            pending=len(pending),
+            error=str(error)[:200],
+        )
+        time.sleep(0.5 * 2**attempt)
+    return len(changes)
 
 
 def read_report(value: bytes | None) -> dict[str, Any] | None:

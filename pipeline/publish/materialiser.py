@@ -23,10 +23,11 @@ from typing import Any
 import faust
 import structlog
 from kafka import KafkaAdminClient, KafkaProducer
+from kafka.errors import KafkaError
 
 from pipeline.kafka import client_options, faust_app, make_producer
 from pipeline.publish.changes import EventState, apply_report
-from pipeline.publish.materialise import SubscriptionMatcher, catch_up, change_bytes, read_report
+from pipeline.publish.materialise import CatchUpFailed, SubscriptionMatcher, catch_up, change_bytes, read_report
 from pipeline.publish.subscriptions import SubscriptionCatalog, subscription_topic
 from pipeline.records import EventChange
 from pipeline.settings import Settings, get_settings
@@ -91,14 +92,27 @@ class Materialiser:
                 log.info("subscription active", subscription=name, filter=subscription.filter)
         return self.matchers
 
-    async def ensure_caught_up(self, matcher: SubscriptionMatcher, partition: int, upto: int) -> None:
+    async def ensure_caught_up(self, matcher: SubscriptionMatcher, partition: int, upto: int) -> bool:
+        """Whether the subscription's partition holds every change below ``upto``. Until a catch-up has
+        succeeded, no live change may be written there: it would stand past the gap and hide it from the next
+        catch-up, which starts after the partition's last change."""
         key = (matcher.subscription.name, partition)
         if key in self.caught_up:
-            return
+            return True
         if self._producer is None:
             self._producer = await self.run_blocking(make_producer, settings, "pipeline-subscriptions-catch-up")
-        await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer)
+        try:
+            await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer)
+        except (CatchUpFailed, KafkaError) as exc:
+            log.error(
+                "subscription not caught up; its changes for this partition wait for the next attempt",
+                subscription=matcher.subscription.name,
+                partition=partition,
+                error=str(exc)[:300],
+            )
+            return False
         self.caught_up.add(key)
+        return True
 
     def forget_partitions(self, partitions: set[int]) -> None:
         """Another worker may have handled these meanwhile: catch them up again before writing."""
@@ -136,8 +150,8 @@ async def materialise(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
                     event_states[message.key] = json.dumps(updated.to_json()).encode()
                 if change is not None:
                     for matcher in list(matchers.values()):
-                        await state.ensure_caught_up(matcher, message.partition, message.offset)
-                        if matcher.wants(change):
+                        caught_up = await state.ensure_caught_up(matcher, message.partition, message.offset)
+                        if caught_up and matcher.wants(change):
                             await _publish(matcher, change)
             state.positions[message.partition] = message.offset + 1
         yield None
