@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None  # signs each request (X-Pipeline-Signature) when set
     webhook_timeout_seconds: float = 10.0
     webhook_max_backoff_seconds: float = 60.0
+    # The webhook deliverer polls while it retries, so only a single request longer than this drops it.
+    webhook_max_poll_interval_ms: int = 300_000
     # The broker's message.max.bytes: dead letters keep a payload only while the letter stays below it.
     kafka_max_message_bytes: int = 1_000_000
     # How long a consumer may go between polls before the group drops it. The indexer polls (paused) while

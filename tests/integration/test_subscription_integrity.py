@@ -76,14 +76,20 @@ def publish(settings: Settings, events: list[Event]) -> None:
 def set_max_message_bytes(settings: Settings, topic: str, limit: int) -> None:
     admin = KafkaAdminClient(client_id="it-subint-config", **client_options(settings))
     try:
-        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": str(limit)})])
+        admin.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": str(limit)})]
+        )
     finally:
         admin.close()
 
 
 def changes_on(settings: Settings, topic: str) -> list[dict[str, Any]]:
     consumer = KafkaConsumer(
-        topic, **client_options(settings), auto_offset_reset="earliest", enable_auto_commit=False, consumer_timeout_ms=3000
+        topic,
+        **client_options(settings),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
     )
     try:
         return [json.loads(message.value) for message in consumer]
