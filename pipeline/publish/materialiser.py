@@ -22,12 +22,22 @@ from typing import Any
 
 import faust
 import structlog
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from pipeline.kafka import client_options, faust_app, make_producer
+from pipeline.kafka import faust_app, make_producer
 from pipeline.publish.changes import EventState, apply_report
-from pipeline.publish.materialise import CatchUpFailed, SubscriptionMatcher, catch_up, change_bytes, read_report
+from pipeline.publish.materialise import (
+    EVENT_STATES_TABLE,
+    CatchUpFailed,
+    HistoryTrimmed,
+    KnownStates,
+    SubscriptionMatcher,
+    catch_up,
+    change_bytes,
+    committed_offsets,
+    read_report,
+)
 from pipeline.publish.subscriptions import SubscriptionCatalog, subscription_topic
 from pipeline.records import EventChange
 from pipeline.settings import Settings, get_settings
@@ -55,7 +65,12 @@ _raw_bytes: dict[str, Any] = {
 }
 events_topic = app.topic(settings.topic_events, **_raw_bytes)
 # event id -> EventState as JSON: the articles known to report the event and where each was first seen.
-event_states = app.Table("event-states", key_type=bytes, value_type=bytes)
+event_states = app.Table(EVENT_STATES_TABLE, key_type=bytes, value_type=bytes)
+
+
+def _table_state(key: bytes) -> EventState | None:
+    known = event_states.get(key)
+    return EventState.from_json(json.loads(known)) if known else None
 
 
 class Materialiser:
@@ -102,8 +117,10 @@ class Materialiser:
         if self._producer is None:
             self._producer = await self.run_blocking(make_producer, settings, "pipeline-subscriptions-catch-up")
         try:
-            await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer)
-        except (CatchUpFailed, KafkaError) as exc:
+            # The table holds every report below ``upto`` folded in, and outlives events.enriched's retention.
+            known = KnownStates(_table_state, upto)
+            await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer, known)
+        except (CatchUpFailed, HistoryTrimmed, KafkaError) as exc:
             log.error(
                 "subscription not caught up; its changes for this partition wait for the next attempt",
                 subscription=matcher.subscription.name,
@@ -170,7 +187,7 @@ async def catch_up_quiet_partitions() -> None:
         ]
         if not pending:
             return
-        committed = await state.run_blocking(_committed_offsets, settings)
+        committed = await state.run_blocking(committed_offsets, settings)
         for matcher, partition in pending:
             upto = state.positions.get(partition, committed.get(partition, 0))
             await state.ensure_caught_up(matcher, partition, upto)
@@ -180,16 +197,6 @@ async def catch_up_quiet_partitions() -> None:
 async def _on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     assigned = args[0] if args else kwargs.get("assigned", set())
     state.forget_partitions({tp.partition for tp in assigned if tp.topic == settings.topic_events})
-
-
-def _committed_offsets(settings: Settings) -> dict[int, int]:
-    """Where this group resumes in each events.enriched partition (nothing processed there yet)."""
-    admin = KafkaAdminClient(client_id="pipeline-subscriptions-offsets", **client_options(settings))
-    try:
-        offsets = admin.list_consumer_group_offsets(settings.subscriptions_group)
-    finally:
-        admin.close()
-    return {tp.partition: max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == settings.topic_events}
 
 
 def run_worker(loglevel: str = "info") -> None:

@@ -8,23 +8,61 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import subprocess
+import sys
+import time
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from pipeline.kafka import client_options, ensure_topics, make_producer
 from pipeline.publish import materialiser
-from pipeline.publish.materialise import CatchUpFailed, SubscriptionMatcher, backfill_subscription
+from pipeline.publish.materialise import (
+    CatchUpFailed,
+    HistoryTrimmed,
+    SubscriptionMatcher,
+    backfill_subscription,
+    committed_offsets,
+)
 from pipeline.publish.subscriptions import add_subscription, subscription_topic
 from pipeline.records import ArticleRef, Event, Subscription
 from pipeline.settings import Settings
 from tests.factories import sample_event
 
 pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def running_worker(settings: Settings, log: IO[str]) -> Iterator[subprocess.Popen[str]]:
+    """`pipeline subscriptions run` (the Faust materialiser) on ``settings``' topics, stopped afterwards."""
+    env = {**os.environ, **settings.as_env(), "PIPELINE_LOG_LEVEL": "WARNING"}
+    command = [sys.executable, "-m", "pipeline", "subscriptions", "run", "--loglevel", "warning"]
+    worker = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
 
 
 @pytest.fixture()
@@ -120,3 +158,48 @@ def test_a_backfill_kafka_refuses_fails_loudly_and_the_partition_is_not_marked_c
     assert asyncio.run(state.ensure_caught_up(matcher, 0, 3)) is True
     held = changes_on(private, topic)
     assert [(c["change"], c["article_count"]) for c in held] == [("create", 1), ("update", 2), ("update", 3)]
+
+
+def trim(settings: Settings, partition: int, before: int) -> None:
+    """What retention does: the partition's first offset moves up to ``before``."""
+    admin = KafkaAdminClient(client_id="it-subint-trim", **client_options(settings))
+    try:
+        admin.delete_records({TopicPartition(settings.topic_events, partition): before})
+    finally:
+        admin.close()
+
+
+def summary(changes: list[dict[str, Any]]) -> list[tuple[str, int, list[str]]]:
+    return [(c["change"], c["article_count"], c["new_article_ids"]) for c in changes]
+
+
+def test_a_backfill_after_retention_without_any_kept_state_is_refused_with_a_message(private: Settings) -> None:
+    """Issue 21 item 13: once events.enriched is trimmed, a replay from its start took a later report for a
+    create with a count of 1."""
+    publish(private, reports(3))
+    trim(private, 0, 2)  # the first two reports are gone; no materialiser ever kept their state
+    subscription = add_subscription(private, Subscription(name="late", filter={}, backfill=True))
+    with pytest.raises(HistoryTrimmed, match="starts at offset 2") as refused:
+        backfill_subscription(private, subscription)
+    assert "--no-backfill" in (refused.value.hint or "")
+    assert changes_on(private, subscription_topic(private, "late")) == [], "wrong changes were written"
+
+
+def test_subscription_state_outlives_retention_for_the_worker_and_for_a_backfill(
+    private: Settings, tmp_path: Path
+) -> None:
+    """Issue 21 item 13: the materialiser's table (compacted changelog) knows the trimmed reports, so both the
+    running worker's catch-up and `add`'s backfill give the retained report its true count."""
+    publish(private, reports(3))
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log, running_worker(private, log):
+        wait_for(lambda: committed_offsets(private).get(0) == 3, "the materialiser to fold in the three reports")
+        trim(private, 0, 2)
+        add_subscription(private, Subscription(name="live", filter={}, backfill=True))  # no CLI backfill
+        live = subscription_topic(private, "live")
+        wait_for(lambda: len(changes_on(private, live)) >= 1, "the worker to catch the new subscription up")
+    assert summary(changes_on(private, live)) == [("update", 3, ["art_2"])], log_path.read_text()[-3000:]
+
+    later = add_subscription(private, Subscription(name="later", filter={}, backfill=True))
+    assert backfill_subscription(private, later) == 1
+    assert summary(changes_on(private, subscription_topic(private, "later"))) == [("update", 3, ["art_2"])]
