@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     enricher_group: str = "pipeline-enricher"
     indexer_group: str = "pipeline-indexer"
     subscriptions_group: str = "pipeline-subscriptions"
+    # The subscription materialiser forgets an event with no new reporting article for this long (by the reports'
+    # Kafka timestamps), which bounds its table. Keep it at or above events.enriched's retention.
+    subscriptions_event_ttl_hours: float = Field(720.0, gt=0)
 
     # Webhook delivery (pipeline subscribe --webhook, pipeline subscriptions deliver).
     webhook_secret: SecretStr | None = None  # signs each request (X-Pipeline-Signature) when set

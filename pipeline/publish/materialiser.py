@@ -18,6 +18,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import faust
@@ -27,6 +28,7 @@ from kafka.errors import KafkaError
 
 from pipeline.kafka import faust_app, make_producer
 from pipeline.publish.changes import EventState, apply_report
+from pipeline.publish.expiry import EventExpiry
 from pipeline.publish.materialise import (
     EVENT_STATES_TABLE,
     CatchUpFailed,
@@ -66,6 +68,9 @@ _raw_bytes: dict[str, Any] = {
 events_topic = app.topic(settings.topic_events, **_raw_bytes)
 # event id -> EventState as JSON: the articles known to report the event and where each was first seen.
 event_states = app.Table(EVENT_STATES_TABLE, key_type=bytes, value_type=bytes)
+
+
+expiry = EventExpiry(int(settings.subscriptions_event_ttl_hours * 3_600_000))
 
 
 def _table_state(key: bytes) -> EventState | None:
@@ -152,6 +157,27 @@ async def _publish(matcher: SubscriptionMatcher, change: EventChange) -> None:
     )
 
 
+def _forget_expired(partition: int, seen_ms: int) -> None:
+    """Delete from the table the events of ``partition`` past their time-to-live (a tombstone each on the
+    changelog, in this partition's, because the current event is from it). Called in the agent: Faust writes
+    a table's changelog only from there."""
+    if not expiry.indexed(partition):  # first event of the partition since the start or a rebalance
+        expiry.rebuild(partition, _table_index(partition))
+    for key in expiry.expired(partition, seen_ms):
+        event_states.pop(key, None)
+
+
+def _table_index(partition: int) -> list[tuple[Any, int]]:
+    """The table's events of ``partition`` with their last update, as recovered from the changelog. States kept
+    before the time-to-live existed carry neither, and stay until their event is reported again."""
+    index = []
+    for key, value in event_states.items():
+        kept = EventState.from_json(json.loads(value))
+        if kept.partition == partition and kept.updated_ms is not None:
+            index.append((key, kept.updated_ms))
+    return index
+
+
 @app.agent(events_topic)
 async def materialise(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     async for event in stream.events():
@@ -159,12 +185,16 @@ async def materialise(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async with state.lock:
             matchers = await state.refresh()
             report = read_report(event.value)
+            seen_ms = int(message.timestamp * 1000)
+            _forget_expired(message.partition, seen_ms)
             if report is not None and message.key is not None:
                 known = event_states.get(message.key)
                 previous = EventState.from_json(json.loads(known)) if known else None
                 updated, change = apply_report(previous, report, message.partition, message.offset)
                 if updated is not None:
+                    updated = replace(updated, partition=message.partition, updated_ms=seen_ms)
                     event_states[message.key] = json.dumps(updated.to_json()).encode()
+                    expiry.touch(message.partition, message.key, seen_ms)
                 if change is not None:
                     for matcher in list(matchers.values()):
                         caught_up = await state.ensure_caught_up(matcher, message.partition, message.offset)
@@ -197,6 +227,7 @@ async def catch_up_quiet_partitions() -> None:
 async def _on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     assigned = args[0] if args else kwargs.get("assigned", set())
     state.forget_partitions({tp.partition for tp in assigned if tp.topic == settings.topic_events})
+    expiry.forget()  # the table is recovered for the new assignment; it is indexed again from there
 
 
 def run_worker(loglevel: str = "info") -> None:

@@ -29,6 +29,7 @@ from pipeline.publish.materialise import (
     SubscriptionMatcher,
     backfill_subscription,
     committed_offsets,
+    state_changelog_topic,
 )
 from pipeline.publish.subscriptions import add_subscription, subscription_topic
 from pipeline.records import ArticleRef, Event, Subscription
@@ -203,3 +204,47 @@ def test_subscription_state_outlives_retention_for_the_worker_and_for_a_backfill
     later = add_subscription(private, Subscription(name="later", filter={}, backfill=True))
     assert backfill_subscription(private, later) == 1
     assert summary(changes_on(private, subscription_topic(private, "later"))) == [("update", 3, ["art_2"])]
+
+
+def live_states(settings: Settings) -> int:
+    """Events the materialiser's table holds, as its changelog says (the last record per key, not a tombstone)."""
+    consumer = KafkaConsumer(
+        state_changelog_topic(settings),
+        **client_options(settings),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=3000,
+    )
+    latest: dict[bytes, bytes | None] = {}
+    try:
+        for message in consumer:
+            latest[message.key] = message.value
+    finally:
+        consumer.close()
+    return sum(value is not None for value in latest.values())
+
+
+def test_the_workers_event_table_stays_within_its_time_to_live(private: Settings, tmp_path: Path) -> None:
+    """Issue 21 item 7: the subscription worker's table held every event it ever saw. 40 events an hour apart
+    (Kafka timestamps) with a 5-hour time-to-live leave the events of the last 5 hours, not 40."""
+    ttl_hours, count = 5, 40
+    private = private.model_copy(update={"subscriptions_event_ttl_hours": float(ttl_hours)})
+    start_ms = int(time.time() * 1000) - count * 3_600_000
+    producer = make_producer(private, "it-subint")
+    try:
+        for n in range(count):
+            event = reports(1)[0].model_copy(update={"event_id": f"evt_ttl_{n:02d}"})
+            producer.send(
+                private.topic_events,
+                key=event.event_id,
+                value=event.to_json_bytes(),
+                timestamp_ms=start_ms + n * 3_600_000,
+            ).get(timeout=30)
+    finally:
+        producer.close()
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log, running_worker(private, log):
+        wait_for(lambda: committed_offsets(private).get(0) == count, "the materialiser to fold in every event")
+    held = live_states(private)
+    assert held <= ttl_hours + 1, f"the table holds {held} of {count} events: {log_path.read_text()[-2000:]}"
+    assert held >= ttl_hours  # the recent ones are kept
