@@ -152,6 +152,10 @@ def _commit_if_still_ours(consumer: KafkaConsumer, message: Any) -> None:
         consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "", -1)})
     except KafkaError as exc:
         log.warning("offset not committed; the delivery may be repeated", partition=str(tp), error=str(exc))
+        return
+    if consumer.position(tp) <= message.offset:
+        # Revoked and given back while the receiver was away: the position went back to the last commit.
+        consumer.seek(tp, message.offset + 1)
 
 
 def deliver_messages(
