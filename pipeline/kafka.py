@@ -142,7 +142,7 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
         enable_idempotence=True,
         linger_ms=20,
         compression_type="gzip",
-        key_serializer=lambda key: key.encode("utf-8"),
+        key_serializer=lambda key: None if key is None else key.encode("utf-8"),  # None: a keyless message
         max_request_size=4_000_000,
     )
 

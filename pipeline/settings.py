@@ -82,11 +82,16 @@ class Settings(BaseSettings):
     enricher_group: str = "pipeline-enricher"
     indexer_group: str = "pipeline-indexer"
     subscriptions_group: str = "pipeline-subscriptions"
+    # The subscription materialiser forgets an event with no new reporting article for this long (by the reports'
+    # Kafka timestamps), which bounds its table. Keep it at or above events.enriched's retention.
+    subscriptions_event_ttl_hours: float = Field(720.0, gt=0)
 
     # Webhook delivery (pipeline subscribe --webhook, pipeline subscriptions deliver).
     webhook_secret: SecretStr | None = None  # signs each request (X-Pipeline-Signature) when set
     webhook_timeout_seconds: float = 10.0
     webhook_max_backoff_seconds: float = 60.0
+    # The webhook deliverer polls while it retries, so only a single request longer than this drops it.
+    webhook_max_poll_interval_ms: int = 300_000
     # The broker's message.max.bytes: dead letters keep a payload only while the letter stays below it.
     kafka_max_message_bytes: int = 1_000_000
     # How long a consumer may go between polls before the group drops it. The indexer polls (paused) while

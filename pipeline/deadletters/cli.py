@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
 
         Stages write idempotently, so replaying a message twice does no harm. Letters stay on the topic.
         """
-        from pipeline.deadletters.select import plan_replay
+        from pipeline.deadletters.select import plan_replay, replay_topics
         from pipeline.deadletters.topic import read_letters, replay
 
         settings = get_settings()
@@ -130,12 +130,13 @@ def register(app: typer.Typer) -> None:
         letters = [
             letter for letter in read_letters(settings, chosen) if not letter_ids or letter.letter_id in letter_ids
         ]
-        plans, skipped = plan_replay(letters)
+        plans, skipped = plan_replay(letters, replay_topics(settings))
         for letter, why in skipped:
             console.print(f"[yellow]skipped[/] {letter.letter_id}: {why}")
         if dry_run:
             for plan in plans:
-                console.print(f"would replay {plan.letter.letter_id} -> {plan.topic} (key {plan.key!r})")
+                key = "no key" if plan.key is None else f"key {plan.key!r}"
+                console.print(f"would replay {plan.letter.letter_id} -> {plan.topic} ({key})")
             console.print(f"{len(plans)} would be replayed, {len(skipped)} skipped")
             return
         replayed, failed = replay(settings, plans)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.records import DeadLetter, Stage
+from pipeline.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -49,22 +50,33 @@ class ReplayPlan:
 
     letter: Letter
     topic: str
-    key: str  # as the letter kept it (an undecodable original key comes back backslash-escaped)
+    # As the letter kept it (an undecodable original key comes back backslash-escaped); None: the message had no
+    # key, and goes back without one (an empty key would send every such message to one partition).
+    key: str | None
     payload_in_letter: bool
 
 
-def plan_replay(letters: list[Letter]) -> tuple[list[ReplayPlan], list[tuple[Letter, str]]]:
-    """Replay plans for the letters that can go back, and why each other one cannot."""
+def replay_topics(settings: Settings) -> set[str]:
+    """The only topics a replay may write to: those the pipeline's stages read (enrich: raw articles; index:
+    enriched articles and events). A letter is data; it must not aim a replay anywhere else."""
+    return {settings.topic_raw, settings.topic_enriched, settings.topic_events}
+
+
+def plan_replay(letters: list[Letter], input_topics: set[str]) -> tuple[list[ReplayPlan], list[tuple[Letter, str]]]:
+    """Replay plans for the letters that can go back to one of ``input_topics``, and why each other one cannot."""
     plans: list[ReplayPlan] = []
     skipped: list[tuple[Letter, str]] = []
     for letter in letters:
         record = letter.record
         if not record.source_topic:
             skipped.append((letter, "no source topic (a collector item: later polls of its feed try it again)"))
+        elif record.source_topic not in input_topics:
+            allowed = ", ".join(sorted(input_topics))
+            skipped.append((letter, f"source topic {record.source_topic!r} is not a pipeline input ({allowed})"))
         elif record.payload is None and (record.partition is None or record.offset is None):
             skipped.append((letter, "neither the payload nor its source offset was kept"))
         elif record.payload is not None and record.payload_encoding is None:
             skipped.append((letter, "an old letter whose payload was kept as truncated text"))
         else:
-            plans.append(ReplayPlan(letter, record.source_topic, record.key or "", record.payload is not None))
+            plans.append(ReplayPlan(letter, record.source_topic, record.key, record.payload is not None))
     return plans, skipped

@@ -92,6 +92,15 @@ def _unreadable(record: ConsumerRecord, reason: str, settings: Settings, error: 
     )
 
 
+def newest_revision(reports: list[tuple[ConsumerRecord, EnrichedArticle]]) -> EnrichedArticle:
+    """The article to index from one batch's records of it: the highest revision, not the last offset.
+
+    A replay or a re-sent dead letter can put revision 2 after revision 3 on the partition; between records of
+    one revision (a re-enrichment) the later offset wins. Across batches Elasticsearch's external version
+    (the revision, ``external_gte``) keeps an older revision from replacing a newer one."""
+    return max(reports, key=lambda report: (report[1].revision, report[0].offset))[1]
+
+
 def parse_batch(records: list[ConsumerRecord], settings: Settings) -> ParsedBatch:
     """Validate every record; what cannot be read becomes a dead letter with the reason."""
     batch = ParsedBatch()
@@ -245,7 +254,7 @@ class Indexer:
             if self._stop.is_set():
                 return False
             try:
-                article_report = self.sink.write_articles([docs[-1][1] for docs in articles.values()])
+                article_report = self.sink.write_articles([newest_revision(docs) for docs in articles.values()])
                 event_report = self.sink.write_events([doc for docs in events.values() for _, doc in docs])
             except ElasticsearchUnavailable as exc:
                 if not self._hold(attempt, str(exc), len(articles) + len(events)):

@@ -163,8 +163,13 @@ class ElasticsearchSink:
         return results
 
     def write_articles(self, articles: Sequence[EnrichedArticle]) -> SinkReport:
-        # The last revision in the batch wins.
-        return self.write_article_documents({a.article_id: article_document(a) for a in articles})
+        # The highest revision of each article wins (the later one of equal revisions), whatever the order.
+        latest: dict[str, EnrichedArticle] = {}
+        for article in articles:
+            known = latest.get(article.article_id)
+            if known is None or article.revision >= known.revision:
+                latest[article.article_id] = article
+        return self.write_article_documents({doc_id: article_document(a) for doc_id, a in latest.items()})
 
     def write_article_documents(self, latest: dict[str, dict[str, Any]]) -> SinkReport:
         """Article documents by id, each versioned by its revision (also how ``pipeline reindex`` copies)."""

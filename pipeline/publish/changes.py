@@ -30,13 +30,25 @@ class EventState:
 
     event: dict[str, Any]
     first_offsets: dict[str, int] = field(default_factory=dict)
+    # Set by the materialiser for its time-to-live (pipeline.publish.expiry): the partition, and the Kafka
+    # timestamp of the report that last changed the state. None in states written before it kept them.
+    partition: int | None = None
+    updated_ms: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"event": self.event, "first_offsets": self.first_offsets}
+        data: dict[str, Any] = {"event": self.event, "first_offsets": self.first_offsets}
+        if self.partition is not None and self.updated_ms is not None:
+            data |= {"partition": self.partition, "updated_ms": self.updated_ms}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EventState:
-        return cls(event=data["event"], first_offsets={k: int(v) for k, v in data["first_offsets"].items()})
+        return cls(
+            event=data["event"],
+            first_offsets={k: int(v) for k, v in data["first_offsets"].items()},
+            partition=data.get("partition"),
+            updated_ms=data.get("updated_ms"),
+        )
 
 
 def apply_report(

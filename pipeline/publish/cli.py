@@ -12,7 +12,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 import typer
-from kafka import KafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 from rich.console import Console
 
 from pipeline.errors import MissingResource
@@ -60,10 +63,13 @@ def follow_events(
 ) -> int:
     """Write matching events from the events topic until ``limit`` events, ``idle_exit`` quiet seconds, or
     Ctrl-C; returns how many were written."""
+    # Never auto-commit: it would commit whatever was polled, including the records a --limit or Ctrl-C left
+    # unshown, and the next session with the group would skip them. With a group, only handled offsets are
+    # committed (``HandledOffsets``).
     consumer = KafkaConsumer(
         **consumer_options(settings),
         group_id=group or f"pipeline-subscribe-{uuid.uuid4().hex[:8]}",
-        enable_auto_commit=group is not None,
+        enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
     )
     if settings.topic_events not in consumer.topics():
@@ -75,6 +81,7 @@ def follow_events(
         )
     consumer.subscribe([settings.topic_events])
     seen = SeenEvents()
+    handled = HandledOffsets(consumer if group is not None else None, say)
     written = 0
     say(
         f"Waiting for events on {settings.topic_events} at {settings.kafka} "
@@ -91,15 +98,17 @@ def follow_events(
                     event = Event.model_validate_json(message.value)
                 except ValueError as exc:
                     say(f"[red]skipping an invalid event (offset {message.offset}): {exc}")
+                    handled.done(message)
                     continue
                 record = event.model_dump(mode="json")
-                if not event_filter.matches(record) or not seen.first_time(event.event_id):
-                    continue
-                writer.write(Hit(record))
-                written += 1
-                delivered = True
+                if event_filter.matches(record) and seen.first_time(event.event_id):
+                    writer.write(Hit(record))
+                    written += 1
+                    delivered = True
+                handled.done(message)
                 if limit and written >= limit:
                     break
+            handled.commit()
             if delivered:
                 last_event = last_notice = now
             elif idle_exit and now - last_event >= idle_exit:
@@ -112,8 +121,34 @@ def follow_events(
         pass
     finally:
         writer.close()
-        consumer.close()
+        handled.commit()
+        consumer.close(autocommit=False)
     return written
+
+
+class HandledOffsets:
+    """With a consumer group: commits past the messages this session has handled (shown, filtered out or
+    unreadable) and no further, so a --limit or Ctrl-C never skips a polled but unshown event next time."""
+
+    def __init__(self, consumer: KafkaConsumer | None, say: Callable[[str], None]) -> None:
+        self.consumer = consumer
+        self.say = say
+        self._pending: dict[TopicPartition, OffsetAndMetadata] = {}
+
+    def done(self, message: ConsumerRecord) -> None:
+        if self.consumer is not None:
+            tp = TopicPartition(message.topic, message.partition)
+            self._pending[tp] = OffsetAndMetadata(message.offset + 1, "", -1)
+
+    def commit(self) -> None:
+        if self.consumer is None or not self._pending:
+            return
+        try:
+            self.consumer.commit(dict(self._pending))
+            self._pending.clear()
+        except KafkaError as exc:
+            # Not fatal: the group resumes from its previous commit and shows these events again.
+            self.say(f"[yellow]could not commit the group's offsets ({exc}); some events will be shown again")
 
 
 def register(app: typer.Typer) -> None:

@@ -18,15 +18,28 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import faust
 import structlog
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
 
-from pipeline.kafka import client_options, faust_app, make_producer
+from pipeline.kafka import faust_app, make_producer
 from pipeline.publish.changes import EventState, apply_report
-from pipeline.publish.materialise import SubscriptionMatcher, catch_up, change_bytes, read_report
+from pipeline.publish.expiry import EventExpiry
+from pipeline.publish.materialise import (
+    EVENT_STATES_TABLE,
+    CatchUpFailed,
+    HistoryTrimmed,
+    KnownStates,
+    SubscriptionMatcher,
+    catch_up,
+    change_bytes,
+    committed_offsets,
+    read_report,
+)
 from pipeline.publish.subscriptions import SubscriptionCatalog, subscription_topic
 from pipeline.records import EventChange
 from pipeline.settings import Settings, get_settings
@@ -54,7 +67,15 @@ _raw_bytes: dict[str, Any] = {
 }
 events_topic = app.topic(settings.topic_events, **_raw_bytes)
 # event id -> EventState as JSON: the articles known to report the event and where each was first seen.
-event_states = app.Table("event-states", key_type=bytes, value_type=bytes)
+event_states = app.Table(EVENT_STATES_TABLE, key_type=bytes, value_type=bytes)
+
+
+expiry = EventExpiry(int(settings.subscriptions_event_ttl_hours * 3_600_000))
+
+
+def _table_state(key: bytes) -> EventState | None:
+    known = event_states.get(key)
+    return EventState.from_json(json.loads(known)) if known else None
 
 
 class Materialiser:
@@ -91,14 +112,29 @@ class Materialiser:
                 log.info("subscription active", subscription=name, filter=subscription.filter)
         return self.matchers
 
-    async def ensure_caught_up(self, matcher: SubscriptionMatcher, partition: int, upto: int) -> None:
+    async def ensure_caught_up(self, matcher: SubscriptionMatcher, partition: int, upto: int) -> bool:
+        """Whether the subscription's partition holds every change below ``upto``. Until a catch-up has
+        succeeded, no live change may be written there: it would stand past the gap and hide it from the next
+        catch-up, which starts after the partition's last change."""
         key = (matcher.subscription.name, partition)
         if key in self.caught_up:
-            return
+            return True
         if self._producer is None:
             self._producer = await self.run_blocking(make_producer, settings, "pipeline-subscriptions-catch-up")
-        await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer)
+        try:
+            # The table holds every report below ``upto`` folded in, and outlives events.enriched's retention.
+            known = KnownStates(_table_state, upto)
+            await self.run_blocking(catch_up, settings, matcher, partition, upto, self._producer, known)
+        except (CatchUpFailed, HistoryTrimmed, KafkaError) as exc:
+            log.error(
+                "subscription not caught up; its changes for this partition wait for the next attempt",
+                subscription=matcher.subscription.name,
+                partition=partition,
+                error=str(exc)[:300],
+            )
+            return False
         self.caught_up.add(key)
+        return True
 
     def forget_partitions(self, partitions: set[int]) -> None:
         """Another worker may have handled these meanwhile: catch them up again before writing."""
@@ -121,6 +157,27 @@ async def _publish(matcher: SubscriptionMatcher, change: EventChange) -> None:
     )
 
 
+def _forget_expired(partition: int, seen_ms: int) -> None:
+    """Delete from the table the events of ``partition`` past their time-to-live (a tombstone each on the
+    changelog, in this partition's, because the current event is from it). Called in the agent: Faust writes
+    a table's changelog only from there."""
+    if not expiry.indexed(partition):  # first event of the partition since the start or a rebalance
+        expiry.rebuild(partition, _table_index(partition))
+    for key in expiry.expired(partition, seen_ms):
+        event_states.pop(key, None)
+
+
+def _table_index(partition: int) -> list[tuple[Any, int]]:
+    """The table's events of ``partition`` with their last update, as recovered from the changelog. States kept
+    before the time-to-live existed carry neither, and stay until their event is reported again."""
+    index = []
+    for key, value in event_states.items():
+        kept = EventState.from_json(json.loads(value))
+        if kept.partition == partition and kept.updated_ms is not None:
+            index.append((key, kept.updated_ms))
+    return index
+
+
 @app.agent(events_topic)
 async def materialise(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
     async for event in stream.events():
@@ -128,16 +185,20 @@ async def materialise(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async with state.lock:
             matchers = await state.refresh()
             report = read_report(event.value)
+            seen_ms = int(message.timestamp * 1000)
+            _forget_expired(message.partition, seen_ms)
             if report is not None and message.key is not None:
                 known = event_states.get(message.key)
                 previous = EventState.from_json(json.loads(known)) if known else None
                 updated, change = apply_report(previous, report, message.partition, message.offset)
                 if updated is not None:
+                    updated = replace(updated, partition=message.partition, updated_ms=seen_ms)
                     event_states[message.key] = json.dumps(updated.to_json()).encode()
+                    expiry.touch(message.partition, message.key, seen_ms)
                 if change is not None:
                     for matcher in list(matchers.values()):
-                        await state.ensure_caught_up(matcher, message.partition, message.offset)
-                        if matcher.wants(change):
+                        caught_up = await state.ensure_caught_up(matcher, message.partition, message.offset)
+                        if caught_up and matcher.wants(change):
                             await _publish(matcher, change)
             state.positions[message.partition] = message.offset + 1
         yield None
@@ -156,7 +217,7 @@ async def catch_up_quiet_partitions() -> None:
         ]
         if not pending:
             return
-        committed = await state.run_blocking(_committed_offsets, settings)
+        committed = await state.run_blocking(committed_offsets, settings)
         for matcher, partition in pending:
             upto = state.positions.get(partition, committed.get(partition, 0))
             await state.ensure_caught_up(matcher, partition, upto)
@@ -166,16 +227,7 @@ async def catch_up_quiet_partitions() -> None:
 async def _on_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     assigned = args[0] if args else kwargs.get("assigned", set())
     state.forget_partitions({tp.partition for tp in assigned if tp.topic == settings.topic_events})
-
-
-def _committed_offsets(settings: Settings) -> dict[int, int]:
-    """Where this group resumes in each events.enriched partition (nothing processed there yet)."""
-    admin = KafkaAdminClient(client_id="pipeline-subscriptions-offsets", **client_options(settings))
-    try:
-        offsets = admin.list_consumer_group_offsets(settings.subscriptions_group)
-    finally:
-        admin.close()
-    return {tp.partition: max(meta.offset, 0) for tp, meta in offsets.items() if tp.topic == settings.topic_events}
+    expiry.forget()  # the table is recovered for the new assignment; it is indexed again from there
 
 
 def run_worker(loglevel: str = "info") -> None:

@@ -20,7 +20,7 @@ from pipeline.publish.subscriptions import (
     remove_subscription,
     subscription_topic,
 )
-from pipeline.publish.webhook import WebhookRefused, WebhookSender, deliver_messages
+from pipeline.publish.webhook import KeepMembership, WebhookRefused, WebhookSender, deliver_messages
 from pipeline.query.filters import EventFilter
 from pipeline.query.options import with_event_filter
 from pipeline.records import EventChange, Subscription
@@ -212,6 +212,8 @@ def webhook_consumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
         consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"),
+        # The deliverer polls while it retries (KeepMembership), so a long receiver outage never outlasts this.
+        max_poll_interval_ms=settings.webhook_max_poll_interval_ms,
     )
 
 
@@ -221,7 +223,11 @@ def run_webhook(
     """Deliver to ``url`` until stopped; a refusing receiver ends it with a message and exit status 1."""
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     sender = WebhookSender(
-        url, secret, timeout=settings.webhook_timeout_seconds, max_backoff=settings.webhook_max_backoff_seconds
+        url,
+        secret,
+        timeout=settings.webhook_timeout_seconds,
+        max_backoff=settings.webhook_max_backoff_seconds,
+        sleep=KeepMembership(consumer),  # between attempts: still polling, still in the group
     )
     errors.print(f"delivering to {url}{' (signed)' if secret else ''}; Ctrl-C stops", highlight=False)
     try:

@@ -22,10 +22,12 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import structlog
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
 log = structlog.get_logger(__name__)
@@ -114,6 +116,48 @@ def event_id_of(value: bytes) -> str:
         return ""
 
 
+class KeepMembership:
+    """A wait that keeps a consumer in its group: the sender's sleep between attempts.
+
+    A receiver may be away for longer than ``max.poll.interval.ms`` (5 minutes by default). A consumer that does
+    not poll meanwhile is dropped from its group, and its commit then raises. So, as the indexer does while
+    Elasticsearch is away, every assigned partition is paused and ``poll()`` keeps being called: it fetches
+    nothing, and the membership stays alive for as long as the receiver takes."""
+
+    def __init__(self, consumer: KafkaConsumer, poll_seconds: float = 1.0) -> None:
+        self.consumer = consumer
+        self.poll_seconds = poll_seconds
+
+    def __call__(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            self.consumer.pause(*self.consumer.assignment())  # a partition assigned meanwhile too
+            remaining = deadline - time.monotonic()
+            polled = self.consumer.poll(timeout_ms=int(max(0.0, min(remaining, self.poll_seconds)) * 1000))
+            for tp, records in polled.items():  # fetched before its pause (assigned within this poll): put back
+                self.consumer.seek(tp, min(record.offset for record in records))
+            if time.monotonic() >= deadline:
+                break
+        self.consumer.resume(*self.consumer.paused())
+
+
+def _commit_if_still_ours(consumer: KafkaConsumer, message: Any) -> None:
+    """Commit past a delivered message; if a rebalance gave its partition away meanwhile, leave it to the new
+    owner, which delivers it again from the last commit (at least once: the receiver deduplicates)."""
+    tp = TopicPartition(message.topic, message.partition)
+    if tp not in consumer.assignment():
+        log.warning("partition moved to another deliverer; it will repeat this delivery", partition=str(tp))
+        return
+    try:
+        consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "", -1)})
+    except KafkaError as exc:
+        log.warning("offset not committed; the delivery may be repeated", partition=str(tp), error=str(exc))
+        return
+    if consumer.position(tp) <= message.offset:
+        # Revoked and given back while the receiver was away: the position went back to the last commit.
+        consumer.seek(tp, message.offset + 1)
+
+
 def deliver_messages(
     consumer: KafkaConsumer,
     sender: WebhookSender,
@@ -124,21 +168,31 @@ def deliver_messages(
 ) -> int:
     """POST each wanted message, committing its offset after the 2xx (or when it is not wanted).
 
-    Returns how many were delivered; stops after ``limit`` deliveries (0: never) or when the consumer's
-    idle timeout ends its iteration."""
+    One message per poll, so none is held while its partition might be given away; while the receiver is
+    away the sender waits with ``KeepMembership`` (``run_webhook`` sets it up). Returns how many were delivered;
+    stops after ``limit`` deliveries (0: never) or after the consumer's ``consumer_timeout_ms`` without a
+    message."""
+    idle_timeout = float(consumer.config.get("consumer_timeout_ms") or float("inf")) / 1000
     delivered = 0
-    for message in consumer:
-        if message.value is not None and wanted(message.value):
-            sender.deliver(
-                message.value,
-                event_id=event_id_of(message.value),
-                delivery_id=f"{message.topic}/{message.partition}/{message.offset}",
-            )
-            delivered += 1
-            if on_delivered is not None:
-                on_delivered(message.value)
-        tp = TopicPartition(message.topic, message.partition)
-        consumer.commit({tp: OffsetAndMetadata(message.offset + 1, "", -1)})
+    last_message = time.monotonic()
+    while True:
+        polled = consumer.poll(timeout_ms=int(min(idle_timeout, 1.0) * 1000), max_records=1)
+        messages = [message for batch in polled.values() for message in batch]
+        if not messages:
+            if time.monotonic() - last_message >= idle_timeout:
+                return delivered
+            continue
+        for message in messages:
+            if message.value is not None and wanted(message.value):
+                sender.deliver(
+                    message.value,
+                    event_id=event_id_of(message.value),
+                    delivery_id=f"{message.topic}/{message.partition}/{message.offset}",
+                )
+                delivered += 1
+                if on_delivered is not None:
+                    on_delivered(message.value)
+            _commit_if_still_ours(consumer, message)
+        last_message = time.monotonic()
         if limit and delivered >= limit:
-            break
-    return delivered
+            return delivered

@@ -5,19 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 from elasticsearch import Elasticsearch
 
+from pipeline.deadletter import dead_letter
 from pipeline.kafka import ensure_topics
+from pipeline.records import Subscription
 from pipeline.settings import Settings
+from tests.factories import sample_raw
 from tests.integration.stages import (
     article,
     count,
     dead_letters,
     private_indices,
     private_settings,
+    producer,
     publish_articles,
+    read_topic,
     running_indexer,
     settings_env,
     wait_for,
@@ -72,3 +78,34 @@ def test_refused_articles_are_replayed_once_the_cause_is_fixed(
             wait_for(lambda: count(es, private.index_articles) == 2, "both replayed articles indexed")
         stored = es.get(index=private.index_articles, id=big.article_id)["_source"]
         assert stored["text"] == big.text
+
+
+def test_replay_refuses_a_letter_aimed_at_another_topic_and_keeps_a_keyless_message_keyless(
+    settings: Settings, kafka_bootstrap: str
+) -> None:
+    """Issue 21 item 12: a letter could aim a replay at pipeline.subscriptions (e.g. to add a webhook), and a
+    keyless message came back with an empty key."""
+    private = private_settings(settings, "dlaim").model_copy(
+        update={"topic_subscriptions": f"dlaim-{uuid.uuid4().hex[:8]}.subscriptions"}
+    )
+    ensure_topics(private)
+    ensure_topics(private, [private.topic_subscriptions], partitions=1)
+    planted = Subscription(name="planted", filter={}, webhook_url="https://attacker.example/hook")
+    aimed = dead_letter(
+        "index", "forged", key="planted", source_topic=private.topic_subscriptions, payload=planted.to_json_bytes()
+    )
+    raw = sample_raw()
+    keyless = dead_letter("enrich", "parse failed", key=None, source_topic=private.topic_raw, partition=0, offset=0,
+                          payload=raw.to_json_bytes())  # fmt: skip
+    p = producer(private)
+    for letter in (aimed, keyless):
+        p.send(private.topic_dead_letter, key=b"", value=letter.to_json_bytes()).get(timeout=30)
+    p.close()
+
+    replayed = pipeline_command(private, "deadletters", "replay")
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "replayed 1, skipped 1, failed 0" in replayed.stdout, replayed.stdout
+    assert "is not a pipeline input" in replayed.stdout
+    assert read_topic(private, private.topic_subscriptions) == [], "the letter wrote to the subscriptions topic"
+    (back,) = read_topic(private, private.topic_raw)
+    assert back.key is None and back.value == raw.to_json_bytes()

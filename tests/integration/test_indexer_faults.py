@@ -168,3 +168,27 @@ def test_a_closed_index_stops_the_indexer_with_a_message_instead_of_retrying_for
     )
     assert done.returncode == 66, done.stdout + done.stderr  # EX_NOINPUT: the index is not there to write to
     assert "index_closed_exception" in done.stderr and "Traceback" not in done.stdout + done.stderr
+
+
+def test_an_older_revision_after_a_newer_one_never_wins_in_one_batch_or_a_later_one(
+    isolated: tuple[Settings, Elasticsearch],
+) -> None:
+    """Issue 21 item 8: a replay that puts revision 2 after revision 3 must leave revision 3 indexed."""
+    settings, es = isolated
+    newest = article(1, "revisions").model_copy(update={"revision": 3, "title": "Revision 3"})
+    older = newest.model_copy(update={"revision": 2, "title": "Revision 2"})
+    publish_articles(settings, [newest, older])  # one partition (one key), offsets n and n+1: one poll
+
+    def indexed_title() -> str:
+        es.indices.refresh(index=settings.index_articles)
+        return str(es.get(index=settings.index_articles, id=newest.article_id)["_source"]["title"])
+
+    with running_indexer(settings) as runner:
+        wait_for(lambda: count(es, settings.index_articles) == 1 and committed_lag(settings) == 0, "the batch")
+        assert runner.indexer.stats.batches == 1, "both revisions were meant to arrive in one poll"
+        assert indexed_title() == "Revision 3"
+        publish_articles(settings, [older])  # the older revision again, alone in a later batch
+        wait_for(lambda: committed_lag(settings) == 0, "the later batch committed")
+        assert indexed_title() == "Revision 3"
+        assert runner.indexer.stats.stale == 1 and runner.error is None
+    assert dead_letters(settings) == []

@@ -18,10 +18,11 @@ from pipeline.errors import MissingResource
 from pipeline.kafka import ensure_topics, make_producer
 from pipeline.publish.cli import SeenEvents, follow_events
 from pipeline.query.filters import EventFilter
-from pipeline.query.formats import OutputFormat, open_writer
+from pipeline.query.formats import Hit, JsonLinesWriter, OutputFormat, open_writer
 from pipeline.records import Event
 from pipeline.settings import Settings, get_settings
 from tests.event_samples import varied_events
+from tests.factories import sample_event
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +131,56 @@ def test_a_missing_topic_is_a_message(
             follow_events(get_settings(), EventFilter(), open_writer(OutputFormat.jsonl, "event", io.StringIO()))
     finally:
         get_settings.cache_clear()
+
+
+def _numbered_events(count: int) -> list[Event]:
+    return [sample_event().model_copy(update={"event_id": f"evt_group_{n:02d}"}) for n in range(count)]
+
+
+class _InterruptedAfter(JsonLinesWriter):
+    """Shows ``shown`` events, then the user presses Ctrl-C while the next one is being shown."""
+
+    def __init__(self, shown: int, stream: io.StringIO) -> None:
+        super().__init__("event", stream)
+        self.left = shown
+
+    def write(self, hit: Hit) -> None:
+        if self.left == 0:
+            raise KeyboardInterrupt
+        self.left -= 1
+        super().write(hit)
+
+
+@pytest.mark.parametrize("stop", ["limit", "ctrl-c"])
+def test_a_group_session_stopped_early_leaves_every_unshown_event_to_the_next_one(
+    topic_settings: Settings, stop: str
+) -> None:
+    """Issue 21 item 10: with auto-commit, --limit or Ctrl-C committed what was polled but never shown."""
+    events = _numbered_events(12)
+    _publish(topic_settings, events)
+    group = f"it-subscribe-group-{uuid.uuid4().hex[:8]}"
+    first = io.StringIO()
+    writer = open_writer(OutputFormat.jsonl, "event", first) if stop == "limit" else _InterruptedAfter(3, first)
+    shown = follow_events(
+        topic_settings,
+        EventFilter(),
+        writer,
+        from_beginning=True,
+        group=group,
+        limit=3 if stop == "limit" else 0,
+        say=lambda _: None,
+    )
+    first_ids = [json.loads(line)["event_id"] for line in first.getvalue().splitlines()]
+    assert shown == 3 and len(first_ids) == 3
+    second = io.StringIO()
+    follow_events(
+        topic_settings,
+        EventFilter(),
+        open_writer(OutputFormat.jsonl, "event", second),
+        from_beginning=True,
+        group=group,
+        idle_exit=3,
+        say=lambda _: None,
+    )
+    second_ids = [json.loads(line)["event_id"] for line in second.getvalue().splitlines()]
+    assert sorted(first_ids + second_ids) == sorted(e.event_id for e in events), "events skipped or repeated"

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaConsumer
 
-from pipeline.kafka import make_producer
+from pipeline.kafka import ensure_topics, make_producer
 from pipeline.publish.changes import apply_report
 from pipeline.publish.subscriptions import subscription_topic
 from pipeline.publish.webhook import DELIVERY_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, verify_signature
@@ -181,3 +182,95 @@ def test_subscribe_webhook_posts_exactly_the_matching_events(kafka_bootstrap: st
         (korea.event_id, article) for article in (korea.article_id, "art_2")
     )
     assert SIGNATURE_HEADER not in receiver.requests[0]["headers"]  # no secret, no signature
+
+
+class OutageReceiver:
+    """A real HTTP receiver that answers 503 while ``down``, 204 otherwise, and times what it saw."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.refused_at: list[float] = []
+        self.accepted: list[bytes] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.down:
+                    receiver.refused_at.append(time.monotonic())
+                    self.send_response(503)
+                else:
+                    receiver.accepted.append(body)
+                    self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def outage_seconds(self) -> float:
+        return self.refused_at[-1] - self.refused_at[0] if self.refused_at else 0.0
+
+
+def test_a_receiver_outage_longer_than_the_poll_interval_neither_ejects_nor_kills_the_deliverer(
+    kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21 item 11: the deliverer slept between retries without polling, so after max.poll.interval.ms
+    the group dropped it and its commit raised once the receiver was back."""
+    from kafka import KafkaAdminClient
+
+    from pipeline.publish.subscriptions_cli import run_webhook, webhook_consumer
+
+    interval_ms = 6_000
+    # The same short interval for a consumer built without the setting (the deliverer before the fix), so the
+    # issue's 5-minute failure shows here in seconds.
+    monkeypatch.setitem(KafkaConsumer.DEFAULT_CONFIG, "max_poll_interval_ms", interval_ms)
+    suffix = uuid.uuid4().hex[:8]
+    topic, group = f"hook-{suffix}.events.sub.outage", f"hook-{suffix}-deliverer"
+    settings = Settings(kafka_bootstrap=kafka_bootstrap, topic_partitions=2).model_copy(
+        update={"webhook_max_backoff_seconds": 1.0, "webhook_max_poll_interval_ms": interval_ms}
+    )
+    ensure_topics(settings, [topic])
+    producer = make_producer(settings, "it-webhook")
+    for n in range(4):
+        report = sample_event().model_copy(update={"event_id": f"evt_{n}"}).model_dump(mode="json")
+        _, change = apply_report(None, report, n % 2, n)
+        assert change is not None
+        producer.send(topic, key=change.event_id, value=change.to_json_bytes(), partition=n % 2).get(timeout=30)
+    producer.close()
+
+    receiver = OutageReceiver()
+    failure: list[BaseException] = []
+
+    def deliver() -> None:
+        try:
+            consumer = webhook_consumer(settings, topic, group, from_beginning=True, timeout=30)
+            run_webhook(settings, consumer, receiver.url, lambda _value: True, limit=4)
+        except BaseException as exc:  # what the deliverer died of, for the assertion below
+            failure.append(exc)
+
+    def members() -> int:
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        try:
+            (described,) = admin.describe_consumer_groups([group])
+            return len(described.members)
+        finally:
+            admin.close()
+
+    deliverer = threading.Thread(target=deliver, daemon=True)
+    deliverer.start()
+    try:
+        deadline = time.monotonic() + 120
+        while receiver.outage_seconds() < 2.5 * interval_ms / 1000 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert receiver.outage_seconds() >= 2.5 * interval_ms / 1000, "the deliverer stopped trying"
+        assert members() == 1, "the deliverer was put out of its group during the outage"
+    finally:
+        receiver.down = False
+    deliverer.join(timeout=120)
+    receiver.server.shutdown()
+    assert not deliverer.is_alive() and not failure, f"the deliverer died: {failure!r}"
+    assert sorted(json.loads(body)["event_id"] for body in set(receiver.accepted)) == [f"evt_{n}" for n in range(4)]
