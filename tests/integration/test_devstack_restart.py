@@ -25,7 +25,7 @@ from pipeline.kafka import client_options, ensure_topics
 from pipeline.settings import Settings
 from tests.integration.stages import producer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stack_killing]
 
 
 @pytest.mark.timeout(400)

@@ -186,6 +186,7 @@ def enriched_ids(settings: Settings) -> set[str]:
         return set()
 
 
+@pytest.mark.stack_killing  # kills and restarts the stack's broker: runs last (tests/conftest.py)
 @pytest.mark.timeout(600)
 def test_a_broker_restart_mid_run_does_not_stall_the_enricher(
     settings: Settings, kafka_bootstrap: str, tmp_path: Path

@@ -12,7 +12,8 @@ from benchmarks.faults import SHORT, load_articles, run_scenarios
 from pipeline.devstack.faults import fault_injection_allowed
 from pipeline.settings import Settings
 
-pytestmark = pytest.mark.integration
+# Kills and restarts Kafka and Elasticsearch: run last (see tests/conftest.py).
+pytestmark = [pytest.mark.integration, pytest.mark.stack_killing]
 
 
 @pytest.mark.timeout(900)

@@ -58,6 +58,7 @@ def faults(settings: Settings) -> StackFaults:
     return StackFaults(settings)
 
 
+@pytest.mark.stack_killing  # freezes the stack's Elasticsearch: runs last (tests/conftest.py)
 def test_a_frozen_elasticsearch_outlasting_the_poll_interval_neither_crashes_nor_ejects_the_indexer(
     isolated: tuple[Settings, Elasticsearch], faults: StackFaults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
