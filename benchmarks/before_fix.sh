@@ -3,7 +3,8 @@
 #
 #   benchmarks/before_fix.sh COMMIT TEST_FILE...      e.g. benchmarks/before_fix.sh 64c1008 tests/integration/test_indexer_faults.py
 #
-# A scratch worktree is checked out at COMMIT, the test files (and tests/integration/stages.py) are copied in, and
+# A scratch worktree is checked out at COMMIT, the test files (and tests/integration/stages.py and the helper modules
+# in tests/) are copied in, and
 # the few test helpers the old code lacks are supplied by a shim: fault injection (SIGSTOP/SIGCONT of this
 # checkout's devstack Elasticsearch, found by its PID file), delete_indices, Settings.as_env, a stand-in
 # RequestRefused class, and dedicated Elasticsearch nodes (tests/integration/es_node.py), which are started by
@@ -24,6 +25,10 @@ git -C "$root" worktree add --detach "$tree" "$commit" >/dev/null
 [ -d "$root/../shared" ] && ln -s "$(cd "$root/../shared" && pwd)" "$scratch/shared"
 trap 'git -C "$root" worktree remove --force "$tree"; rm -rf "$scratch"' EXIT
 cp "$root/tests/integration/stages.py" "$tree/tests/integration/"
+# Today's test helper modules (scaffolding, not code under test), for tests that import them.
+for helper in prerequisites.py shared_data.py httpserver.py collect_samples.py cli_runs.py; do
+  cp "$root/tests/$helper" "$tree/tests/"
+done
 for test in "$@"; do cp "$root/$test" "$tree/$test"; done
 es_pid_file=$(cd "$root" && "$python" -c \
   'from pipeline.devstack.elasticsearch import EsPaths; from pipeline.devstack.layout import Layout;

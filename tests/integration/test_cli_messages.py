@@ -8,7 +8,7 @@ import uuid
 from kafka import KafkaAdminClient
 
 from pipeline.errors import EXIT_NOT_FOUND, EXIT_UNAVAILABLE
-from tests.unit.test_cli_errors import assert_message, run_pipeline
+from tests.cli_runs import assert_message, run_pipeline
 
 
 def test_searching_a_missing_index_says_to_run_setup(es_url: str) -> None:

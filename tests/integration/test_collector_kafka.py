@@ -20,8 +20,8 @@ from kafka.admin import NewTopic
 from pipeline.collect.collector import collect_once
 from pipeline.records import DeadLetter, RawArticle
 from pipeline.settings import Settings
-from tests.unit.collect.conftest import sample
-from tests.unit.collect.httpserver import Route, SampleServer
+from tests.collect_samples import sample
+from tests.httpserver import Route, SampleServer
 
 pytestmark = pytest.mark.integration
 

@@ -37,6 +37,7 @@ from tests.integration.stages import (
     settings_env,
     wait_for,
 )
+from tests.prerequisites import prerequisite_missing
 
 pytestmark = pytest.mark.integration
 
@@ -196,7 +197,7 @@ def test_a_broker_restart_mid_run_does_not_stall_the_enricher(
     (as a supervisor would): an enricher that is alive but stalled for good fails this."""
     why_not = fault_injection_allowed(settings)
     if why_not:
-        pytest.skip(f"no fault injection: {why_not}")
+        prerequisite_missing(f"no fault injection: {why_not}")
     faults = StackFaults(settings)
     private = private_settings(
         settings, "enb", data_dir=tmp_path, topic_partitions=3, enrich_batch_size=8, enrich_stall_seconds=30.0

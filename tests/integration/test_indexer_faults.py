@@ -36,6 +36,7 @@ from tests.integration.stages import (
     settings_env,
     wait_for,
 )
+from tests.prerequisites import prerequisite_missing
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +55,7 @@ def isolated(settings: Settings, kafka_bootstrap: str, es_url: str) -> Iterator[
 def faults(settings: Settings) -> StackFaults:
     why_not = fault_injection_allowed(settings)
     if why_not:
-        pytest.skip(f"no fault injection: {why_not}")
+        prerequisite_missing(f"no fault injection: {why_not}")
     return StackFaults(settings)
 
 

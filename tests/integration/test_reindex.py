@@ -174,7 +174,7 @@ def test_versions_are_numbered() -> None:
 
 
 def test_reindex_command(indexed: Settings) -> None:
-    from tests.unit.test_cli_errors import run_pipeline
+    from tests.cli_runs import run_pipeline
 
     client = make_client(indexed, request_timeout=60)
     ensure_indices(client, indexed)
@@ -203,7 +203,7 @@ def _index_from_an_older_contract(client: Elasticsearch, settings: Settings) -> 
 
 
 def test_an_index_from_an_older_contract_gets_the_new_fields_only_when_asked(indexed: Settings) -> None:
-    from tests.unit.test_cli_errors import run_pipeline
+    from tests.cli_runs import run_pipeline
 
     client = make_client(indexed, request_timeout=60)
     index = _index_from_an_older_contract(client, indexed)

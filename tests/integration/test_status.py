@@ -16,7 +16,7 @@ from pipeline.index.es import ensure_indices, make_client
 from pipeline.kafka import ensure_topics, pipeline_topics
 from pipeline.ops.status import KEEPING_UP, STOPPED, status
 from pipeline.settings import Settings
-from tests.unit.test_cli_errors import run_pipeline
+from tests.cli_runs import run_pipeline
 
 pytestmark = pytest.mark.integration
 

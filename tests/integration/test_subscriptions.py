@@ -2,7 +2,8 @@
 materialiser (`pipeline subscriptions run`, a subprocess) fill events.sub.NAME with creates and updates,
 backfill a subscription added later, and remove one.
 
-Topics and groups are private to this module (uuid suffix)."""
+Topics and groups are private to this module (uuid suffix). The history the tests look at is built by
+module-scoped fixtures, so each test passes alone and in any order."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -143,30 +145,53 @@ def summary(changes: list[dict[str, Any]]) -> list[tuple[str, str, int, list[str
     return [(c["event_id"], c["change"], c["article_count"], c["new_article_ids"]) for c in changes]
 
 
-def test_a_named_subscription_fills_with_creates_and_updates(
-    env: dict[str, str], settings_for: Settings, materialiser: Worker
-) -> None:
-    added = pipeline_cli(env, "subscriptions", "add", "korea", "--country", "KOR", "--min-confidence", "0.6")
-    assert added.returncode == 0, added.stderr
-    assert "korea" in load_subscriptions(settings_for)
+# The tests share one history on the module's topics, built by the fixtures below in their order whatever the
+# order the tests run in (or which of them runs alone): each test asserts on what its fixture recorded.
 
+
+@dataclass(frozen=True)
+class NamedSubscription:
+    added: subprocess.CompletedProcess[str]
+    names_after_add: set[str]
+    after_first_reports: list[dict[str, Any]]
+    after_second_reports: list[dict[str, Any]]
+
+
+@pytest.fixture(scope="module")
+def korea(env: dict[str, str], settings_for: Settings, materialiser: Worker) -> NamedSubscription:
+    """`korea` added, then reports published twice: three events of which one matches, then a second report of
+    it and the first one re-enriched."""
+    added = pipeline_cli(env, "subscriptions", "add", "korea", "--country", "KOR", "--min-confidence", "0.6")
+    names = set(load_subscriptions(settings_for))
     publish(settings_for, report(KOREA, "a1"), report(ELSEWHERE, "a9"), report(WEAK, "a8"))
-    changes = read_changes(settings_for, "korea", 1)
-    assert summary(changes) == [(KOREA.event_id, "create", 1, ["a1"])]
+    first = read_changes(settings_for, "korea", 1)
+    publish(settings_for, report(KOREA, "a2"), report(KOREA, "a1"))
+    return NamedSubscription(added, names, first, read_changes(settings_for, "korea", 2))
+
+
+@pytest.fixture(scope="module")
+def korea_after_a_kill(korea: NamedSubscription, settings_for: Settings, materialiser: Worker) -> list[dict[str, Any]]:
+    """The changes on `korea` after the materialiser was killed, a third report published, and it started again."""
+    materialiser.stop(signal.SIGKILL)
+    publish(settings_for, report(KOREA, "a3"))
+    materialiser.start()  # the table of known articles comes back from its changelog topic
+    return read_changes(settings_for, "korea", 3)
+
+
+def test_a_named_subscription_fills_with_creates_and_updates(korea: NamedSubscription) -> None:
+    assert korea.added.returncode == 0, korea.added.stderr
+    assert "korea" in korea.names_after_add
+    assert summary(korea.after_first_reports) == [(KOREA.event_id, "create", 1, ["a1"])]
 
     # Another article reports it: an update; the first article re-enriched: nothing.
-    publish(settings_for, report(KOREA, "a2"), report(KOREA, "a1"))
-    changes = read_changes(settings_for, "korea", 2)
+    changes = korea.after_second_reports
     assert summary(changes) == [(KOREA.event_id, "create", 1, ["a1"]), (KOREA.event_id, "update", 2, ["a2"])]
     update = changes[1]["event"]
     assert [ref["url"] for ref in update["articles"]] == ["https://n.example/a1", "https://n.example/a2"]
 
 
-def test_the_materialiser_remembers_every_event_across_a_kill(settings_for: Settings, materialiser: Worker) -> None:
-    materialiser.stop(signal.SIGKILL)
-    publish(settings_for, report(KOREA, "a3"))
-    materialiser.start()  # the table of known articles comes back from its changelog topic
-    changes = read_changes(settings_for, "korea", 3)
+def test_the_materialiser_remembers_every_event_across_a_kill(korea_after_a_kill: list[dict[str, Any]]) -> None:
+    changes = korea_after_a_kill
     assert summary(changes)[-1] == (KOREA.event_id, "update", 3, ["a3"])  # not a create: state survived
     # At least once: a change made just before the kill may repeat, identical.
     distinct = {(c["event_id"], c["change"], c["article_count"]) for c in changes}
@@ -174,8 +199,9 @@ def test_the_materialiser_remembers_every_event_across_a_kill(settings_for: Sett
 
 
 def test_a_later_subscription_is_backfilled_and_a_removed_one_is_gone(
-    env: dict[str, str], settings_for: Settings, materialiser: Worker
+    env: dict[str, str], settings_for: Settings, materialiser: Worker, korea_after_a_kill: list[dict[str, Any]]
 ) -> None:
+    # Every report above is on the events topic, and `korea` exists, whether or not its tests ran.
     added = pipeline_cli(env, "subscriptions", "add", "everything")
     assert added.returncode == 0, added.stderr
     assert "backfilled 5 changes" in added.stdout  # by `add` itself; the running materialiser adds nothing

@@ -6,50 +6,14 @@ listens (127.0.0.1:1) or where a socket accepts connections and never answers.
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pipeline.errors import EXIT_TIMEOUT, EXIT_UNAVAILABLE, EXIT_USAGE, redact_url
-
-REPO = Path(__file__).resolve().parents[2]
-DEAD = "127.0.0.1:1"
-
-
-def run_pipeline(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path = REPO
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
-    environment.update(
-        PIPELINE_KAFKA_BOOTSTRAP=DEAD,
-        PIPELINE_ELASTICSEARCH_URL=f"http://{DEAD}",
-        PIPELINE_SERVICE_WAIT_SECONDS="2",
-        PIPELINE_DATA_DIR=str(REPO / ".pipeline" / "test-cli-errors"),
-    )
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        cwd=cwd,
-        timeout=timeout,
-    )
-
-
-def assert_message(result: subprocess.CompletedProcess[str], *, exit_code: int, says: str, where: str) -> None:
-    output = result.stdout + result.stderr
-    assert result.returncode == exit_code, output
-    assert "Traceback" not in output, output
-    assert len(output.strip().splitlines()) <= 15, output
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert error_lines and says in error_lines[0] and where in error_lines[0], output
+from tests.cli_runs import DEAD, assert_message, run_pipeline
 
 
 @pytest.fixture

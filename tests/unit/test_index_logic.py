@@ -7,10 +7,13 @@ from pipeline.index.documents import merge_event
 
 
 def test_ids_are_stable_and_distinct() -> None:
-    assert article_id("https://a.example/x") == article_id("https://a.example/x")
-    assert article_id("https://a.example/x") != article_id("https://a.example/y")
+    # Pinned values, not a call compared with itself: the ids key every message and document already stored, so
+    # a change to how they are made (hash, separator, casing) must show here, not as duplicates in the index.
+    assert article_id("https://a.example/x") == "art_39021306bfa34811afd3241f"
+    assert article_id("https://a.example/y") == "art_b3a6e3ab3e37e85a6902607e"
     same = event_id("CONSULT", "USA", "KOR", "Seoul", "2025-01-06")
-    assert same == event_id("consult", "usa", "kor", "seoul", "2025-01-06")
+    assert same == "evt_f223cc08bba5c2173e234103"
+    assert event_id("consult", "usa", "kor", "seoul", "2025-01-06") == same  # case does not make another event
     assert same != event_id("CONSULT", "USA", "KOR", "Seoul", "2025-01-07")
 
 

@@ -25,7 +25,7 @@ from pipeline.ops.status import (
     gather_collector,
 )
 from pipeline.settings import Settings
-from tests.unit.test_cli_errors import REPO, run_pipeline
+from tests.cli_runs import REPO, run_pipeline
 
 
 def test_state_lives_in_the_data_dir_whatever_the_working_directory(

@@ -16,6 +16,8 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 import pytest
 
+from pipeline.collect.feeds import ParsedFeed, parse_feed
+
 SAMPLES = Path(__file__).resolve().parents[2] / "pipeline" / "samples"
 FEED = SAMPLES / "feed.xml"
 ARTICLES = SAMPLES / "articles"
@@ -166,9 +168,8 @@ def test_syndicated_copy_is_a_near_duplicate_and_the_rest_are_not() -> None:
 
 
 def test_collector_feed_parser_resolves_links() -> None:
-    feeds = pytest.importorskip("pipeline.collect.feeds")
-    parsed = feeds.parse_feed(FEED.read_bytes(), url=BASE, headers={"Content-Type": "application/rss+xml"})
-    assert isinstance(parsed, feeds.ParsedFeed), parsed
+    parsed = parse_feed(FEED.read_bytes(), url=BASE, headers={"Content-Type": "application/rss+xml"})
+    assert isinstance(parsed, ParsedFeed), parsed
     assert {item.link for item in parsed.items} == {
         f"http://samples.test:8765/articles/{p.name}" for p in pages()
     }

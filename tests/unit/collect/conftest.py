@@ -6,9 +6,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings import Settings
-from tests.unit.collect.httpserver import SampleServer
-
-SAMPLES = Path(__file__).resolve().parent / "samples"
+from tests.httpserver import SampleServer
 
 
 @pytest.fixture
@@ -33,7 +31,3 @@ def collect_settings(tmp_path: Path) -> Settings:
         min_text_chars=100,
         robots_cache_seconds=3600,
     )
-
-
-def sample(name: str) -> bytes:
-    return (SAMPLES / name).read_bytes()

@@ -22,7 +22,7 @@ from pipeline.collect.dedup import words
 from pipeline.collect.extract import Extracted, decode_html, extract_article
 from pipeline.collect.fetch import Fetched, Fetcher
 from pipeline.settings import Settings
-from tests.unit.collect.httpserver import Route, SampleServer
+from tests.httpserver import Route, SampleServer
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
 FIELDS = ("title", "authors", "published", "updated", "language", "site_name", "canonical")

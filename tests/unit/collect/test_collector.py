@@ -14,8 +14,8 @@ from pipeline.collect.feedlist import FeedConfig
 from pipeline.collect.publisher import MemoryPublisher, PublishError
 from pipeline.collect.state import StateStore
 from pipeline.settings import Settings
-from tests.unit.collect.conftest import sample
-from tests.unit.collect.httpserver import Route, SampleServer
+from tests.collect_samples import sample
+from tests.httpserver import Route, SampleServer
 
 TEASER_FEED_TEXT = (
     "<p>SAMPLE. The orchard cooperative in the invented valley of Brackwater finished its apple harvest a week "

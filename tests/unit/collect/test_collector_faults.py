@@ -16,8 +16,8 @@ from pipeline.collect.fetch import Fetcher
 from pipeline.collect.publisher import KafkaPublisher, MemoryPublisher
 from pipeline.collect.state import StateStore
 from pipeline.settings import Settings
-from tests.unit.collect.conftest import sample
-from tests.unit.collect.httpserver import Route, SampleServer
+from tests.collect_samples import sample
+from tests.httpserver import Route, SampleServer
 
 TEXTS = [
     "Residents of the invented town of Brackwater gathered on Tuesday to hear the council's plans for a new "

@@ -12,7 +12,7 @@ from pipeline.collect.dedup import (
 )
 from pipeline.collect.extract import decode_html, extract_article
 from pipeline.collect.state import StateStore
-from tests.unit.collect.conftest import sample
+from tests.collect_samples import sample
 
 STORY = (
     "SAMPLE. The river ferry between the invented villages of Ashby and Moorcombe will stop running for two "

@@ -16,8 +16,8 @@ from pipeline.collect.extract import (
 )
 from pipeline.collect.feeds import FeedItem
 from pipeline.collect.problems import Problem, Reason
+from tests.collect_samples import sample
 from tests.unit.collect import extraction_quality
-from tests.unit.collect.conftest import sample
 
 FULL_TEXT = (
     "<p>SAMPLE. The orchard cooperative in the invented valley of Brackwater finished its apple harvest a week "

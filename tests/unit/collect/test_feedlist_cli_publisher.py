@@ -11,8 +11,8 @@ from pipeline.collect.netguard import AddressPolicy, is_public
 from pipeline.collect.publisher import KafkaPublisher, PublishError
 from pipeline.records import DeadLetter, RawArticle
 from pipeline.settings import Settings, get_settings
-from tests.unit.collect.conftest import sample
-from tests.unit.collect.httpserver import Route, SampleServer
+from tests.collect_samples import sample
+from tests.httpserver import Route, SampleServer
 
 
 def test_yaml_feeds_file(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The fetcher against a real HTTP server on 127.0.0.1 (see httpserver.py)."""
+"""The fetcher against a real HTTP server on 127.0.0.1 (see tests/httpserver.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from pipeline.collect.fetch import (
 )
 from pipeline.collect.problems import Problem, Reason
 from pipeline.settings import Settings
-from tests.unit.collect.httpserver import Route, SampleServer, redirect
+from tests.httpserver import Route, SampleServer, redirect
 
 T = TypeVar("T")
 PAGE = b"<html><body><p>SAMPLE page body for fetch tests.</p></body></html>"

@@ -10,6 +10,7 @@ import spacy
 
 from pipeline.train.conll import read_documents
 from pipeline.train.ner import to_docbin, train
+from tests.shared_data import require_shared
 
 CONLL = """-DOCSTART- -X- -X- O
 
@@ -65,8 +66,8 @@ def test_docbin_keeps_words_entities_and_sentences(conll_file: Path) -> None:
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ner"
 
 
-@pytest.mark.skipif(not (DATA / "conllpp_train.txt").exists(), reason="CoNLL++ data not found in ../shared")
 def test_training_runs_on_a_small_slice_and_records_provenance(tmp_path: Path) -> None:
+    require_shared(DATA / "conllpp_train.txt", "the CoNLL++ training data")
     best = train(
         DATA / "conllpp_train.txt", DATA / "conllpp_dev.txt", tmp_path, max_epochs=1, limit=8, command="test"
     )
