@@ -11,11 +11,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from elasticsearch import Elasticsearch
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 
 from pipeline.index.es import delete_indices, make_client
 from pipeline.index.indexer import Indexer
-from pipeline.kafka import LagProbe
+from pipeline.kafka import LagProbe, client_options
 from pipeline.records import DeadLetter, EnrichedArticle, Event
 from pipeline.settings import Settings
 from tests.factories import sample_enriched
@@ -79,12 +80,26 @@ def _publish(settings: Settings, topic: str, keyed: list[tuple[str, bytes]]) -> 
         p.close()
 
 
-def read_topic(settings: Settings, topic: str, timeout_ms: int = 3000) -> list[Any]:
-    consumer = KafkaConsumer(
-        topic, bootstrap_servers=settings.kafka, auto_offset_reset="earliest", consumer_timeout_ms=timeout_ms
-    )
+def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[ConsumerRecord]:
+    """Every record on ``topic`` now: read up to the end offsets taken at the start, not until a spell of
+    silence (which cost seconds per call and could still end before a slow fetch). Empty when the topic does
+    not exist."""
+    consumer = KafkaConsumer(**client_options(settings), enable_auto_commit=False)
     try:
-        return list(consumer)
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        ends = consumer.end_offsets(partitions)
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: could not read up to the end offsets {ends} in {timeout:.0f}s")
+            for batch in consumer.poll(timeout_ms=500).values():
+                records += batch
+        return records
     finally:
         consumer.close()
 
@@ -111,11 +126,23 @@ def group_members(settings: Settings, group: str) -> int:
 
 
 class IndexerThread:
-    """An Indexer on a thread; ``error`` holds what it died of."""
+    """An Indexer on a thread; ``error`` holds what it died of, ``article_writes`` how many times it has sent
+    articles to Elasticsearch (each attempt at a batch counts once), so a test can wait for retries to happen
+    instead of sleeping for as long as it guesses they take."""
 
     def __init__(self, settings: Settings) -> None:
         self.indexer = Indexer(settings)
         self.error: BaseException | None = None
+        self.article_writes = 0
+        sink = getattr(self.indexer, "sink", None)  # (code before a fix, under benchmarks/before_fix.sh, may lack it)
+        if sink is not None:
+            write_articles = sink.write_articles
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.article_writes += 1
+                return write_articles(*args, **kwargs)
+
+            sink.write_articles = counted  # the real sink, called through: counted, not replaced
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import random
 import string
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ from pipeline.records import DeadLetter, RawArticle
 from pipeline.settings import Settings
 from tests.collect_samples import sample
 from tests.httpserver import Route, SampleServer
+from tests.integration.stages import read_topic, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -81,29 +81,16 @@ def run_settings(settings: Settings, kafka_bootstrap: str, tmp_path: Path) -> It
 
 
 def read_all(settings: Settings, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[str, bytes]]:
-    """Every message on the topic (waits until at least ``expected`` arrived, then drains the rest)."""
-    consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=2000,
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        messages: list[tuple[str, bytes]] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for record in consumer:
-                messages.append((record.key.decode(), record.value))
-            done = all(consumer.position(tp) >= ends[tp] for tp in partitions)
-            if done and len(messages) >= expected:
-                break
-        return messages
-    finally:
-        consumer.close()
+    """Every message on the topic, once at least ``expected`` are there (read up to the end offsets, so no
+    spell of silence is waited out)."""
+    messages: list[tuple[str, bytes]] = []
+
+    def arrived() -> bool:
+        messages[:] = [(record.key.decode(), record.value) for record in read_topic(settings, topic)]
+        return len(messages) >= expected
+
+    wait_for(arrived, f"{expected} message(s) on {topic}", timeout=timeout)
+    return messages
 
 
 def topic_size(settings: Settings, topic: str) -> int:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import pytest
 from elasticsearch import Elasticsearch
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer
 
 from pipeline.ids import article_id
 from pipeline.index.es import delete_indices, ensure_indices, make_client
@@ -26,6 +26,7 @@ from pipeline.index.indexer import Indexer
 from pipeline.kafka import LagProbe, ensure_topics
 from pipeline.records import DeadLetter, EnrichedArticle, Event, RawArticle
 from pipeline.settings import Settings
+from tests.integration.stages import read_topic as read_to_end
 from tests.shared_data import SEED_ARTICLE, require_shared
 
 pytestmark = pytest.mark.integration
@@ -151,17 +152,7 @@ def count(es: Elasticsearch, index: str) -> int:
 
 
 def read_topic(settings: Settings, topic: str) -> list[bytes]:
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=settings.kafka,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-        group_id=None,
-    )
-    try:
-        return [message.value for message in consumer]
-    finally:
-        consumer.close()
+    return [record.value for record in read_to_end(settings, topic)]
 
 
 @pytest.fixture(scope="module")

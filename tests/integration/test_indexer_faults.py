@@ -73,9 +73,13 @@ def test_a_frozen_elasticsearch_outlasting_the_poll_interval_neither_crashes_nor
         faults.freeze_elasticsearch()
         try:
             publish_articles(settings, [article(n) for n in range(1, 6)])
-            time.sleep(16)  # well past max.poll.interval.ms (10 s)
-            assert runner.alive(), f"the indexer died: {runner.error!r}"
-            assert group_members(settings, settings.indexer_group) == 1, "the indexer was put out of its group"
+            # Not ejecting is shown only by time passing: watched until max.poll.interval.ms (10 s) and a
+            # heartbeat (3 s) are well past, and failed as soon as the indexer dies or leaves its group.
+            watch_until = time.monotonic() + settings.indexer_max_poll_interval_ms / 1000 + 6
+            while time.monotonic() < watch_until:
+                assert runner.alive(), f"the indexer died: {runner.error!r}"
+                assert group_members(settings, settings.indexer_group) == 1, "the indexer was put out of its group"
+                time.sleep(0.5)
         finally:
             faults.thaw_elasticsearch()
         wait_for(lambda: count(es, settings.index_articles) == 6, "the held articles indexed after the thaw")
@@ -90,7 +94,9 @@ def test_a_write_block_holds_the_batch_and_nothing_is_dead_lettered(isolated: tu
     es.indices.put_settings(index=settings.index_articles, settings={"index.blocks.write": True})
     with running_indexer(settings) as runner:
         publish_articles(settings, [article(n, "blocked") for n in range(3)])
-        time.sleep(8)  # several attempts at the backoff cap of 2 s
+        # Several refused attempts (backoffs 0.5, 1, 2 s): the batch is held, not dropped or dead-lettered.
+        wait_for(lambda: runner.article_writes >= 4, "four attempts at the blocked batch", timeout=60)
+        assert runner.alive(), f"the indexer died: {runner.error!r}"
         assert count(es, settings.index_articles) == 0
         assert committed_lag(settings) == 3, "offsets moved on while the batch was refused"
         es.indices.put_settings(index=settings.index_articles, settings={"index.blocks.write": False})

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
 from pipeline.kafka import client_options, ensure_topics, make_producer
@@ -35,6 +35,7 @@ from pipeline.publish.subscriptions import add_subscription, subscription_topic
 from pipeline.records import ArticleRef, Event, Subscription
 from pipeline.settings import Settings
 from tests.factories import sample_event
+from tests.integration.stages import read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -123,17 +124,7 @@ def set_max_message_bytes(settings: Settings, topic: str, limit: int) -> None:
 
 
 def changes_on(settings: Settings, topic: str) -> list[dict[str, Any]]:
-    consumer = KafkaConsumer(
-        topic,
-        **client_options(settings),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=3000,
-    )
-    try:
-        return [json.loads(message.value) for message in consumer]
-    finally:
-        consumer.close()
+    return [json.loads(record.value) for record in read_topic(settings, topic)]
 
 
 def test_a_backfill_kafka_refuses_fails_loudly_and_the_partition_is_not_marked_caught_up(
@@ -208,19 +199,9 @@ def test_subscription_state_outlives_retention_for_the_worker_and_for_a_backfill
 
 def live_states(settings: Settings) -> int:
     """Events the materialiser's table holds, as its changelog says (the last record per key, not a tombstone)."""
-    consumer = KafkaConsumer(
-        state_changelog_topic(settings),
-        **client_options(settings),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=3000,
-    )
     latest: dict[bytes, bytes | None] = {}
-    try:
-        for message in consumer:
-            latest[message.key] = message.value
-    finally:
-        consumer.close()
+    for record in read_topic(settings, state_changelog_topic(settings)):
+        latest[record.key] = record.value
     return sum(value is not None for value in latest.values())
 
 
