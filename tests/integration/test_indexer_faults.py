@@ -94,9 +94,15 @@ def test_a_write_block_holds_the_batch_and_nothing_is_dead_lettered(isolated: tu
     es.indices.put_settings(index=settings.index_articles, settings={"index.blocks.write": True})
     with running_indexer(settings) as runner:
         publish_articles(settings, [article(n, "blocked") for n in range(3)])
-        # Several refused attempts (backoffs 0.5, 1, 2 s): the batch is held, not dropped or dead-lettered.
-        wait_for(lambda: runner.article_writes >= 4, "four attempts at the blocked batch", timeout=60)
-        assert runner.alive(), f"the indexer died: {runner.error!r}"
+
+        def held_through_attempts() -> bool:
+            """Held through several refused attempts (backoffs 0.5, 1, 2 s); fails at once if it is not."""
+            assert runner.alive(), f"the indexer died: {runner.error!r}"
+            assert dead_letters(settings) == [], "the blocked batch was dead-lettered"
+            assert committed_lag(settings) in (3, None), "offsets moved on while the batch was refused"
+            return runner.article_writes >= 4
+
+        wait_for(held_through_attempts, "four attempts at the blocked batch", timeout=60)
         assert count(es, settings.index_articles) == 0
         assert committed_lag(settings) == 3, "offsets moved on while the batch was refused"
         es.indices.put_settings(index=settings.index_articles, settings={"index.blocks.write": False})
