@@ -15,6 +15,7 @@ from datetime import datetime
 
 from spacy.tokens import Doc, Span, Token
 
+from pipeline.enrich.dictionaries import agent_sector
 from pipeline.records import Actor, Entity, Location
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -120,7 +121,11 @@ class EntityIndex:
                     self.grounded[entity.name] = country
 
     def country_of(self, entity: Entity) -> str | None:
-        return entity.country_code or self.grounded.get(entity.name)
+        if entity.country_code or entity.name in self.grounded:
+            return entity.country_code or self.grounded.get(entity.name)
+        if entity.label == "NORP":
+            return _country_word(entity.name)  # "Kenyans": a people the resolver left without its country
+        return None
 
     def actor_from_entity(self, entity: Entity) -> Actor:
         code = self.country_of(entity)
@@ -251,11 +256,36 @@ class EntityIndex:
             return Actor(name=phrase_text(tok), country_code=country or self.home_country, label=None)
         if any(c.dep_ == "compound" and c.lower_ in _CIVIL_SERVICES for c in tok.children):
             return None  # "rescue workers", "emergency crews": help after a disaster is not a political act
-        if lemma in AGENT_NOUNS or country:
+        sector = agent_sector(phrase_text(tok)) or agent_sector(lemma)
+        if lemma in AGENT_NOUNS or country or sector:
+            owner = self._owner_actor(tok)
+            if owner is not None:
+                # "Hezbollah leaders", "its soldiers", "the party's members": they act for their owner.
+                country = country or owner.country_code
+                sector = sector if sector not in {None, "GOV"} or owner.role is None else owner.role
             foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
             if country is None and lemma in _DOMESTIC_NOUNS and not foreign:
                 country = self.home_country
-            return Actor(name=phrase_text(tok), country_code=country, label=None)
+            return Actor(name=phrase_text(tok), country_code=country, label=None, role=sector)
+        return None
+
+    def _owner_actor(self, tok: Token) -> Actor | None:
+        """Whose agents these are: a named body in compound ("Hezbollah leaders") or a possessor ("its
+        soldiers", "Iraq's army")."""
+        for child in tok.children:
+            if child.dep_ == "compound" and child.pos_ == "PROPN":
+                entity = self.entity_at(child)
+                if entity is not None and entity.label in {"ORG", "NORP", "GPE"}:
+                    return self.actor_from_entity(entity)
+                known = self.known_name(child)
+                if known is not None:
+                    return known
+            if child.dep_ == "poss":
+                if child.pos_ == "PRON" and child.lower_ not in {"its", "their"}:
+                    continue  # "his soldiers": a person's, whose country the person carries if anything
+                owner = self.actor_at(child)
+                if owner is not None:
+                    return owner
         return None
 
     def known_name(self, tok: Token) -> Actor | None:
