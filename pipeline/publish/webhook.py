@@ -32,6 +32,8 @@ import structlog
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from pipeline.redact import redact_url
+
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Pipeline-Signature"
@@ -131,13 +133,13 @@ class WebhookSender:
                 return attempt
             if status and status < 500 and status not in RETRIED_STATUSES:
                 raise WebhookRefused(
-                    f"{self.url} refused event {event_id} with HTTP {status}; fix the receiver and restart "
+                    f"{redact_url(self.url)} refused event {event_id} with HTTP {status}; fix the receiver and restart "
                     "(delivery resumes with this event)"
                 )
             delay = min(self.max_backoff, 0.5 * 2 ** min(attempt - 1, 16)) * (0.5 + random.random() / 2)
             log.warning(
                 "webhook delivery failed, retrying",
-                url=self.url,
+                url=redact_url(self.url),  # webhook URLs often carry a token
                 event_id=event_id,
                 problem=problem,
                 attempt=attempt,
