@@ -90,6 +90,11 @@ class EntityIndex:
     titled: set[str] = field(default_factory=set)  # persons introduced with an office ("Interior Minister X")
     excluded: set[int] = field(default_factory=set)  # tokens that name no actor (the dateline)
     home_country: str | None = None  # country of the dateline: where the story is reported from
+    # Where the dateline's story ends: a wire roundup moves on to another country's story under one dateline
+    # ("AMMAN, Jordan - ..." then protests in Tbilisi), and the dateline is no default there; each later story
+    # has the country of the place it opens with ("In Tbilisi, police ...").
+    dateline_story_end: int | None = None
+    later_stories: list[tuple[int, str]] = field(default_factory=list)  # (start char, country), in text order
     published_at: datetime | None = None  # the article's date: which office a named actor held
 
     @classmethod
@@ -116,9 +121,20 @@ class EntityIndex:
         self.excluded.update(tokens)
         self.home_country = country
         if country:
-            for _span, entity in self.mention_spans:
-                if entity.label == "PERSON" and entity.name in self.titled and not self.country_of(entity):
+            for span, entity in self.mention_spans:
+                if (
+                    entity.label == "PERSON"
+                    and entity.name in self.titled
+                    and not self.country_of(entity)
+                    and self.home_at(span.root) == country
+                ):
                     self.grounded[entity.name] = country
+
+    def home_at(self, tok: Token) -> str | None:
+        """The dateline's country, for a token of the dateline's own story; None past it."""
+        if self.dateline_story_end is None or tok.idx < self.dateline_story_end:
+            return self.home_country
+        return next((code for start, code in reversed(self.later_stories) if start <= tok.idx), None)
 
     def country_of(self, entity: Entity) -> str | None:
         if entity.country_code or entity.name in self.grounded:
@@ -253,7 +269,7 @@ class EntityIndex:
         if body_entity is not None and body_entity.label == "ORG":
             return self.actor_from_entity(body_entity)  # "members of the European Parliament" act for it
         if lemma == "side" and _warring(tok):
-            return Actor(name=phrase_text(tok), country_code=country or self.home_country, label=None)
+            return Actor(name=phrase_text(tok), country_code=country or self.home_at(tok), label=None)
         if any(c.dep_ == "compound" and c.lower_ in _CIVIL_SERVICES for c in tok.children):
             return None  # "rescue workers", "emergency crews": help after a disaster is not a political act
         sector = agent_sector(phrase_text(tok)) or agent_sector(lemma)
@@ -265,7 +281,7 @@ class EntityIndex:
                 sector = sector if sector not in {None, "GOV"} or owner.role is None else owner.role
             foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
             if country is None and lemma in _DOMESTIC_NOUNS and not foreign:
-                country = self.home_country
+                country = self.home_at(tok)
             return Actor(name=phrase_text(tok), country_code=country, label=None, role=sector)
         return None
 

@@ -375,6 +375,8 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
 _PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "SANCTION", "CONCEDE", "RETREAT", "AID", "PROTEST"})
 _OWNER_PREPS = frozenset({"of", "from", "by", "against", "in", "on", "into"})
 _PLACE_PREPS = frozenset({"at", "in", "for"})
+# What is discussed or agreed on is a topic, not a party: "discussed the war in Gaza".
+_TOPIC_TYPES = frozenset({"CONSULT"})
 
 
 def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) -> Actor | None:
@@ -382,7 +384,7 @@ def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) 
     ("rejected an offer from the Afghan government", "support Indonesia's offer", "a U.S. State Department
     call"), which country's people or things were acted on ("banned all Pakistani newspapers", "airstrikes
     on PKK targets"), or the place an act was done to ("the cities in Saudi Arabia")."""
-    if depth > 2:
+    if depth > 2 or frame.event_type in _TOPIC_TYPES:
         return None
     for child in sorted(tok.children, key=lambda c: (c.dep_ != "poss", abs(c.i - tok.i))):
         if child.dep_ == "poss" or (child.dep_ == "compound" and child.pos_ == "PROPN"):
@@ -392,7 +394,8 @@ def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) 
     for child in tok.children:
         if child.dep_ == "prep" and child.lower_ in _OWNER_PREPS:
             for pobj in (c for c in child.children if c.dep_ == "pobj"):
-                actor = index.actor_at(pobj) or _place_party(pobj, frame, index)
+                where = child.lower_ in {"in", "on", "into"}  # "targets in Kirkuk": a place, if anything
+                actor = _place_party(pobj, frame, index) if where else index.actor_at(pobj)
                 if actor is None and pobj.pos_ in _NOUNS:
                     actor = _object_party(pobj, frame, index, depth + 1)
                 if actor is not None:
