@@ -278,7 +278,9 @@ class EntityIndex:
             if owner is not None:
                 # "Hezbollah leaders", "its soldiers", "the party's members": they act for their owner.
                 country = country or owner.country_code
-                sector = sector if sector not in {None, "GOV"} or owner.role is None else owner.role
+                # A group's members are the group's kind (Hezbollah's fighters: REB); a state's soldiers
+                # keep their own (MIL).
+                sector = owner.role if owner.role not in {None, "GOV"} else sector
             foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
             if country is None and lemma in _DOMESTIC_NOUNS and not foreign:
                 country = self.home_at(tok)

@@ -367,6 +367,16 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 frame.event_objects.append(tok.i)  # resolved once every trigger has its actors
             if actor is not None and all(not same_actor(actor, a) for a in actors):
                 actors.append(actor)
+    if not actors:
+        # "banned all Pakistani newspapers" (the trigger "ban > newspaper"): the trigger's own object, when a
+        # country's, is on the receiving end.
+        for i in sorted(frame.match.token_ids - {frame.head.i}):
+            tok = doc[i]
+            if tok.pos_ in _NOUNS and tok.dep_ in {"dobj", "nsubjpass"} and frame.event_type not in _TOPIC_TYPES:
+                country = index.country_modifier(tok, agent=False)
+                if country is not None:
+                    actors.append(Actor(name=phrase_text(tok), country_code=country, label=None))
+                    break
     return actors
 
 

@@ -294,7 +294,8 @@ def plover_of(cameo: str, table: dict[str, PloverCode]) -> PloverCode | None:
 @dataclass
 class VerbBlock:
     code: str | None
-    verbs: list[tuple[str, tuple[str, ...], str | None]] = field(default_factory=list)  # (lemma, particles, code)
+    # (lemma, particles, its own code: "---" for none, None to take the block's)
+    verbs: list[tuple[str, tuple[str, ...], str | None]] = field(default_factory=list)
     patterns: list[tuple[str, str, str]] = field(default_factory=list)  # (verb word, body, code)
 
 
@@ -349,7 +350,7 @@ def parse_verbs(lines: Iterable[str]) -> tuple[dict[str, list[str]], list[VerbBl
             continue  # a verb after its particle ("WIRE_+TAP"): rare, and the parse seldom shows it
         lemma = parts[0].lstrip("+").lower()
         particles = tuple(p.lower() for p in parts[1:])
-        block.verbs.append((lemma, particles, None if own is None or own.startswith("-") else own))
+        block.verbs.append((lemma, particles, own))  # own: its code, "---" for none, None for the block's
     return synsets, blocks
 
 
@@ -426,7 +427,7 @@ def compile_verbs(path: Path, table: dict[str, PloverCode]) -> list[dict[str, An
         by_word: dict[str, tuple[str, tuple[str, ...]]] = {}
         for lemma, particles, own in block.verbs:
             by_word[lemma.upper()] = (lemma, particles)
-            code = own or block.code
+            code = block.code if own is None else (None if own.startswith("-") else own)
             if code:
                 phrase = " ".join((lemma, *particles))
                 add(f"{phrase}:v" if not particles else phrase, code, "verb" if own else "block-verb")
