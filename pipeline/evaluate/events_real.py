@@ -165,9 +165,7 @@ def code_texts(texts: Sequence[str], batch: int = BATCH) -> tuple[list[list[Any]
 
     nlp = load_nlp(Settings())
     articles = [
-        RawArticle(
-            article_id=f"real_{i}", revision=1, url=f"urn:real:{i}", canonical_url=f"urn:real:{i}", text=text
-        )
+        RawArticle(article_id=f"real_{i}", revision=1, url=f"urn:real:{i}", canonical_url=f"urn:real:{i}", text=text)
         for i, text in enumerate(texts)
     ]
     coded: list[list[Any]] = []

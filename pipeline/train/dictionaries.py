@@ -183,7 +183,6 @@ def _extra_actors(path: Path) -> Iterator[ActorRecord]:
                           default=item.get("default"))  # fmt: skip
 
 
-
 # -- agents -----------------------------------------------------------------------------------------------
 
 _MACRO = re.compile(r"^!(\w+)!\s*=\s*(.+)$")

@@ -16,7 +16,12 @@ PUBLISHED = datetime(2018, 6, 1, 9, 0, tzinfo=UTC)
 
 def _enrich(nlp: Language, text: str, published: datetime | None = PUBLISHED) -> EnrichmentResult:
     article = RawArticle(
-        article_id="art_rules", revision=1, url="urn:rules", canonical_url="urn:rules", text=text, published_at=published
+        article_id="art_rules",
+        revision=1,
+        url="urn:rules",
+        canonical_url="urn:rules",
+        text=text,
+        published_at=published,
     )
     (result,) = enrich_articles([article], nlp)
     assert isinstance(result, EnrichmentResult)
@@ -62,7 +67,9 @@ def test_a_group_read_as_a_person_is_an_organisation(nlp: Language) -> None:
     from pipeline.enrich.known_actors import with_known_actors
     from pipeline.records import Entity, Mention
 
-    boko = Entity(name="Boko Haram", label="PERSON", mention_count=1, mentions=[Mention(start=0, end=10, text="Boko Haram")])
+    boko = Entity(
+        name="Boko Haram", label="PERSON", mention_count=1, mentions=[Mention(start=0, end=10, text="Boko Haram")]
+    )
     (known,) = with_known_actors([boko], PUBLISHED)
     assert (known.label, known.country_code, known.role, known.actor_code) == ("ORG", "NGA", "REB", "NGAREB")
 
@@ -167,7 +174,9 @@ def test_the_target_is_found_where_the_sentence_names_it(
 
 
 def test_a_discussed_topic_is_no_party(nlp: Language) -> None:
-    events = _events(nlp, "Jordan's King Abdullah II met Palestinian President Mahmoud Abbas to discuss the war in Gaza.")
+    events = _events(
+        nlp, "Jordan's King Abdullah II met Palestinian President Mahmoud Abbas to discuss the war in Gaza."
+    )
     assert all(e.target is None or e.target.name != "Gaza" for e in events)
 
 

@@ -16,9 +16,7 @@ def test_cameo_roots_fall_into_their_pentaclass() -> None:
 
 def test_role_spans_are_read_from_iob_tags(tmp_path: Path) -> None:
     path = tmp_path / "roles.txt"
-    path.write_text(
-        "Ruthenia B-S\nmet O\nthe O\nMoldavian B-T\nenvoy I-T\n. O\n\nA B-R\nand O\nB B-R\ntalked O\n"
-    )
+    path.write_text("Ruthenia B-S\nmet O\nthe O\nMoldavian B-T\nenvoy I-T\n. O\n\nA B-R\nand O\nB B-R\ntalked O\n")
     first, second = read_role_sentences(path)
     assert first.text == "Ruthenia met the Moldavian envoy ."
     assert (first.sources, first.targets, first.reciprocal) == (("Ruthenia",), ("Moldavian envoy",), ())
