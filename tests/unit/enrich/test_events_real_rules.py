@@ -64,7 +64,7 @@ def test_an_armed_group_the_model_misses_is_known_by_its_name(nlp: Language) -> 
 
 
 def test_a_group_read_as_a_person_is_an_organisation(nlp: Language) -> None:
-    from pipeline.enrich.known_actors import with_known_actors
+    from pipeline.enrich.entities.actors import with_known_actors
     from pipeline.records import Entity, Mention
 
     boko = Entity(

@@ -1,6 +1,6 @@
 """Helpers for the event-coder tests (no tests here): entities for a parsed text, an article, a lineage.
 
-Entities come from the project's resolver (``pipeline.enrich.entities``) when it is importable; otherwise a
+Entities come from the project's resolver (``pipeline.enrich.entities.resolution``) when it is importable; otherwise a
 minimal adapter over ``doc.ents`` with a handful of countries stands in, so the coder can be tested alone.
 """
 
@@ -27,7 +27,7 @@ _FALLBACK_COUNTRIES = {
 
 def entities_for(doc: Doc) -> list[Entity]:
     try:
-        from pipeline.enrich.entities import resolve_entities
+        from pipeline.enrich.entities.resolution import resolve_entities
     except ImportError:
         return _fallback_entities(doc)
     return resolve_entities(doc)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from pipeline.enrich.news_ner import NEWS_KEY, ONTONOTES_KEY, SHIPPED_MODEL, merge_entities
+from pipeline.enrich.entities.news_ner import NEWS_KEY, ONTONOTES_KEY, SHIPPED_MODEL, merge_entities
 
 _blank = spacy.blank("en")
 

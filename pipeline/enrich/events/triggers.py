@@ -16,8 +16,8 @@ from spacy.attrs import ORTH
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span, Token
 
-from pipeline.enrich.event_lexicon import TriggerMatch
-from pipeline.enrich.taxonomy import Taxonomy
+from pipeline.enrich.events.lexicon import TriggerMatch
+from pipeline.enrich.events.taxonomy import Taxonomy
 from pipeline.records import Actor, Location
 
 # Verbs that merely carry a nominal trigger: "held talks", "staged a protest", "launched an attack".

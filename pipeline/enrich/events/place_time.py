@@ -15,9 +15,9 @@ from datetime import datetime
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich.dates import normalize_date
-from pipeline.enrich.event_actors import PLACE_LABELS, EntityIndex
-from pipeline.enrich.event_roles import infer_host_country
-from pipeline.enrich.event_triggers import Frame, aux_words, clause_verb
+from pipeline.enrich.events.actors import PLACE_LABELS, EntityIndex
+from pipeline.enrich.events.roles import infer_host_country
+from pipeline.enrich.events.triggers import Frame, aux_words, clause_verb
 from pipeline.records import Location
 
 _LOCATIVE_PREPS = frozenset({"in", "at", "near", "outside", "across", "throughout", "inside", "around", "into"})
@@ -97,7 +97,7 @@ def _later_stories(doc: Doc, index: EntityIndex, country: str) -> list[tuple[int
 
 def _gazetteer_place(name: str) -> Location | None:
     """A dateline the model did not tag ("SANTIAGO —"): the gazetteer's reading of the name."""
-    from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
 
     found = get_gazetteer().place(" ".join(w.capitalize() for w in name.split()))
     if found is None:

@@ -33,7 +33,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 
 import pipeline
-from pipeline.enrich.gazetteer import get_gazetteer
+from pipeline.enrich.entities.gazetteer import get_gazetteer
 
 # The model the package ships (trained by ``pipeline train ner --install``).
 SHIPPED_MODEL = Path(pipeline.__file__).resolve().parent / "models" / "en_news_ner"

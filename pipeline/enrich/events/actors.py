@@ -355,13 +355,13 @@ class EntityIndex:
 
     def state_actor(self, code: str | None) -> Actor | None:
         """The country itself as an actor."""
-        from pipeline.enrich.gazetteer import get_gazetteer
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
 
         country = get_gazetteer().countries.get(code) if code else None
         return Actor(name=country.name, country_code=code, label="GPE") if country is not None else None
 
     def is_country(self, name: str) -> bool:
-        from pipeline.enrich.gazetteer import get_gazetteer
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
 
         return get_gazetteer().country(name) is not None
 
@@ -369,7 +369,7 @@ class EntityIndex:
         """Whether an actor can carry a political event: a country or its capital, a group of people, a
         person with an office or a country, a body of government, an armed group, an IGO. Not a
         town, a building, a storm, a company or a football club."""
-        from pipeline.enrich.gazetteer import get_gazetteer
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
 
         if actor.label is None or actor.label == "NORP" or actor.role is not None:
             return True  # a group of people, a nationality, or an actor the dictionaries know
@@ -460,7 +460,7 @@ def _warring(tok: Token) -> bool:
 
 
 def _country_word(text: str) -> str | None:
-    from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
 
     gazetteer = get_gazetteer()
     # "Philippine" is the adjective of "the Philippines"

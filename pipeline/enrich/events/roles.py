@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 
 from spacy.tokens import Token
 
-from pipeline.enrich.event_actors import EntityIndex, phrase_text
-from pipeline.enrich.event_lexicon import TriggerMatch
-from pipeline.enrich.event_triggers import Frame, claims_responsibility, clause_verb
+from pipeline.enrich.events.actors import EntityIndex, phrase_text
+from pipeline.enrich.events.lexicon import TriggerMatch
+from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
 from pipeline.records import Actor
 
 _TARGET_PREPS = frozenset({"to", "against", "on", "toward", "towards", "upon"})
@@ -363,6 +363,9 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
             actor = index.actor_at(tok)
             if actor is None and tok.pos_ in _NOUNS and tok.i not in by_head and cand.i not in located:
                 actor = _object_party(tok, frame, index)
+            if actor is None and tok.pos_ == "PROPN" and tok.dep_ in {"dobj", "nsubjpass"} and not tok.ent_type_:
+                # "Ingabire was arrested": a name the model did not tag is still who it was done to.
+                actor = Actor(name=phrase_text(tok), country_code=None, label=None)
             if actor is None and tok.i in by_head:
                 frame.event_objects.append(tok.i)  # resolved once every trigger has its actors
             if actor is not None and all(not same_actor(actor, a) for a in actors):
