@@ -46,6 +46,9 @@ def fill_actors(
     nominal = head.pos_ in _NOUNS and verb is head
     sources = _sources_of(head, verb, index)
     targets = _targets_of(frame, verb, index, by_head)
+    if frame.obliged is not None:
+        told = _subject_parties(frame.obliged, index)
+        targets = told or targets
     if not targets and frame.content_head is not None:
         # "offered to host talks with Belarusian officials": the counterpart is named in the content.
         content_verb = clause_verb(frame.content_head)

@@ -189,3 +189,23 @@ def test_a_dateline_is_the_default_of_its_own_story_only(nlp: Language) -> None:
     assault = next(e for e in events if e.event_type == "ASSAULT")
     assert assault.source is not None and assault.source.country_code == "GEO"
     assert assault.location is not None and assault.location.place == "Tbilisi"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia says Israel must end its air strikes on Syria.", ("REQUEST", "RUS", "ISR")),
+        ("Syrian President Bashar Assad said Turkey must mediate peace talks.", ("REQUEST", "SYR", "TUR")),
+    ],
+)
+def test_saying_another_party_must_act_is_a_demand(nlp: Language, text: str, expected: tuple[str, str, str]) -> None:
+    assert expected in _roles(_events(nlp, text))
+
+
+def test_saying_we_must_act_is_no_demand(nlp: Language) -> None:
+    assert all(e.event_type != "REQUEST" for e in _events(nlp, "The president said we must defend our borders."))
+
+
+def test_a_refusal_the_dictionary_words_as_a_negated_object_is_not_an_offer(nlp: Language) -> None:
+    events = _events(nlp, "The United States is ready to contribute a peacekeeping force to the African Union mission.")
+    assert all(e.event_type != "REJECT" for e in events)

@@ -55,6 +55,7 @@ TOUR [---]
 - * {STATE VISIT}                                 [042]         # VISIT
 - &MILITARY *                                     [042]         # VISIT
 - * PART                                          [042]         # VISIT
+- * {NO BREAD}                                    [1224]        # VISIT
 
 ---  CUT   [---]  ---
 CUT
@@ -109,10 +110,11 @@ def test_verb_patterns_become_triggers_mapped_through_the_table(tmp_path: Path) 
     assert compiled["visit:v"] == ("CONSULT", "visit", "042")  # the block's code for its bare verb
     assert "tour:v" not in compiled  # its own null code: no event alone
     assert compiled["tour > bread"] == compiled["tour > rice"] == ("REQUEST", "assist", "103")  # a synset
-    assert compiled["visit > visit"] == ("CONSULT", "visit", "042")  # a braced phrase by its head
-    assert compiled["cut off > ties"] == ("SANCTION", "discontinue", "161")  # a prepositional pattern
+    assert compiled["visit > state visit"] == ("CONSULT", "visit", "042")  # a braced phrase with its modifiers
+    assert compiled["cut off > diplomatic ties"] == ("SANCTION", "discontinue", "161")  # a prepositional pattern
     assert not any(p.endswith("> part") for p in compiled)  # too light an object to carry an event
     assert not any("military" in p for p in compiled)  # patterns on the subject are not ours to read
+    assert "visit > bread" not in compiled  # "{NO BREAD}" (a refusal) left out, not read as bread
 
 
 def test_statements_have_no_plover_type_and_appeals_map_as_demands() -> None:
