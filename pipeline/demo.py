@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.redact import redact_url
 from pipeline.settings import Settings, get_settings
 
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
@@ -195,7 +196,7 @@ def run_demo(query: str, timeout: float) -> None:
     print_search(query, size=5)
     print_search(None, events=True, size=8)
     console.print(
-        f"Elasticsearch: {settings.elasticsearch} "
+        f"Elasticsearch: {redact_url(settings.elasticsearch)} "
         f"(indices {settings.index_articles}, {settings.index_events})\n"
         f"Kafka: {settings.kafka} (subscribe: pipeline subscribe --from-beginning)\n"
         "Kibana: with docker compose at http://localhost:5601 (dashboard 'News events')\n"

@@ -7,9 +7,9 @@ as does every failure under ``--debug`` (or ``PIPELINE_LOG_LEVEL=DEBUG``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from pipeline.redact import redact_url as redact_url  # re-exported: callers import it from here
 from pipeline.settings import Settings
 
 # Exit codes from sysexits.h, so scripts can tell "try again later" from "fix your configuration".
@@ -20,6 +20,7 @@ EXIT_UNAVAILABLE = 69
 EXIT_TIMEOUT = 75
 EXIT_NO_PERMISSION = 77
 EXIT_SOFTWARE = 70  # a stage that cannot go on: a supervisor restarts it
+EXIT_CONFIG = 78
 
 START_HINT_ES = "start the local stack with `./run up`, or set PIPELINE_ELASTICSEARCH_URL to a running node"
 START_HINT_KAFKA = "start the local stack with `./run up`, or set PIPELINE_KAFKA_BOOTSTRAP to a running broker"
@@ -67,11 +68,6 @@ class MappingConflict(PipelineError):
     """An index differs from its template in a way Elasticsearch cannot change in place."""
 
     exit_code = EXIT_DATA_ERROR
-
-
-def redact_url(url: str) -> str:
-    """``https://user:secret@host`` → ``https://user:***@host``: addresses are shown, passwords never."""
-    return re.sub(r"(//[^/:@]+):[^/@]*@", r"\1:***@", url)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:

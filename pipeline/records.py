@@ -194,6 +194,10 @@ class EnrichedArticle(ArticleFields):
 SUBSCRIPTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
 
 
+# A reference to where a webhook URL with a secret in it is kept: an environment variable or an absolute path.
+WEBHOOK_REFERENCE_PATTERN = r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:/.+)$"
+
+
 class Subscription(Record):
     """A named subscription on the compacted topic ``pipeline.subscriptions`` (key: ``name``; a tombstone,
     i.e. a null value, removes it). Its matching creates and updates go to ``events.sub.<name>``."""
@@ -203,7 +207,18 @@ class Subscription(Record):
     filter: dict[str, Any] = Field(
         default_factory=dict, description="The event filter, as `pipeline subscribe` options would build it"
     )
-    webhook_url: str | None = Field(None, description="Where `pipeline subscriptions deliver` POSTs its events")
+    webhook_url: str | None = Field(
+        None,
+        description="Where `pipeline subscriptions deliver` POSTs its events, for a URL that holds no secret "
+        "(records written before issue 21 may hold one: they stay readable, and are shown masked)",
+    )
+    webhook_url_from: str | None = Field(
+        None,
+        pattern=WEBHOOK_REFERENCE_PATTERN,
+        description="Where the deliverer reads its webhook URL, for a URL with a secret in it (a token in the "
+        "path, query or userinfo): env:NAME, an environment variable, or file:/absolute/path. The URL itself "
+        "is never written to the topic",
+    )
     backfill: bool = Field(True, description="Fill the topic from the retained events too, not only new ones")
     live_from: dict[str, int] = Field(
         default_factory=dict,

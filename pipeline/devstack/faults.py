@@ -25,6 +25,7 @@ from pipeline.devstack import elasticsearch, kafka
 from pipeline.devstack.artifacts import ensure_artifacts
 from pipeline.devstack.layout import Layout
 from pipeline.devstack.process import DevstackError, ProcessRecord
+from pipeline.redact import redact_url
 from pipeline.settings import Settings
 
 RESTART_TIMEOUT = 180.0
@@ -36,7 +37,8 @@ def fault_injection_allowed(settings: Settings) -> str | None:
     """None when faults may be injected into the configured services, else why not."""
     layout = Layout.from_settings(settings)
     if settings.kafka != layout.kafka_bootstrap or settings.elasticsearch.rstrip("/") != layout.es_url:
-        return f"the configured services ({settings.kafka}, {settings.elasticsearch}) are not this devstack's"
+        services = f"{settings.kafka}, {redact_url(settings.elasticsearch)}"
+        return f"the configured services ({services}) are not this devstack's"
     if not (os.environ.get("DEVSTACK_STARTED") or os.environ.get("PIPELINE_FAULT_TESTS") == "1"):
         return "the devstack was not started by this run (set PIPELINE_FAULT_TESTS=1 to inject faults anyway)"
     if kafka.running_record(layout) is None or not elasticsearch.running_records(layout):

@@ -167,21 +167,83 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+# As the kernel does (ELOOP): more symlinks than this on one path is a loop, or an attack.
+MAX_SYMLINKS = 40
+
+
 def make_trusted_dir(path: Path) -> None:
     """Create ``path`` (mode 755) and check that nobody else could have planted or swapped anything in it.
 
     Used for directories outside the checkout, under a world-writable parent such as /var/tmp: every
     directory on the way must belong to root or to us, and be writable by others only if sticky (/var/tmp).
+    Each step is checked with ``lstat``, not ``stat``: a symlink on the way is followed only if it belongs to
+    root or to us (in a sticky /var/tmp, whoever owns a link can replace it), and then its target's own path is
+    checked the same way. The existing part of the path is checked before anything is created, so nothing is
+    made where another user's link points.
     """
-    path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    _check_trusted(path, missing_ok=True)
+    try:
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DevstackError(f"cannot create {path} ({exc.strerror or exc}); set PIPELINE_DEVSTACK_ES_DIR") from exc
+    _check_trusted(path, missing_ok=False)
+
+
+def _check_trusted(path: Path, *, missing_ok: bool) -> None:
+    """Walk ``path`` from the root one name at a time with ``lstat``, following only trusted symlinks."""
     me = os.geteuid()
-    for directory in [path, *path.parents]:
-        info = directory.stat()
-        foreign = info.st_uid not in (0, me)
-        open_to_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX
-        if foreign or open_to_others:
+    remaining = list(path.absolute().parts[1:])  # not resolved: each name, ".." too, is walked as the kernel would
+    current = Path("/")
+    _refuse_if_untrusted(path, current, os.lstat(current), me)
+    followed = 0
+    while remaining:
+        name = remaining.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            current = current.parent  # current holds no symlink, so its parent is the real one
+            continue
+        candidate = current / name
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            if missing_ok:
+                return
+            raise DevstackError(f"{candidate} vanished while the devstack checked {path}; try again") from None
+        except OSError as exc:  # e.g. a file where a directory should be
             raise DevstackError(
-                f"{directory} (owner uid {info.st_uid}, mode {stat.filemode(info.st_mode)}) could be changed by "
-                f"another user, so the devstack will not keep Elasticsearch's files in {path}. Remove it, or set "
+                f"cannot check {candidate} ({exc.strerror or exc}); set PIPELINE_DEVSTACK_ES_DIR"
+            ) from exc
+        _refuse_if_untrusted(path, candidate, info, me)
+        if stat.S_ISLNK(info.st_mode):
+            followed += 1
+            if followed > MAX_SYMLINKS:
+                raise DevstackError(
+                    f"{path} goes through more than {MAX_SYMLINKS} symlinks; set PIPELINE_DEVSTACK_ES_DIR"
+                )
+            target = Path(os.readlink(candidate))
+            if target.is_absolute():
+                current = Path("/")
+            remaining[:0] = [part for part in target.parts if part != "/"]
+            continue
+        current = candidate
+
+
+def _refuse_if_untrusted(path: Path, entry: Path, info: os.stat_result, me: int) -> None:
+    if stat.S_ISLNK(info.st_mode):
+        # A symlink's own mode means nothing; its owner is who may replace it (in a sticky directory too).
+        if info.st_uid not in (0, me):
+            raise DevstackError(
+                f"{entry} is a symlink owned by uid {info.st_uid}, who could replace it with one pointing anywhere, "
+                f"so the devstack will not keep Elasticsearch's files in {path}. Remove it, or set "
                 "PIPELINE_DEVSTACK_ES_DIR to a directory owned by you."
             )
+        return
+    foreign = info.st_uid not in (0, me)
+    open_to_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX
+    if foreign or open_to_others:
+        raise DevstackError(
+            f"{entry} (owner uid {info.st_uid}, mode {stat.filemode(info.st_mode)}) could be changed by "
+            f"another user, so the devstack will not keep Elasticsearch's files in {path}. Remove it, or set "
+            "PIPELINE_DEVSTACK_ES_DIR to a directory owned by you."
+        )

@@ -20,11 +20,11 @@ from spacy.tokens import Doc
 
 import pipeline
 from pipeline.enrich import events as event_coding
-from pipeline.enrich import taxonomy
-from pipeline.enrich.entities import resolve_entities
-from pipeline.enrich.event_classifier import emitted_main_type, story_prior
-from pipeline.enrich.event_headline import headlines_types
-from pipeline.enrich.known_actors import with_known_actors
+from pipeline.enrich.entities.actors import with_known_actors
+from pipeline.enrich.entities.resolution import resolve_entities
+from pipeline.enrich.events import taxonomy
+from pipeline.enrich.events.classifier import emitted_main_type, story_prior
+from pipeline.enrich.events.headline import headlines_types
 from pipeline.enrich.language import ArticleLanguage, article_language, not_extracted, not_extracted_reason
 from pipeline.enrich.nlp import entity_nlp_for, model_lineage
 from pipeline.records import ArticleFields, EnrichedArticle, Entity, Event, Lineage, RawArticle
@@ -118,7 +118,7 @@ def prepare_batch(
 
 
 def parse_request(nlp: Language, request: ParseRequest) -> ParsedBatch:
-    """Parse the texts in one ``nlp.pipe`` pass and read the titles' trigger types (``event_headline``)."""
+    """Parse the texts in one ``nlp.pipe`` pass and read the titles' trigger types (``events.headline``)."""
     return ParsedBatch(parse_texts(nlp, request.texts), headline_types_of(nlp, request.titles), model_lineage(nlp))
 
 
@@ -209,7 +209,7 @@ def finish_batch(prepared: PreparedBatch, parsed: ParsedBatch) -> list[Enrichmen
 
 
 def headline_types_of(nlp: Language, titles: list[str]) -> list[dict[str, float] | None]:
-    """The trigger types of the titles (``event_headline``), for the coder's story prior. A failure here only
+    """The trigger types of the titles (``events.headline``), for the coder's story prior. A failure here only
     loses the headlines' say, never the batch."""
     if not titles:
         return []

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.train.dictionaries import INTERNATIONAL_PREFIXES, alias_key
 
 if TYPE_CHECKING:
-    from pipeline.enrich.taxonomy import Trigger
+    from pipeline.enrich.events.taxonomy import Trigger
 
 DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "data" / "dictionaries"
 # Weights of dictionary triggers, below the lexicon's defaults (0.6 lemma, 0.75 verb + argument): the lexicon
@@ -47,7 +47,7 @@ def provenance() -> dict[str, Any]:
 
 def verb_dictionary(kinds: frozenset[str] = frozenset({"pattern"})) -> tuple[list[Trigger], str]:
     """Triggers of the verb dictionary and a version tag for the taxonomy (empty when none is compiled)."""
-    from pipeline.enrich.taxonomy import TriggerEntry, parse_trigger  # the taxonomy loads this module
+    from pipeline.enrich.events.taxonomy import TriggerEntry, parse_trigger  # the taxonomy loads this module
 
     entries = _read("verbs.json.gz").get("verbs", [])
     triggers: list[Trigger] = []

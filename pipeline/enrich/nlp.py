@@ -8,7 +8,7 @@ import spacy
 import structlog
 from spacy.language import Language
 
-from pipeline.enrich.gazetteer import get_gazetteer
+from pipeline.enrich.entities.gazetteer import get_gazetteer
 from pipeline.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
                 f"news NER model {news_ner_model!r} not found: train it with `pipeline train ner --install`, point "
                 "PIPELINE_NEWS_NER_MODEL at a trained model, or set it to none for the small model's entities alone"
             )
-        import pipeline.enrich.news_ner  # noqa: F401  (registers the component factory)
+        import pipeline.enrich.entities.news_ner  # noqa: F401  (registers the component factory)
 
         nlp.add_pipe("news_ner", after="ner", config={"model": news_ner_model})
     # Entity resolution needs the gazetteer too; building it now (about a second) keeps that off the first batch.
@@ -82,7 +82,7 @@ def entity_nlp_for(language: str, settings: Settings) -> Language | None:
     if not model:
         return None
     if model not in _OTHER_LANGUAGE_PIPELINES:
-        from pipeline.enrich.news_ner import CONLL_LABELS_COMPONENT
+        from pipeline.enrich.entities.news_ner import CONLL_LABELS_COMPONENT
 
         try:
             nlp = spacy.load(model, exclude=["senter", "lemmatizer"])
@@ -106,7 +106,7 @@ def _news_ner_path(setting: str) -> str | None:
     if setting.strip().lower() in {"", "none", "off"}:
         return None
     if setting == "shipped":
-        from pipeline.enrich.news_ner import SHIPPED_MODEL
+        from pipeline.enrich.entities.news_ner import SHIPPED_MODEL
 
         return str(SHIPPED_MODEL)
     return setting

@@ -339,7 +339,7 @@ def code_gold(documents: Sequence[GoldDocument], nlp: Language | None = None) ->
 def evaluate_gold(path: Path = DEFAULT_GOLD, nlp: Language | None = None) -> dict[str, Any]:
     """Code the gold documents through ``enrich_articles`` and score them; the reliability table and the
     thresholds are also given with confidences calibrated without the document they are reported on."""
-    from pipeline.enrich.event_confidence import calibration_disabled
+    from pipeline.enrich.events.confidence import calibration_disabled
 
     documents, notes = load_gold(path)
     coded = code_gold(documents, nlp)
@@ -361,7 +361,7 @@ def calibrated_without_own_document(
     """Leave-one-document-out calibration: each document's raw scores mapped through the logistic curve
     fitted (as ``calibrate`` does) on the other documents' coded events only, so the reliability of a
     confidence is measured on events its calibration never saw."""
-    from pipeline.enrich.event_confidence import apply_calibration, fit_calibration
+    from pipeline.enrich.events.confidence import apply_calibration, fit_calibration
 
     judged = judge(documents, raw)
     out: list[list[Event]] = []
@@ -454,9 +454,9 @@ def _threshold_table(title: str, rows: Sequence[dict[str, Any]]) -> Any:
 
 
 def calibrate(path: Path = DEFAULT_GOLD) -> dict[str, Any]:
-    """Fit ``event_confidence``'s logistic map on the gold documents' coded events (raw scores against
+    """Fit ``events.confidence``'s logistic map on the gold documents' coded events (raw scores against
     right / wrong) and write it; report the reliability before and after."""
-    from pipeline.enrich.event_confidence import calibration_disabled, fit_calibration, save_calibration
+    from pipeline.enrich.events.confidence import calibration_disabled, fit_calibration, save_calibration
 
     documents, notes = load_gold(path)
     with calibration_disabled():

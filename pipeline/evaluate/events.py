@@ -10,7 +10,7 @@ story shares a template with a training story, and nothing (lexicon, weights, cl
 is tuned on the test split. 1,488 of the 4,500 stories (33%) are test.
 
 Main type of a story: the ``main_event_type`` field of the enriched article the pipeline emits
-(``event_classifier.emitted_main_type``: the type with the largest share of coded-event confidence, mixed
+(``events.classifier.emitted_main_type``: the type with the largest share of coded-event confidence, mixed
 with the story classifier's probability and the headline's trigger types, weights chosen on the training
 split; null, so wrong, for a story without events). Reported alongside: the rules alone (events only), the
 classifier alone, the highest-confidence emitted event (``top_confidence_type``), and how often the
@@ -143,8 +143,8 @@ def code_stories(stories: Sequence[Story], batch: int = BATCH) -> tuple[list[lis
 
 
 def story_headlines(stories: Sequence[Story]) -> list[dict[str, float]]:
-    """The trigger types of every story's headline (``event_headline.headline_types``)."""
-    from pipeline.enrich.event_headline import headlines_types
+    """The trigger types of every story's headline (``events.headline.headline_types``)."""
+    from pipeline.enrich.events.headline import headlines_types
     from pipeline.enrich.nlp import load_nlp
     from pipeline.settings import Settings
 
@@ -156,7 +156,7 @@ def evaluate(
 ) -> dict[str, Any]:
     from contextlib import nullcontext
 
-    from pipeline.enrich.event_classifier import (
+    from pipeline.enrich.events.classifier import (
         classifier_disabled,
         default_headline_weight,
         default_position_decay,
@@ -164,7 +164,7 @@ def evaluate(
         load_classifier,
         main_event_type,
     )
-    from pipeline.enrich.taxonomy import PLOVER_TYPES, TAXONOMY_VERSION
+    from pipeline.enrich.events.taxonomy import PLOVER_TYPES, TAXONOMY_VERSION
 
     stories = [s for s in read_stories(data) if split == "all" or s.split == split]
     stories = stories[:limit] if limit else stories
@@ -334,7 +334,7 @@ def train_events_command(
     ),
 ) -> None:
     """Train the story classifier on the training split only and choose its weight in the main type."""
-    from pipeline.enrich.event_classifier import MODEL_PATH, save_classifier
+    from pipeline.enrich.events.classifier import MODEL_PATH, save_classifier
 
     report = train(data, folds, tuple(c), tune_stories)
     model = report.pop("model")
@@ -350,8 +350,8 @@ def train(
     whole training split. Deterministic."""
     import numpy as np
 
-    from pipeline.enrich.event_classifier import classifier_disabled, main_event_type, softmax, train_classifier
-    from pipeline.enrich.taxonomy import PLOVER_TYPES
+    from pipeline.enrich.events.classifier import classifier_disabled, main_event_type, softmax, train_classifier
+    from pipeline.enrich.events.taxonomy import PLOVER_TYPES
 
     stories = [s for s in read_stories(data) if s.split == "train"]
     gold = [s.label for s in stories]

@@ -165,9 +165,7 @@ def code_texts(texts: Sequence[str], batch: int = BATCH) -> tuple[list[list[Any]
 
     nlp = load_nlp(Settings())
     articles = [
-        RawArticle(
-            article_id=f"real_{i}", revision=1, url=f"urn:real:{i}", canonical_url=f"urn:real:{i}", text=text
-        )
+        RawArticle(article_id=f"real_{i}", revision=1, url=f"urn:real:{i}", canonical_url=f"urn:real:{i}", text=text)
         for i, text in enumerate(texts)
     ]
     coded: list[list[Any]] = []
@@ -262,7 +260,15 @@ def _scores(
     confidences = [(m.confidence, p == g) for m, p, g in zip(mains, predicted, gold, strict=True) if m is not None]
     with_event = sum(1 for ev in coded if ev) + sum(1 for ev in role_coded if ev)
     total = len(coded) + len(role_coded)
+    by_class = {
+        label: (
+            sum(1 for s, ev in zip(classed, coded, strict=True) if s.penta == label and ev)
+            / max(1, sum(1 for s in classed if s.penta == label))
+        )
+        for label in PENTA_CLASSES
+    }
     return {
+        "with_event_by_class": by_class,
         "class_sentences": len(classed),
         "role_sentences": len(roles),
         "with_event": with_event / total if total else 0.0,
@@ -298,6 +304,12 @@ def render_real(report: dict[str, Any], console: Any) -> None:
             table.add_row(label, key.format(**every), key.format(**unread))
             continue
         table.add_row(label, f"{_get(every, key):.3f}", f"{_get(unread, key):.3f}")
+    for label in PENTA_CLASSES:
+        table.add_row(
+            f"  with an event, class {label} ({PENTA_NAMES[label]})",
+            f"{every['with_event_by_class'][label]:.3f}",
+            f"{unread['with_event_by_class'][label]:.3f}",
+        )
     console.print(table)
     per_class = Table(title="PentaClass of the main event, all sentences")
     for column in ("class", "precision", "recall", "F1", "support"):

@@ -16,6 +16,7 @@ from pipeline.index.search import DEFAULT_COUNT_BUCKETS, CountBy, SearchError, S
 from pipeline.query.filters import EventFilter
 from pipeline.query.formats import FormatError, Hit, OutputFormat, counted
 from pipeline.query.options import format_option, with_event_filter
+from pipeline.redact import redact_url
 from pipeline.settings import get_settings
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ def setup_services(kibana_objects: Path | None = None, *, upgrade_mappings: bool
     client = make_client(settings)
     wait_until_ready(client)
     ensure_indices(client, settings, upgrade_mappings=upgrade_mappings)
-    console.print(f"Elasticsearch {settings.elasticsearch}: templates and indices ready")
+    console.print(f"Elasticsearch {redact_url(settings.elasticsearch)}: templates and indices ready")
     if settings.kibana_url:
         from pipeline.index.kibana import default_saved_objects_path, import_saved_objects
 
@@ -48,7 +49,7 @@ def setup_services(kibana_objects: Path | None = None, *, upgrade_mappings: bool
             verify=settings.kibana_ca_certs or True,
             wait_seconds=120,
         )
-        console.print(f"Kibana {settings.kibana_url}: {count} saved objects imported")
+        console.print(f"Kibana {redact_url(settings.kibana_url)}: {count} saved objects imported")
 
 
 def print_search(

@@ -15,9 +15,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from pipeline.redact import redact_url
 
 IMPORT_PATH = "/api/saved_objects/_import"
 STATUS_PATH = "/api/status"
@@ -74,17 +75,8 @@ def _base(kibana_url: str) -> str:
 
 
 def _redact(url: str) -> str:
-    """The URL without any password in it, for messages."""
-    try:
-        parts = urlsplit(url)
-        if parts.password is None:
-            return url
-        host = parts.hostname or ""
-        host = f"[{host}]" if ":" in host else host
-        netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    except ValueError:
-        return "<invalid URL>"
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL without any secret in it, for messages."""
+    return redact_url(url)
 
 
 def _describe_errors(errors: Iterable[dict[str, Any]], limit: int = 10) -> str:

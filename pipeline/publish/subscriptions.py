@@ -136,6 +136,14 @@ def add_subscription(settings: Settings, subscription: Subscription) -> Subscrip
     return subscription
 
 
+def replace_subscription(settings: Settings, subscription: Subscription) -> None:
+    """Write a changed record for an existing subscription (its webhook). Compaction drops the old record only
+    once its log segment has rolled, so a secret it held stays on the brokers' disks until then."""
+    if subscription.name not in load_subscriptions(settings):
+        raise SubscriptionError(f"no subscription named {subscription.name!r} (pipeline subscriptions list shows them)")
+    _write(settings, subscription.name, subscription.to_json_bytes())
+
+
 def remove_subscription(settings: Settings, name: str, *, keep_topic: bool = False) -> None:
     if name not in load_subscriptions(settings):
         raise SubscriptionError(f"no subscription named {name!r} (pipeline subscriptions list shows them)")

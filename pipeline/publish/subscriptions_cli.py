@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import typer
 from kafka import KafkaConsumer
@@ -18,12 +20,15 @@ from pipeline.publish.subscriptions import (
     add_subscription,
     load_subscriptions,
     remove_subscription,
+    replace_subscription,
     subscription_topic,
 )
 from pipeline.publish.webhook import KeepMembership, WebhookRefused, WebhookSender, deliver_messages
+from pipeline.publish.webhook_target import WebhookTargetError, resolve_webhook, shown_webhook, stored_webhook
 from pipeline.query.filters import EventFilter
 from pipeline.query.options import with_event_filter
 from pipeline.records import EventChange, Subscription
+from pipeline.redact import carries_secret, redact_url
 from pipeline.settings import Settings, get_settings
 
 console = Console(highlight=False)
@@ -38,16 +43,24 @@ subscriptions_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 1) -> None:
     errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(1)
+    raise typer.Exit(code)
+
+
+WEBHOOK_ENV_HELP = "An environment variable of the deliverer that holds the webhook URL (for a URL with a secret)"
+WEBHOOK_FILE_HELP = "A file the deliverer reads the webhook URL from (for a URL with a secret)"
 
 
 @subscriptions_app.command("add")
 @with_event_filter
 def add_command(
     name: str = typer.Argument(..., help="Letters, digits, '-' and '_'; the topic is events.sub.NAME"),
-    webhook: str = typer.Option(None, "--webhook", help="POST its events here (pipeline subscriptions deliver)"),
+    webhook: str = typer.Option(
+        None, "--webhook", help="POST its events here (pipeline subscriptions deliver); a URL without secrets"
+    ),
+    webhook_env: str = typer.Option(None, "--webhook-env", metavar="NAME", help=WEBHOOK_ENV_HELP),
+    webhook_file: Path = typer.Option(None, "--webhook-file", metavar="PATH", help=WEBHOOK_FILE_HELP),
     backfill: bool = typer.Option(
         True, "--backfill/--no-backfill", help="Also fill from the events retained so far, not only new ones"
     ),
@@ -60,8 +73,13 @@ def add_command(
     """
     settings = get_settings()
     try:
+        webhook_fields = stored_webhook(webhook, webhook_env, webhook_file)
+    except WebhookTargetError as exc:
+        _fail(str(exc), exc.exit_code)
+        return
+    try:
         subscription = Subscription(
-            name=name, filter=event_filter.model_dump(mode="json"), webhook_url=webhook, backfill=backfill
+            name=name, filter=event_filter.model_dump(mode="json"), backfill=backfill, **webhook_fields
         )
     except ValidationError as exc:
         _fail(f"invalid subscription name {name!r}: use letters, digits, '-' and '_' ({exc.error_count()} error)")
@@ -99,10 +117,22 @@ def list_command() -> None:
             name,
             subscription_topic(settings, name),
             _describe(subscription),
-            subscription.webhook_url or "",
+            shown_webhook(subscription),
             "yes" if subscription.backfill else "no",
         )
     console.print(table)
+    _warn_of_stored_secrets(subscriptions.values())
+
+
+def _warn_of_stored_secrets(subscriptions: Iterable[Subscription]) -> None:
+    for subscription in subscriptions:
+        if subscription.webhook_url and carries_secret(subscription.webhook_url):
+            errors.print(
+                f"warning: subscription {subscription.name!r} keeps a secret in its webhook URL on the topic (it was "
+                f"added before they were kept out); move it: pipeline subscriptions set-webhook {subscription.name} "
+                "--webhook-env NAME (or --webhook-file PATH)",
+                highlight=False,
+            )
 
 
 def _describe(subscription: Subscription) -> str:
@@ -174,6 +204,30 @@ def run_command(
     run_worker(loglevel)
 
 
+@subscriptions_app.command("set-webhook")
+def set_webhook_command(
+    name: str = typer.Argument(...),
+    webhook: str = typer.Option(None, "--webhook", help="POST its events here; a URL without secrets"),
+    webhook_env: str = typer.Option(None, "--webhook-env", metavar="NAME", help=WEBHOOK_ENV_HELP),
+    webhook_file: Path = typer.Option(None, "--webhook-file", metavar="PATH", help=WEBHOOK_FILE_HELP),
+) -> None:
+    """Change (or, with no option, remove) a subscription's webhook, e.g. to move a URL with a token in it off the
+    topic: pipeline subscriptions set-webhook korea --webhook-env KOREA_HOOK_URL"""
+    settings = get_settings()
+    subscription = load_subscriptions(settings).get(name)
+    if subscription is None:
+        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
+        return
+    try:
+        webhook_fields = stored_webhook(webhook, webhook_env, webhook_file)
+    except WebhookTargetError as exc:
+        _fail(str(exc), exc.exit_code)
+        return
+    replace_subscription(settings, subscription.model_copy(update=webhook_fields))
+    shown = shown_webhook(subscription.model_copy(update=webhook_fields)) or "none"
+    console.print(f"subscription [bold]{name}[/bold]: webhook {shown}", highlight=False)
+
+
 @subscriptions_app.command("deliver")
 def deliver_command(
     name: str = typer.Argument(..., help="A subscription with a webhook (or give --webhook)"),
@@ -188,7 +242,12 @@ def deliver_command(
     if subscription is None:
         _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
         return
-    url = webhook or subscription.webhook_url
+    try:
+        url = webhook or resolve_webhook(subscription, os.environ)
+    except WebhookTargetError as exc:
+        _fail(str(exc), exc.exit_code)
+        return
+    _warn_of_stored_secrets([subscription])
     if not url:
         _fail(f"subscription {name!r} has no webhook; give one with --webhook URL")
         return
@@ -229,7 +288,7 @@ def run_webhook(
         max_backoff=settings.webhook_max_backoff_seconds,
         sleep=KeepMembership(consumer),  # between attempts: still polling, still in the group
     )
-    errors.print(f"delivering to {url}{' (signed)' if secret else ''}; Ctrl-C stops", highlight=False)
+    errors.print(f"delivering to {redact_url(url)}{' (signed)' if secret else ''}; Ctrl-C stops", highlight=False)
     try:
         delivered = deliver_messages(consumer, sender, wanted, limit=limit)
         errors.print(f"{delivered} events delivered", highlight=False)

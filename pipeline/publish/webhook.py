@@ -8,9 +8,13 @@ A restart resumes from the last committed offset, which can repeat a few request
 on ``X-Pipeline-Event-Id`` (with ``article_count`` for subscription changes) or ``X-Pipeline-Delivery``.
 
 Signature (when ``PIPELINE_WEBHOOK_SECRET`` is set): header ``X-Pipeline-Signature: t=<unix seconds>,
-v1=<hex>``, where ``<hex>`` is HMAC-SHA256 with the secret over ``"<t>." + <raw request body>``. The
-timestamp is signed with the body so a captured request cannot be replayed later: receivers reject a
-``t`` too far from their clock (``verify_signature`` allows five minutes).
+v2=<hex>``, where ``<hex>`` is HMAC-SHA256 with the secret over ``"<t>\n<X-Pipeline-Delivery>\n
+<X-Pipeline-Event-Id>\n" + <raw request body>``. Everything a receiver relies on is signed: the body, the
+two ids it deduplicates on (an attacker who could change the delivery id could make a receiver take a
+captured request as new, or drop a new one as a repeat), and the timestamp, so a captured request cannot
+be replayed later: receivers reject a ``t`` too far from their clock (``verify_signature`` allows five
+minutes). Newlines separate the fields because no header value can hold one. (``v1``, until issue 21,
+signed ``"<t>." + body`` only; receivers checking ``v1`` now refuse every request, loudly.)
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from pipeline.redact import redact_url
+
 log = structlog.get_logger(__name__)
 
 SIGNATURE_HEADER = "X-Pipeline-Signature"
@@ -37,29 +43,66 @@ EVENT_ID_HEADER = "X-Pipeline-Event-Id"
 DELIVERY_HEADER = "X-Pipeline-Delivery"
 RETRIED_STATUSES = {408, 429}
 SIGNATURE_TOLERANCE_SECONDS = 300
+SIGNATURE_VERSION = "v2"
 
 
 class WebhookRefused(Exception):
     """The receiver answered with a status that retrying will not change."""
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+def signed_bytes(timestamp: int, delivery_id: str, event_id: str, body: bytes) -> bytes:
+    """What the HMAC covers: the timestamp, the delivery and event ids, and the raw body."""
+    return f"{timestamp}\n{delivery_id}\n{event_id}\n".encode() + body
+
+
+def sign(secret: str, timestamp: int, body: bytes, *, delivery_id: str, event_id: str) -> str:
+    return f"t={timestamp},{SIGNATURE_VERSION}={_digest(secret, timestamp, body, delivery_id, event_id)}"
+
+
+def _digest(secret: str, timestamp: int, body: bytes, delivery_id: str, event_id: str) -> str:
+    # surrogateescape: a secret read from the environment gives back the bytes it was set with.
+    key = secret.encode("utf-8", "surrogateescape")
+    return hmac.new(key, signed_bytes(timestamp, delivery_id, event_id, body), hashlib.sha256).hexdigest()
 
 
 def verify_signature(
-    secret: str, header: str, body: bytes, *, now: float | None = None, tolerance: int = SIGNATURE_TOLERANCE_SECONDS
+    secret: str,
+    header: object,
+    body: object,
+    *,
+    delivery_id: object,
+    event_id: object,
+    now: float | None = None,
+    tolerance: int = SIGNATURE_TOLERANCE_SECONDS,
 ) -> bool:
-    """What a receiver checks: the signature matches this body and its timestamp is recent."""
-    try:
-        fields = dict(part.split("=", 1) for part in header.split(","))
-        timestamp = int(fields["t"])
-    except (KeyError, ValueError):
+    """What a receiver checks: the signature matches this body and these ids, and its timestamp is recent.
+
+    Anything malformed (a missing or non-ASCII header, a field without ``=``, a timestamp that is not ASCII
+    digits, a value of the wrong type) is a False, never an exception: a receiver answers it with a 4xx."""
+    if not (isinstance(secret, str) and isinstance(body, bytes | bytearray)):
         return False
+    if not (isinstance(header, str) and isinstance(delivery_id, str) and isinstance(event_id, str)):
+        return False
+    if not (header.isascii() and delivery_id.isascii() and event_id.isascii()):
+        return False  # ours are ASCII; anything else (a lone surrogate included) cannot be what was signed
+    fields: dict[str, list[str]] = {}
+    for part in header.split(","):
+        name, equals, value = part.strip().partition("=")
+        if not equals:
+            return False
+        fields.setdefault(name, []).append(value)
+    stamps = fields.get("t", [])
+    if len(stamps) != 1 or not stamps[0].isdigit() or len(stamps[0]) > 12:
+        return False
+    timestamp = int(stamps[0])
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={fields.get('v1', '')}")
+    try:
+        expected = _digest(secret, timestamp, bytes(body), delivery_id, event_id).encode("ascii")
+    except UnicodeError:  # a secret with a lone surrogate that no environment could have given
+        return False
+    # A header may carry several v2 values (a sender rotating its secret): one matching is enough.
+    return any(hmac.compare_digest(expected, digest.encode("ascii")) for digest in fields.get(SIGNATURE_VERSION, []))
 
 
 @dataclass
@@ -80,7 +123,9 @@ class WebhookSender:
             attempt += 1
             headers = {"Content-Type": "application/json", EVENT_ID_HEADER: event_id, DELIVERY_HEADER: delivery_id}
             if self.secret:
-                headers[SIGNATURE_HEADER] = sign(self.secret, int(time.time()), body)
+                headers[SIGNATURE_HEADER] = sign(
+                    self.secret, int(time.time()), body, delivery_id=delivery_id, event_id=event_id
+                )
             try:
                 response = self._client.post(self.url, content=body, headers=headers)
                 status, problem = response.status_code, f"HTTP {response.status_code}"
@@ -90,13 +135,13 @@ class WebhookSender:
                 return attempt
             if status and status < 500 and status not in RETRIED_STATUSES:
                 raise WebhookRefused(
-                    f"{self.url} refused event {event_id} with HTTP {status}; fix the receiver and restart "
+                    f"{redact_url(self.url)} refused event {event_id} with HTTP {status}; fix the receiver and restart "
                     "(delivery resumes with this event)"
                 )
             delay = min(self.max_backoff, 0.5 * 2 ** min(attempt - 1, 16)) * (0.5 + random.random() / 2)
             log.warning(
                 "webhook delivery failed, retrying",
-                url=self.url,
+                url=redact_url(self.url),  # webhook URLs often carry a token
                 event_id=event_id,
                 problem=problem,
                 attempt=attempt,

@@ -19,7 +19,7 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from pipeline.enrich.taxonomy import PLOVER_TYPES, get_taxonomy
+from pipeline.enrich.events.taxonomy import PLOVER_TYPES, get_taxonomy
 from pipeline.query.places import PlaceError, country_code, distance_km, point_of
 from pipeline.query.times import TimeParseError, parse_time, period_start
 from pipeline.records import QuadClass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from pipeline.enrich.gazetteer import Gazetteer, get_gazetteer, normalize
+from pipeline.enrich.entities.gazetteer import Gazetteer, get_gazetteer, normalize
 
 EARTH_RADIUS_KM = 6371.0088  # the mean radius, which Elasticsearch's geo_distance uses too
 _LAT_LON = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*$")

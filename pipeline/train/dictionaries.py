@@ -183,7 +183,6 @@ def _extra_actors(path: Path) -> Iterator[ActorRecord]:
                           default=item.get("default"))  # fmt: skip
 
 
-
 # -- agents -----------------------------------------------------------------------------------------------
 
 _MACRO = re.compile(r"^!(\w+)!\s*=\s*(.+)$")
@@ -294,7 +293,8 @@ def plover_of(cameo: str, table: dict[str, PloverCode]) -> PloverCode | None:
 @dataclass
 class VerbBlock:
     code: str | None
-    verbs: list[tuple[str, tuple[str, ...], str | None]] = field(default_factory=list)  # (lemma, particles, code)
+    # (lemma, particles, its own code: "---" for none, None to take the block's)
+    verbs: list[tuple[str, tuple[str, ...], str | None]] = field(default_factory=list)
     patterns: list[tuple[str, str, str]] = field(default_factory=list)  # (verb word, body, code)
 
 
@@ -349,51 +349,52 @@ def parse_verbs(lines: Iterable[str]) -> tuple[dict[str, list[str]], list[VerbBl
             continue  # a verb after its particle ("WIRE_+TAP"): rare, and the parse seldom shows it
         lemma = parts[0].lstrip("+").lower()
         particles = tuple(p.lower() for p in parts[1:])
-        block.verbs.append((lemma, particles, None if own is None or own.startswith("-") else own))
+        block.verbs.append((lemma, particles, own))  # own: its code, "---" for none, None for the block's
     return synsets, blocks
 
 
 _NOUN_GROUP = re.compile(r"\{([^}]*)\}|\(([^)]*)\)|(\S+)")
 
 
-def _pattern_arg(body: str, synsets: dict[str, list[str]]) -> list[tuple[tuple[str, ...], str]] | None:
-    """(particles, argument head) alternatives of a pattern's post-verb part: its first noun (the head of a
-    braced phrase) or, without one, its first prepositional phrase. Patterns that constrain the subject, name
-    actors' places ($ + ^ %) or hold nothing usable give None."""
+_NEGATIONS = frozenset({"NO", "NOT", "NEVER", "WITHOUT", "NON"})
+
+
+def _pattern_arg(body: str, synsets: dict[str, list[str]]) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
+    """(particles, argument words) alternatives of a pattern's post-verb part: its first noun phrase (a braced
+    phrase keeps its modifiers: "{MOCK ATTACK}" is not any attack) or, without one, its first prepositional
+    phrase. Patterns that constrain the subject, name actors' places ($ + ^ %), negate their object ("{NO
+    TROOP}": a refusal the pattern's code says, which our negation rules read for themselves) or hold nothing
+    usable give None."""
     pre, star, post = body.partition("*")
     if not star or pre.strip():
         return None
     particles: tuple[str, ...] = ()
-    head: str | None = None
+    phrase: list[str] = []
     for braced, paren, bare in _NOUN_GROUP.findall(post):
         if bare and bare in {"$", "+", "^", "%"}:
             continue
         if braced:
-            words = braced.split()
-            head = words[-1] if words else None
+            phrase = braced.split()
         elif paren:
             words = paren.split()
-            if not words:
-                continue
-            if head is None and len(words) >= 2:
+            if len(words) >= 2:
                 particles = (words[0].lower(),)
-                inner = re.sub(r"[{}]", "", " ".join(words[1:])).split()
-                head = inner[-1] if inner else None
-            if head is not None:
-                break
-            continue
+                phrase = re.sub(r"[{}]", "", " ".join(words[1:])).split()
         elif bare:
-            head = bare
-        if head is not None:
+            phrase = [bare]
+        if phrase:
             break
-    if head is None or any(ch in head for ch in "$+^%"):
+    if not phrase or any(ch in w for w in phrase for ch in "$+^%") or _NEGATIONS & {w.upper() for w in phrase}:
         return None
+    *modifiers, head = phrase
+    # A synonym set as a modifier ("{&MILITARY OPERATION}") is dropped: any modifier may stand there.
+    kept = tuple(m.lower() for m in modifiers if not m.startswith("&") and m.isalpha())
     heads = synsets.get(head.rstrip("_"), []) if head.startswith("&") else [head]
     out = []
     for word in heads:
         last = word.replace("_", " ").split()[-1].lower() if word.strip() else ""
         if last.isalpha():
-            out.append((particles, last))
+            out.append((particles, (*kept, last)))
     return out or None
 
 
@@ -426,7 +427,7 @@ def compile_verbs(path: Path, table: dict[str, PloverCode]) -> list[dict[str, An
         by_word: dict[str, tuple[str, tuple[str, ...]]] = {}
         for lemma, particles, own in block.verbs:
             by_word[lemma.upper()] = (lemma, particles)
-            code = own or block.code
+            code = block.code if own is None else (None if own.startswith("-") else own)
             if code:
                 phrase = " ".join((lemma, *particles))
                 add(f"{phrase}:v" if not particles else phrase, code, "verb" if own else "block-verb")
@@ -440,11 +441,11 @@ def compile_verbs(path: Path, table: dict[str, PloverCode]) -> list[dict[str, An
             if not args:
                 continue
             for lemma, own_particles in verbs:
-                for particles, head in args:
-                    if head in LIGHT_OBJECTS:
+                for particles, arg in args:
+                    if arg[-1] in LIGHT_OBJECTS:
                         continue
                     words = " ".join((lemma, *own_particles, *particles))
-                    add(f"{words} > {head}", code, "pattern")
+                    add(f"{words} > {' '.join(arg)}", code, "pattern")
     return sorted(out.values(), key=lambda v: v["pattern"])
 
 

@@ -126,7 +126,10 @@ def test_every_change_arrives_signed_across_a_killed_deliverer(kafka_bootstrap: 
     assert {d["event_id"] for d in delivered} == expected  # every event arrived
     for request in receiver.requests:
         headers = request["headers"]
-        assert verify_signature(SECRET, headers[SIGNATURE_HEADER], request["body"])
+        delivery_id, event_id = headers[DELIVERY_HEADER], headers[EVENT_ID_HEADER]
+        assert verify_signature(
+            SECRET, headers[SIGNATURE_HEADER], request["body"], delivery_id=delivery_id, event_id=event_id
+        )
         assert headers[EVENT_ID_HEADER] == json.loads(request["body"])["event_id"]
     by_delivery: dict[str, set[bytes]] = {}
     for request in accepted:

@@ -50,6 +50,70 @@ def test_trusted_dir_refuses_a_directory_others_can_write(tmp_path: Path) -> Non
         make_trusted_dir(shared / "es")
 
 
+OTHER_UID = 4321
+
+
+def _sticky_tmp(tmp_path: Path) -> Path:
+    """A directory like /var/tmp: world-writable and sticky, where anyone may plant an entry of their own."""
+    shared = tmp_path / "var-tmp"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    return shared
+
+
+def _needs_root() -> None:
+    # Only root can give a symlink to another user; and only as root does the devstack put Elasticsearch's files
+    # outside the checkout (es_dir_for), which is where this check runs.
+    if os.geteuid() != 0:
+        pytest.skip("needs root: a symlink owned by another user cannot be made otherwise")
+
+
+def test_trusted_dir_refuses_a_symlink_owned_by_another_user(tmp_path: Path) -> None:
+    # Issue 21 item 17: the check used stat(), which follows the link and saw our own directory behind it. The
+    # link's owner can replace it (even in a sticky directory) and send our files wherever they like.
+    _needs_root()
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o755)
+    planted = _sticky_tmp(tmp_path) / "pipeline-es"
+    planted.symlink_to(ours)
+    os.lchown(planted, OTHER_UID, OTHER_UID)
+    with pytest.raises(DevstackError, match=f"symlink owned by uid {OTHER_UID}"):
+        make_trusted_dir(planted / "es")
+    assert not (ours / "es").exists(), "nothing is created where another user's link points"
+
+
+def test_trusted_dir_refuses_another_users_symlink_further_up_and_in_a_link_target(tmp_path: Path) -> None:
+    _needs_root()
+    (tmp_path / "ours" / "deep").mkdir(parents=True, mode=0o755)
+    shared = _sticky_tmp(tmp_path)
+    (shared / "theirs").symlink_to(tmp_path / "ours")
+    os.lchown(shared / "theirs", OTHER_UID, OTHER_UID)
+    (tmp_path / "mine").symlink_to(shared / "theirs" / "deep")  # our link, but its target goes through theirs
+    with pytest.raises(DevstackError, match="symlink owned by uid"):
+        make_trusted_dir(tmp_path / "mine" / "es")
+
+
+def test_trusted_dir_follows_our_own_symlinks_and_checks_where_they_lead(tmp_path: Path) -> None:
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o755)
+    (tmp_path / "link").symlink_to("ours")  # relative, ours
+    make_trusted_dir(tmp_path / "link" / "a" / ".." / "es")
+    assert (ours / "es").is_dir()
+    shared = tmp_path / "open"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    (tmp_path / "to-open").symlink_to(shared)
+    with pytest.raises(DevstackError, match="could be changed by another user"):
+        make_trusted_dir(tmp_path / "to-open" / "es")
+
+
+def test_trusted_dir_refuses_a_symlink_loop_with_a_message(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(DevstackError, match="symlinks"):
+        make_trusted_dir(tmp_path / "a" / "es")
+
+
 # ---------------------------------------------------------------------------------------------------------
 # A cluster on loopback: ports, replication, roles.
 

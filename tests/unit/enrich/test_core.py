@@ -6,9 +6,10 @@ import pytest
 from spacy.language import Language
 
 import pipeline
-from pipeline.enrich import core, taxonomy
+from pipeline.enrich import core
 from pipeline.enrich.core import EnrichmentFailure, EnrichmentResult, enrich_articles
-from pipeline.enrich.event_classifier import emitted_main_type, story_prior
+from pipeline.enrich.events import taxonomy
+from pipeline.enrich.events.classifier import emitted_main_type, story_prior
 from pipeline.enrich.nlp import model_lineage
 from pipeline.records import EnrichedArticle
 

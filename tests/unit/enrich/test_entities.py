@@ -10,7 +10,7 @@ import pytest
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from pipeline.enrich.entities import resolve_entities
+from pipeline.enrich.entities.resolution import resolve_entities
 from pipeline.records import Entity
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from spacy.language import Language
 
 from pipeline.enrich.events import code_events
-from pipeline.enrich.taxonomy import TAXONOMY_VERSION
+from pipeline.enrich.events.taxonomy import TAXONOMY_VERSION
 from pipeline.records import Event, Lineage
 
 from .test_events_support import LINEAGE, article, entities_for

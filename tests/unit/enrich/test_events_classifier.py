@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from spacy.language import Language
 
-from pipeline.enrich.event_classifier import (
+from pipeline.enrich.events.classifier import (
     StoryClassifier,
     classifier_disabled,
     default_prior_weight,
@@ -161,7 +161,7 @@ def test_headline_words_and_pairs_are_features_of_their_own() -> None:
 
 
 def test_headline_names_the_main_type(nlp: Language) -> None:
-    from pipeline.enrich.event_headline import headline_types, headlines_types, sentence_case
+    from pipeline.enrich.events.headline import headline_types, headlines_types, sentence_case
 
     assert sentence_case(nlp("Guinea and Nauru Have Promised to Ratify a New Treaty")).startswith(
         "Guinea and Nauru have promised"

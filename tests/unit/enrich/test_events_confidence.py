@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.enrich import event_confidence
-from pipeline.enrich.event_confidence import calibrated, calibration_disabled, fit_calibration, save_calibration
+from pipeline.enrich.events import confidence as event_confidence
+from pipeline.enrich.events.confidence import calibrated, calibration_disabled, fit_calibration, save_calibration
 
 
 def test_fit_is_monotone_and_follows_the_data() -> None:

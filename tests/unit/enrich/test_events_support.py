@@ -1,6 +1,6 @@
 """Helpers for the event-coder tests (no tests here): entities for a parsed text, an article, a lineage.
 
-Entities come from the project's resolver (``pipeline.enrich.entities``), never from a stand-in: a resolver
+Entities come from the project's resolver (``pipeline.enrich.entities.resolution``), never from a stand-in: a resolver
 that cannot be imported is a failure of these tests, not a reason to test the coder on other entities.
 """
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from spacy.tokens import Doc
 
-from pipeline.enrich.entities import resolve_entities
+from pipeline.enrich.entities.resolution import resolve_entities
 from pipeline.records import Entity, Lineage, RawArticle
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.enrich.gazetteer import Gazetteer, get_gazetteer, normalize
+from pipeline.enrich.entities.gazetteer import Gazetteer, get_gazetteer, normalize
 
 
 @pytest.fixture(scope="module")

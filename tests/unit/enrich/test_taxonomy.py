@@ -9,7 +9,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from pipeline.enrich.taxonomy import (
+from pipeline.enrich.events.taxonomy import (
     PLOVER_TYPES,
     TAXONOMY_PATH,
     TAXONOMY_VERSION,

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from spacy.tokens import Span
 
-from pipeline.enrich.event_confidence import calibrated
-from pipeline.enrich.event_triggers import Frame
-from pipeline.enrich.taxonomy import Taxonomy
+from pipeline.enrich.events.confidence import calibrated
+from pipeline.enrich.events.taxonomy import Taxonomy
+from pipeline.enrich.events.triggers import Frame
 from pipeline.ids import event_id
 from pipeline.records import Actor, ArticleRef, Event, Evidence, Lineage, Location, RawArticle
 
@@ -24,7 +24,7 @@ MIN_CONFIDENCE = 0.3
 
 
 def _confidence(frame: Frame, type_prior: Mapping[str, float] | None) -> float:
-    """Heuristic score, published through ``event_confidence.calibrated`` as a probability: lexicon weight
+    """Heuristic score, published through ``events.confidence.calibrated`` as a probability: lexicon weight
     of the trigger (0.4-0.75: specific phrases above bare lemmas),
     +0.1 for a source actor, +0.05 if it is tied to a country, +0.05 for a target; then x0.5 conditional,
     x0.75 hedged (modal, "considering"), x0.85 reported inside a that-clause or converted by tense,
@@ -128,10 +128,10 @@ def claimable(frame: Frame) -> bool:
 
 
 def _cameo_root(frame: Frame, taxonomy: Taxonomy) -> str:
-    """The trigger's own CAMEO root when it has one and the frame is still coded as the trigger says (an
-    appeal is 02, a demand 10); else the type's (or mode's) root."""
+    """The trigger's own CAMEO root when it has one and the frame still has the trigger's type (an appeal is
+    02, a demand 10, whatever the mode its content gives); else the type's (or mode's) root."""
     trigger = frame.match.trigger
-    if trigger.cameo and trigger.event_type == frame.event_type and trigger.mode == frame.mode:
+    if trigger.cameo and trigger.event_type == frame.event_type:
         return trigger.cameo[:2]
     return taxonomy.cameo_root(frame.event_type, frame.mode)
 

@@ -9,7 +9,7 @@ module reads the spans as mentions of a smaller set of entities:
    Leyen"); junk spans are
    dropped; untagged repetitions of names already used are added.
 2. Countries are recognised by name, code, short form or demonym, and cities, US states and continents by name
-   (``pipeline.enrich.gazetteer``); the countries named give context for choosing among same-named cities.
+   (``pipeline.enrich.entities.gazetteer``); the countries named give context for choosing among same-named cities.
 3. A short name links to the longest full person name it ends ("Blinken", "Antony Blinken"), or begins when
    it was read as a person's or can be a family name written first ("Kim" of "Kim Yo Jong"), unless it names
    a country or the article uses it as a place ("in Chechnya"); a name ending in a company's legal form is an
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc, Span, Token
 
-from pipeline.enrich.gazetteer import Country, Gazetteer, Place, get_gazetteer, is_code, normalize
+from pipeline.enrich.entities.gazetteer import Country, Gazetteer, Place, get_gazetteer, is_code, normalize
 from pipeline.records import Entity, Mention
 
 # What the pipeline publishes as entities: named actors and places. Dates, numbers, quantities, works of art

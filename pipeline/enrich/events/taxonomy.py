@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from pipeline.records import QuadClass
 
-TAXONOMY_PATH = Path(__file__).resolve().parent.parent / "data" / "plover.yaml"
+TAXONOMY_PATH = Path(__file__).resolve().parents[2] / "data" / "plover.yaml"
 
 PLOVER_TYPES: tuple[str, ...] = (
     "AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT", "REQUEST",

@@ -1,8 +1,8 @@
 """The event types a headline names: the coder's trigger step (lexicon and modality) read on the title.
 
 A news headline names the story's main event ("Army pulls forces out of contested region"), so the trigger
-types of the headline are one of the votes of ``event_classifier.main_event_type`` and join the story prior
-that nudges the coder's confidences (``event_classifier.with_headline``). Headlines are not coded
+types of the headline are one of the votes of ``events.classifier.main_event_type`` and join the story prior
+that nudges the coder's confidences (``events.classifier.with_headline``). Headlines are not coded
 as events of their own (they restate the body and name no date or place); only their trigger frames count,
 with the same modality rules as the body (negated triggers dropped, "will meet" read as AGREE).
 
@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline.enrich.event_lexicon import lexicon_index
-from pipeline.enrich.event_triggers import frames_from_matches
-from pipeline.enrich.taxonomy import get_taxonomy
+from pipeline.enrich.events.lexicon import lexicon_index
+from pipeline.enrich.events.taxonomy import get_taxonomy
+from pipeline.enrich.events.triggers import frames_from_matches
 
 TITLE_CASE_SHARE = 0.6  # a headline with at least this share of capitalised words is in Title Case
 _LONGEST_NAME = 4  # words in the longest country name looked up ("Central African Republic" and the like)
@@ -39,7 +39,7 @@ def sentence_case(doc: Doc) -> str:
 
 def _country_names(doc: Doc) -> set[int]:
     """Token indices of the longest runs the gazetteer reads as a country, capital or demonym."""
-    from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
 
     gazetteer = get_gazetteer()
     found: set[int] = set()

@@ -30,7 +30,7 @@ import numpy as np
 from pipeline.enrich.switch import Switch
 from pipeline.records import Event
 
-MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "event_story_classifier.npz"
+MODEL_PATH = Path(__file__).resolve().parents[2] / "data" / "event_story_classifier.npz"
 LEAD_CHARS = 400
 HEADLINE_MARK = "t:"  # headline words and word pairs
 HEADLINE_CHARS_MARK = "c:"  # headline character n-grams
@@ -248,7 +248,7 @@ def main_event_type(
     Each event votes its confidence times ``position_decay`` to the power of its sentence's rank among the
     sentences with events (news puts the main event first); the type's share of the votes is mixed with
     the story classifier's probability, which gets ``prior_weight`` of the say when given. The headline's
-    trigger types (``event_headline.headline_types``, shares summing to 1) add ``headline_weight`` times
+    trigger types (``events.headline.headline_types``, shares summing to 1) add ``headline_weight`` times
     their share: a headline names the main event, and says nothing when it has no trigger."""
     ranks = {start: rank for rank, start in enumerate(sorted({e.evidence.start for e in events}))}
     mass: dict[str, float] = {}

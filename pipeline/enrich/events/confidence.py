@@ -1,6 +1,6 @@
 """Confidence as a probability: the coder's heuristic score mapped through a fitted logistic curve.
 
-The heuristic (``event_identity._confidence``) orders events well but is not a probability. A two-parameter
+The heuristic (``events.identity._confidence``) orders events well but is not a probability. A two-parameter
 logistic map ``p = sigmoid(a * logit(score) + b)`` (Platt scaling) is fitted on data we own, the hand-coded
 gold events (``tests/gold/events.yaml``), by ``pipeline evaluate calibrate-events``: each coded event of a
 gold document is right (its type, source and target match a gold event) or wrong. The fit is pulled towards
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipeline.enrich.switch import Switch
 
-CALIBRATION_PATH = Path(__file__).resolve().parent.parent / "data" / "event_calibration.json"
+CALIBRATION_PATH = Path(__file__).resolve().parents[2] / "data" / "event_calibration.json"
 _EPS = 1e-4
 
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from spacy.tokens import Doc, Span, Token
 
 from pipeline.enrich.dates import normalize_date
-from pipeline.enrich.event_actors import PLACE_LABELS, EntityIndex
-from pipeline.enrich.event_roles import infer_host_country
-from pipeline.enrich.event_triggers import Frame, aux_words, clause_verb
+from pipeline.enrich.events.actors import PLACE_LABELS, EntityIndex
+from pipeline.enrich.events.roles import infer_host_country
+from pipeline.enrich.events.triggers import Frame, aux_words, clause_verb
 from pipeline.records import Location
 
 _LOCATIVE_PREPS = frozenset({"in", "at", "near", "outside", "across", "throughout", "inside", "around", "into"})
@@ -58,14 +58,46 @@ def read_dateline(doc: Doc, index: EntityIndex) -> Location | None:
             break
     if place is None:
         place = _gazetteer_place(match.group("place"))
+    country = place.country_code if place is not None else None
+    if country is not None:
+        index.later_stories = _later_stories(doc, index, country)
+        index.dateline_story_end = index.later_stories[0][0] if index.later_stories else None
     if words is not None:
-        index.set_dateline(range(words.start, words.end), place.country_code if place is not None else None)
+        index.set_dateline(range(words.start, words.end), country)
     return place
+
+
+def _later_stories(doc: Doc, index: EntityIndex, country: str) -> list[tuple[int, str]]:
+    """Where a wire text moves to another country's story, and that country: a paragraph that opens with a
+    place of another country, as a dateline of its own ("TBILISI -") or a locative ("In Tbilisi, police ...").
+    A paragraph that merely names another country goes on with the same story."""
+    stories: list[tuple[int, str]] = []
+    current = country
+    text = doc.text
+    for sent in list(doc.sents)[1:]:
+        if sent.start_char == 0 or "\n" not in text[max(0, sent.start_char - 3) : sent.start_char + 1]:
+            continue
+        opening = [t for t in sent[:6] if not t.is_space]
+        if not opening:
+            continue
+        place_at = 1 if opening[0].lower_ in {"in", "at"} else 0
+        if place_at >= len(opening):
+            continue
+        entity = index.entity_at(opening[place_at])
+        if entity is None or entity.label not in PLACE_LABELS:
+            continue
+        if place_at == 0 and not any(t.text in {"—", "–", "-", ":"} for t in opening[1:5]):
+            continue  # "Uruguay said ...": a country acting, not a dateline
+        code = index.country_of(entity)
+        if code and code != current:
+            stories.append((sent.start_char, code))
+            current = code
+    return stories
 
 
 def _gazetteer_place(name: str) -> Location | None:
     """A dateline the model did not tag ("SANTIAGO —"): the gazetteer's reading of the name."""
-    from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
 
     found = get_gazetteer().place(" ".join(w.capitalize() for w in name.split()))
     if found is None:
@@ -105,7 +137,8 @@ def fill_location(frame: Frame, index: EntityIndex, dateline: Location | None) -
     if frame.event_type in _DESTINATION_TYPES:
         frame.location = destination
         return
-    if dateline is not None and (
+    in_its_story = index.dateline_story_end is None or frame.sent.start_char < index.dateline_story_end
+    if dateline is not None and in_its_story and (
         destination is None or not destination.country_code or destination.country_code == dateline.country_code
     ):
         frame.location = dateline

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 
 from spacy.tokens import Token
 
-from pipeline.enrich.event_actors import EntityIndex, phrase_text
-from pipeline.enrich.event_lexicon import TriggerMatch
-from pipeline.enrich.event_triggers import Frame, claims_responsibility, clause_verb
+from pipeline.enrich.events.actors import EntityIndex, phrase_text
+from pipeline.enrich.events.lexicon import TriggerMatch
+from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
 from pipeline.records import Actor
 
 _TARGET_PREPS = frozenset({"to", "against", "on", "toward", "towards", "upon"})
@@ -46,6 +46,9 @@ def fill_actors(
     nominal = head.pos_ in _NOUNS and verb is head
     sources = _sources_of(head, verb, index)
     targets = _targets_of(frame, verb, index, by_head)
+    if frame.obliged is not None:
+        told = _subject_parties(frame.obliged, index)
+        targets = told or targets
     if not targets and frame.content_head is not None:
         # "offered to host talks with Belarusian officials": the counterpart is named in the content.
         content_verb = clause_verb(frame.content_head)
@@ -363,10 +366,23 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
             actor = index.actor_at(tok)
             if actor is None and tok.pos_ in _NOUNS and tok.i not in by_head and cand.i not in located:
                 actor = _object_party(tok, frame, index)
+            if actor is None and tok.pos_ == "PROPN" and tok.dep_ in {"dobj", "nsubjpass"} and not tok.ent_type_:
+                # "Ingabire was arrested": a name the model did not tag is still who it was done to.
+                actor = Actor(name=phrase_text(tok), country_code=None, label=None)
             if actor is None and tok.i in by_head:
                 frame.event_objects.append(tok.i)  # resolved once every trigger has its actors
             if actor is not None and all(not same_actor(actor, a) for a in actors):
                 actors.append(actor)
+    if not actors:
+        # "banned all Pakistani newspapers" (the trigger "ban > newspaper"): the trigger's own object, when a
+        # country's, is on the receiving end.
+        for i in sorted(frame.match.token_ids - {frame.head.i}):
+            tok = doc[i]
+            if tok.pos_ in _NOUNS and tok.dep_ in {"dobj", "nsubjpass"} and frame.event_type not in _TOPIC_TYPES:
+                country = index.country_modifier(tok, agent=False)
+                if country is not None:
+                    actors.append(Actor(name=phrase_text(tok), country_code=country, label=None))
+                    break
     return actors
 
 
@@ -375,6 +391,8 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
 _PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "SANCTION", "CONCEDE", "RETREAT", "AID", "PROTEST"})
 _OWNER_PREPS = frozenset({"of", "from", "by", "against", "in", "on", "into"})
 _PLACE_PREPS = frozenset({"at", "in", "for"})
+# What is discussed or agreed on is a topic, not a party: "discussed the war in Gaza".
+_TOPIC_TYPES = frozenset({"CONSULT"})
 
 
 def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) -> Actor | None:
@@ -382,7 +400,7 @@ def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) 
     ("rejected an offer from the Afghan government", "support Indonesia's offer", "a U.S. State Department
     call"), which country's people or things were acted on ("banned all Pakistani newspapers", "airstrikes
     on PKK targets"), or the place an act was done to ("the cities in Saudi Arabia")."""
-    if depth > 2:
+    if depth > 2 or frame.event_type in _TOPIC_TYPES:
         return None
     for child in sorted(tok.children, key=lambda c: (c.dep_ != "poss", abs(c.i - tok.i))):
         if child.dep_ == "poss" or (child.dep_ == "compound" and child.pos_ == "PROPN"):
@@ -392,7 +410,8 @@ def _object_party(tok: Token, frame: Frame, index: EntityIndex, depth: int = 0) 
     for child in tok.children:
         if child.dep_ == "prep" and child.lower_ in _OWNER_PREPS:
             for pobj in (c for c in child.children if c.dep_ == "pobj"):
-                actor = index.actor_at(pobj) or _place_party(pobj, frame, index)
+                where = child.lower_ in {"in", "on", "into"}  # "targets in Kirkuk": a place, if anything
+                actor = _place_party(pobj, frame, index) if where else index.actor_at(pobj)
                 if actor is None and pobj.pos_ in _NOUNS:
                     actor = _object_party(pobj, frame, index, depth + 1)
                 if actor is not None:

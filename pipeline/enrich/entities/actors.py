@@ -58,7 +58,7 @@ _BODY_WORDS = frozenset({
 
 def _state_body(entity: Entity) -> str | None:
     """The country of a place-labelled name that is a state's body ("United States Treasury" -> USA)."""
-    from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
 
     words = entity.name.split()
     if entity.label not in _PLACE_LABELS or len(words) < 2 or words[-1].casefold() not in _BODY_WORDS:

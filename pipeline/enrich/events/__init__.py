@@ -2,12 +2,17 @@
 
 The coder follows the data's path; each step is its own module, so one sentence can be followed through:
 
-1. triggers (``event_lexicon``, ``event_triggers``): trigger words and phrases of the lexicon
-   (``pipeline/data/plover.yaml``) become frames with their modality (negated, future, hedged, reported)
-   and codebook recoding (intentions, speech acts, cessations);
-2. roles (``event_roles``): source and target actors from the parse and the entities;
-3. place and time (``event_place_time``): where and when, normalised against the publication date;
-4. identity (``event_identity``): confidence, stable event ids, merging of one action's repetitions.
+1. triggers (``lexicon``, ``triggers``): trigger words and phrases of the lexicon (``pipeline/data/plover.yaml``,
+   read by ``taxonomy``), and where it finds nothing in a sentence the compiled CAMEO verb patterns, become frames
+   with their modality (negated, refused, future, hedged, reported) and codebook recoding (intentions, speech
+   acts, cessations, curtailed exchanges);
+2. roles (``roles``, with ``actors``): source and target actors from the parse, the entities and the
+   dictionaries' agents and named actors;
+3. place and time (``place_time``): where and when, normalised against the publication date; the dateline is
+   the default of its own story only;
+4. identity (``identity``, ``confidence``): confidence, stable event ids, merging of one action's repetitions;
+   the story classifier and the headline (``classifier``, ``headline``) nudge the confidence and pick the
+   article's main type.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ from collections.abc import Mapping, Sequence
 
 from spacy.tokens import Doc
 
-from pipeline.enrich.event_actors import EntityIndex
-from pipeline.enrich.event_classifier import story_prior, with_headline
-from pipeline.enrich.event_identity import events_from_frames
-from pipeline.enrich.event_lexicon import lexicon_index
-from pipeline.enrich.event_place_time import place_and_time, read_dateline
-from pipeline.enrich.event_roles import assign_roles
-from pipeline.enrich.event_triggers import frames_from_matches
-from pipeline.enrich.taxonomy import get_taxonomy
+from pipeline.enrich.events.actors import EntityIndex
+from pipeline.enrich.events.classifier import story_prior, with_headline
+from pipeline.enrich.events.identity import events_from_frames
+from pipeline.enrich.events.lexicon import lexicon_index
+from pipeline.enrich.events.place_time import place_and_time, read_dateline
+from pipeline.enrich.events.roles import assign_roles
+from pipeline.enrich.events.taxonomy import get_taxonomy
+from pipeline.enrich.events.triggers import frames_from_matches
 from pipeline.records import Entity, Event, Lineage, RawArticle
 
 
@@ -41,8 +46,8 @@ def code_events(
     carrying character offsets into ``doc.text``), so actors and places are resolved by offset lookup.
 
     ``type_prior`` is a document-level distribution over event types; by default the story classifier's
-    (``event_classifier``), when a trained model is present, mixed with ``headline_types`` (the title's trigger
-    types, ``event_headline``) by the headline weight chosen for the main type. It nudges confidences, never
+    (``events.classifier``), when a trained model is present, mixed with ``headline_types`` (the title's trigger
+    types, ``events.headline``) by the headline weight chosen for the main type. It nudges confidences, never
     creates types.
 
     ``text`` is ``doc.text`` when the caller has it at hand (the string it parsed): ``Doc.text`` joins every

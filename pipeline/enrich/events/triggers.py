@@ -16,8 +16,8 @@ from spacy.attrs import ORTH
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span, Token
 
-from pipeline.enrich.event_lexicon import TriggerMatch
-from pipeline.enrich.taxonomy import Taxonomy
+from pipeline.enrich.events.lexicon import TriggerMatch
+from pipeline.enrich.events.taxonomy import Taxonomy
 from pipeline.records import Actor, Location
 
 # Verbs that merely carry a nominal trigger: "held talks", "staged a protest", "launched an attack".
@@ -69,6 +69,7 @@ class Frame:
     nonpolitical: bool = False  # its actor is a storm, a company, a club or a town: not an event of ours
     reference: bool = False  # "condemned *the launch*": refers to an event coded elsewhere, not a new one
     content_head: Token | None = None  # the folded content of a speech act ("offered to *host* talks")
+    obliged: Token | None = None  # who is told they must act ("Russia says *Israel* must end attacks")
     event_objects: list[int] = field(default_factory=list)  # heads of triggers that are this one's object
     actor_head: Token | None = None  # where to look for actors when not the trigger ("*lifted* the curfew")
     source: Actor | None = None
@@ -218,6 +219,25 @@ def _is_refusal(tok: Token, match: TriggerMatch, taxonomy: Taxonomy) -> bool:
     return any(c.dep_ == "aux" and c.lower_ in _REFUSING_AUX for c in tok.children)
 
 
+_OBLIGATION_AUX = frozenset({"must", "should"})
+_SAYING_VERBS = frozenset({"say", "insist", "tell", "warn", "add", "stress", "argue", "declare", "state", "write"})
+
+
+def _obligation(tok: Token) -> tuple[Token | None, Token | None]:
+    """(the party obliged, the verb saying so) when a trigger's clause says another party must or should act."""
+    verb = clause_verb(tok)
+    if not any(c.dep_ == "aux" and c.lower_ in _OBLIGATION_AUX for c in verb.children) or verb.dep_ != "ccomp":
+        return None, None
+    speaker_verb = verb.head
+    if speaker_verb.lemma_.lower() not in _SAYING_VERBS:
+        return None, None
+    obliged = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    speaker = next((c for c in speaker_verb.children if c.dep_ == "nsubj"), None)
+    if obliged is None or speaker is None or obliged.pos_ == "PRON" or obliged.lower_ == speaker.lower_:
+        return None, None  # "it must", "we should": the speaker's own intent, not a demand
+    return obliged, speaker_verb
+
+
 def _is_reported(tok: Token) -> bool:
     verb = clause_verb(tok)
     return verb.dep_ == "ccomp"
@@ -315,6 +335,13 @@ def frame_for(
     if _in_question(sent):
         return None
     frame = Frame(match=match, sent=sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
+    obliged, speaker_verb = _obligation(head)
+    if obliged is not None and speaker_verb is not None and not refusal:
+        # "Russia says Israel must end attacks": saying another party must act is demanding it (CAMEO 10, PLOVER
+        # REQUEST), whatever the act; the speaker is the source, the party obliged the target.
+        frame.event_type, frame.mode, frame.converted = "REQUEST", taxonomy.demand_mode(frame.event_type), True
+        frame.actor_head, frame.obliged = speaker_verb, obliged
+        return frame
     if refusal:
         # Codebook (REJECT): declining to cooperate, concede or meet is a rejection of that act, not nothing;
         # "will not lift the ban" refuses a concession now, whatever its tense.
@@ -335,6 +362,10 @@ def frame_for(
         becomes, _, _ = taxonomy.cessation()
         frame.event_type, frame.mode, frame.converted = becomes or frame.event_type, None, True
         frame.actor_head = ender
+        obliged, speaker_verb = _obligation(ender)
+        if obliged is not None and speaker_verb is not None:  # "says Israel must end attacks": a demand
+            frame.event_type, frame.mode = "REQUEST", taxonomy.demand_mode(frame.event_type)
+            frame.actor_head, frame.obliged = speaker_verb, obliged
         return frame
     curtailer = curtailed_by(match, taxonomy)
     curtails = taxonomy.curtailing()

@@ -445,8 +445,10 @@ class Gazetteer:
         return self.countries.get(iso3) if iso3 else None
 
     def demonym(self, text: str) -> Country | None:
-        """The country a demonym refers to ("South Korean" -> South Korea, "American" -> United States)."""
-        iso3 = self._demonyms.get(normalize(text))
+        """The country a demonym refers to ("South Korean" -> South Korea, "American" -> United States), also in
+        the plural that names its people ("Kenyans", "Americans")."""
+        key = normalize(text)
+        iso3 = self._demonyms.get(key) or (self._demonyms.get(key[:-1]) if key.endswith("s") else None)
         return self.countries.get(iso3) if iso3 else None
 
     def institution_country(self, text: str) -> Country | None:

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from spacy.tokens import Doc, Token
 
-from pipeline.enrich.taxonomy import Taxonomy, Trigger, get_taxonomy
+from pipeline.enrich.events.taxonomy import Taxonomy, Trigger, get_taxonomy
 
 # Parts of speech a bare lemma trigger may have: content words only, so "back" (ADV) or "fire" in a
 # compound adjective never fire unless the lexicon says so.

@@ -30,10 +30,10 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
+from spacy.util import filter_spans, minibatch
 
 import pipeline
-from pipeline.enrich.gazetteer import get_gazetteer
+from pipeline.enrich.entities.gazetteer import get_gazetteer
 
 # The model the package ships (trained by ``pipeline train ner --install``).
 SHIPPED_MODEL = Path(pipeline.__file__).resolve().parent / "models" / "en_news_ner"
@@ -108,13 +108,21 @@ def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
     misc = [False] * len(doc)  # tokens inside a news MISC span
     ontonotes_orgs = {span.start: span for span in ontonotes if span.label_ == "ORG"}
     merged: list[Span] = []
+    chosen: list[Span] = []
     for span in news_spans:
-        if span.label_ == "PER" and (body := _body_of_office(doc, span, ontonotes_orgs.get(span.start))):
+        if span.label_ == "PER" and (
+            body := _body_of_office(doc, span, ontonotes_orgs.get(span.start), news_spans)
+        ):
             span = body  # "Joint Chiefs" PER of OntoNotes' "Joint Chiefs of Staff" ORG
         if span.label_ == "MISC":
             misc[span.start : span.end] = [True] * len(span)
             continue
         decided[span.start : span.end] = [True] * len(span)
+        chosen.append(span)
+    # A model's entities never overlap one another, but a body of office can reach over the next one, and
+    # doc.ents refuses overlapping spans (E1010, which failed the whole article): the longest span wins,
+    # then the first.
+    for span in filter_spans(chosen):
         if span.label_ == "LOC":
             label = same_bounds.get((span.start, span.end), "")
             if label not in ONTONOTES_PLACE_LABELS:
@@ -136,12 +144,18 @@ def merge_entities(doc: Doc, news_spans: list[Span]) -> None:
     doc.ents = sorted(merged, key=lambda span: span.start)
 
 
-def _body_of_office(doc: Doc, person: Span, organisation: Span | None) -> Span | None:
+def _body_of_office(
+    doc: Doc, person: Span, organisation: Span | None, news_spans: Iterable[Span]
+) -> Span | None:
     """The OntoNotes organisation that a news PER span begins and that goes on with "of" and a capitalised
-    word ("Joint Chiefs" of "Joint Chiefs of Staff"): a name followed by "of Staff" is a body, not a person."""
+    word ("Joint Chiefs" of "Joint Chiefs of Staff"): a name followed by "of Staff" is a body, not a person.
+    Not when the news model found a name of its own in the rest ("Simon Parke of England": England is a
+    place, so Simon Parke is a person from there)."""
     if organisation is None or organisation.end <= person.end + 1 or doc[person.end].lower_ != "of":
         return None
     if not doc[organisation.end - 1].is_title:
+        return None
+    if any(person.end < other.end and other.start < organisation.end for other in news_spans):
         return None
     return Span(doc, organisation.start, organisation.end, label="ORG")
 

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from spacy.tokens import Doc, Span, Token
 
+from pipeline.enrich.dictionaries import agent_sector
 from pipeline.records import Actor, Entity, Location
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -89,6 +90,11 @@ class EntityIndex:
     titled: set[str] = field(default_factory=set)  # persons introduced with an office ("Interior Minister X")
     excluded: set[int] = field(default_factory=set)  # tokens that name no actor (the dateline)
     home_country: str | None = None  # country of the dateline: where the story is reported from
+    # Where the dateline's story ends: a wire roundup moves on to another country's story under one dateline
+    # ("AMMAN, Jordan - ..." then protests in Tbilisi), and the dateline is no default there; each later story
+    # has the country of the place it opens with ("In Tbilisi, police ...").
+    dateline_story_end: int | None = None
+    later_stories: list[tuple[int, str]] = field(default_factory=list)  # (start char, country), in text order
     published_at: datetime | None = None  # the article's date: which office a named actor held
 
     @classmethod
@@ -115,12 +121,27 @@ class EntityIndex:
         self.excluded.update(tokens)
         self.home_country = country
         if country:
-            for _span, entity in self.mention_spans:
-                if entity.label == "PERSON" and entity.name in self.titled and not self.country_of(entity):
+            for span, entity in self.mention_spans:
+                if (
+                    entity.label == "PERSON"
+                    and entity.name in self.titled
+                    and not self.country_of(entity)
+                    and self.home_at(span.root) == country
+                ):
                     self.grounded[entity.name] = country
 
+    def home_at(self, tok: Token) -> str | None:
+        """The dateline's country, for a token of the dateline's own story; None past it."""
+        if self.dateline_story_end is None or tok.idx < self.dateline_story_end:
+            return self.home_country
+        return next((code for start, code in reversed(self.later_stories) if start <= tok.idx), None)
+
     def country_of(self, entity: Entity) -> str | None:
-        return entity.country_code or self.grounded.get(entity.name)
+        if entity.country_code or entity.name in self.grounded:
+            return entity.country_code or self.grounded.get(entity.name)
+        if entity.label == "NORP":
+            return _country_word(entity.name)  # "Kenyans": a people the resolver left without its country
+        return None
 
     def actor_from_entity(self, entity: Entity) -> Actor:
         code = self.country_of(entity)
@@ -248,14 +269,41 @@ class EntityIndex:
         if body_entity is not None and body_entity.label == "ORG":
             return self.actor_from_entity(body_entity)  # "members of the European Parliament" act for it
         if lemma == "side" and _warring(tok):
-            return Actor(name=phrase_text(tok), country_code=country or self.home_country, label=None)
+            return Actor(name=phrase_text(tok), country_code=country or self.home_at(tok), label=None)
         if any(c.dep_ == "compound" and c.lower_ in _CIVIL_SERVICES for c in tok.children):
             return None  # "rescue workers", "emergency crews": help after a disaster is not a political act
-        if lemma in AGENT_NOUNS or country:
+        sector = agent_sector(phrase_text(tok)) or agent_sector(lemma)
+        if lemma in AGENT_NOUNS or country or sector:
+            owner = self._owner_actor(tok)
+            if owner is not None:
+                # "Hezbollah leaders", "its soldiers", "the party's members": they act for their owner.
+                country = country or owner.country_code
+                # A group's members are the group's kind (Hezbollah's fighters: REB); a state's soldiers
+                # keep their own (MIL).
+                sector = owner.role if owner.role not in {None, "GOV"} else sector
             foreign = any(c.dep_ == "amod" and c.text[:1].isupper() for c in tok.children)
             if country is None and lemma in _DOMESTIC_NOUNS and not foreign:
-                country = self.home_country
-            return Actor(name=phrase_text(tok), country_code=country, label=None)
+                country = self.home_at(tok)
+            return Actor(name=phrase_text(tok), country_code=country, label=None, role=sector)
+        return None
+
+    def _owner_actor(self, tok: Token) -> Actor | None:
+        """Whose agents these are: a named body in compound ("Hezbollah leaders") or a possessor ("its
+        soldiers", "Iraq's army")."""
+        for child in tok.children:
+            if child.dep_ == "compound" and child.pos_ == "PROPN":
+                entity = self.entity_at(child)
+                if entity is not None and entity.label in {"ORG", "NORP", "GPE"}:
+                    return self.actor_from_entity(entity)
+                known = self.known_name(child)
+                if known is not None:
+                    return known
+            if child.dep_ == "poss":
+                if child.pos_ == "PRON" and child.lower_ not in {"its", "their"}:
+                    continue  # "his soldiers": a person's, whose country the person carries if anything
+                owner = self.actor_at(child)
+                if owner is not None:
+                    return owner
         return None
 
     def known_name(self, tok: Token) -> Actor | None:
@@ -307,13 +355,13 @@ class EntityIndex:
 
     def state_actor(self, code: str | None) -> Actor | None:
         """The country itself as an actor."""
-        from pipeline.enrich.gazetteer import get_gazetteer
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
 
         country = get_gazetteer().countries.get(code) if code else None
         return Actor(name=country.name, country_code=code, label="GPE") if country is not None else None
 
     def is_country(self, name: str) -> bool:
-        from pipeline.enrich.gazetteer import get_gazetteer
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
 
         return get_gazetteer().country(name) is not None
 
@@ -321,7 +369,7 @@ class EntityIndex:
         """Whether an actor can carry a political event: a country or its capital, a group of people, a
         person with an office or a country, a body of government, an armed group, an IGO. Not a
         town, a building, a storm, a company or a football club."""
-        from pipeline.enrich.gazetteer import get_gazetteer
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
 
         if actor.label is None or actor.label == "NORP" or actor.role is not None:
             return True  # a group of people, a nationality, or an actor the dictionaries know
@@ -412,7 +460,7 @@ def _warring(tok: Token) -> bool:
 
 
 def _country_word(text: str) -> str | None:
-    from pipeline.enrich.gazetteer import get_gazetteer
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
 
     gazetteer = get_gazetteer()
     # "Philippine" is the adjective of "the Philippines"

@@ -1,0 +1,211 @@
+"""Issue 20 rules, each on a sentence of our own, through the pipeline's own path (``enrich_articles``): the
+dictionaries' actors and agents, refusals, curtailed aid, claimed attacks, both sides named, dateline stories."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from spacy.language import Language
+
+from pipeline.enrich.core import EnrichmentResult, enrich_articles
+from pipeline.records import Event, RawArticle
+
+PUBLISHED = datetime(2018, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def _enrich(nlp: Language, text: str, published: datetime | None = PUBLISHED) -> EnrichmentResult:
+    article = RawArticle(
+        article_id="art_rules",
+        revision=1,
+        url="urn:rules",
+        canonical_url="urn:rules",
+        text=text,
+        published_at=published,
+    )
+    (result,) = enrich_articles([article], nlp)
+    assert isinstance(result, EnrichmentResult)
+    return result
+
+
+def _events(nlp: Language, text: str, published: datetime | None = PUBLISHED) -> list[Event]:
+    return _enrich(nlp, text, published).events
+
+
+def _roles(events: list[Event]) -> list[tuple[str, str | None, str | None]]:
+    return [
+        (e.event_type, e.source.country_code if e.source else None, e.target.country_code if e.target else None)
+        for e in events
+    ]
+
+
+# -- who the actors are --------------------------------------------------------------------------------------
+
+
+def test_a_known_leader_carries_country_and_role(nlp: Language) -> None:
+    events = _events(nlp, "President Putin accused Ukraine of shelling civilians near Donetsk.")
+    (accuse,) = [e for e in events if e.event_type == "ACCUSE"]
+    assert accuse.source is not None and (accuse.source.country_code, accuse.source.role) == ("RUS", "GOV")
+    assert accuse.target is not None and accuse.target.country_code == "UKR"
+
+
+def test_the_role_is_the_one_held_on_the_articles_date(nlp: Language) -> None:
+    text = "Donald Trump criticised the Federal Reserve over interest rates."
+    in_office = {e.name: e for e in _enrich(nlp, text, datetime(2018, 6, 1, tzinfo=UTC)).article.entities}
+    out_of_office = {e.name: e for e in _enrich(nlp, text, datetime(2022, 6, 1, tzinfo=UTC)).article.entities}
+    assert (in_office["Donald Trump"].country_code, in_office["Donald Trump"].role) == ("USA", "GOV")
+    assert (out_of_office["Donald Trump"].country_code, out_of_office["Donald Trump"].role) == ("USA", "ELI")
+
+
+def test_an_armed_group_the_model_misses_is_known_by_its_name(nlp: Language) -> None:
+    events = _events(nlp, "Hezbollah fired rockets at northern Israel on Sunday.")
+    assert _roles(events) == [("ASSAULT", "LBN", "ISR")]
+    assert events[0].source is not None and (events[0].source.label, events[0].source.role) == ("ORG", "REB")
+
+
+def test_a_group_read_as_a_person_is_an_organisation(nlp: Language) -> None:
+    from pipeline.enrich.entities.actors import with_known_actors
+    from pipeline.records import Entity, Mention
+
+    boko = Entity(
+        name="Boko Haram", label="PERSON", mention_count=1, mentions=[Mention(start=0, end=10, text="Boko Haram")]
+    )
+    (known,) = with_known_actors([boko], PUBLISHED)
+    assert (known.label, known.country_code, known.role, known.actor_code) == ("ORG", "NGA", "REB", "NGAREB")
+
+
+def test_a_seat_of_government_stands_for_its_government(nlp: Language) -> None:
+    events = _events(nlp, "The Kremlin rejected the proposal from Kyiv.")
+    (reject,) = events
+    assert reject.source is not None and (reject.source.country_code, reject.source.role) == ("RUS", "GOV")
+
+
+def test_a_state_body_named_after_its_country_is_that_states(nlp: Language) -> None:
+    events = _events(nlp, "The United States Treasury imposed sanctions on three Iranian shipping firms.")
+    assert _roles(events) == [("SANCTION", "USA", "IRN")]
+
+
+def test_a_title_before_a_name_makes_a_person(nlp: Language) -> None:
+    result = _enrich(nlp, "Vietnamese defence chief Gen. Ngo Xuan Lich held talks with Japanese officials in Hanoi.")
+    person = next(e for e in result.article.entities if "Ngo Xuan Lich" in e.name)
+    assert person.label == "PERSON" and person.name == "Ngo Xuan Lich"
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "role"),
+    [
+        ("Iraqi troops attacked the rebels outside Mosul.", "IRQ", "MIL"),
+        ("Hezbollah fighters attacked an army post near the border.", "LBN", "REB"),
+    ],
+)
+def test_agents_take_their_sector_and_their_owners_country(nlp: Language, text: str, country: str, role: str) -> None:
+    events = _events(nlp, text)
+    assert events and events[0].source is not None
+    assert (events[0].source.country_code, events[0].source.role) == (country, role)
+
+
+def test_a_people_named_in_the_plural_has_its_country(nlp: Language) -> None:
+    events = _events(nlp, "Chancellor Merkel met Kenyans living in Berlin.")
+    assert any(e.target is not None and e.target.country_code == "KEN" for e in events)
+
+
+# -- what they did ------------------------------------------------------------------------------------------
+
+
+def test_a_refusal_to_cooperate_is_a_rejection(nlp: Language) -> None:
+    assert _roles(_events(nlp, "France will not lift the ban on British fishing boats.")) == [("REJECT", "FRA", "GBR")]
+
+
+def test_what_has_not_happened_is_no_event(nlp: Language) -> None:
+    assert _events(nlp, "The interior minister did not resign.") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Denmark suspended aid to Egypt on Tuesday.", "Denmark announced a suspension of aid to Egypt."],
+)
+def test_cutting_aid_is_a_sanction_of_its_recipient(nlp: Language, text: str) -> None:
+    events = _events(nlp, text)
+    assert [(e.event_type, e.mode) for e in events] == [("SANCTION", "discontinue")]
+    assert events[0].source is not None and events[0].source.country_code == "DNK"
+
+
+def test_claiming_an_attack_is_the_attack_of_the_claimant(nlp: Language) -> None:
+    events = _events(nlp, "The Taliban claimed responsibility for the bombing in Kabul.")
+    assert [(e.event_type, e.source and e.source.country_code) for e in events] == [("ASSAULT", "AFG")]
+
+
+def test_further_strikes_launched_are_strikes(nlp: Language) -> None:
+    events = _events(nlp, "Iraqi forces launched further airstrikes on Islamic State fighters.")
+    assert [e.event_type for e in events] == ["ASSAULT"]
+
+
+def test_an_appeal_carries_the_cameo_root_of_appeals(nlp: Language) -> None:
+    events = _events(nlp, "The United Nations urged Israel to allow more aid into Gaza.")
+    assert [(e.event_type, e.cameo_root) for e in events] == [("REQUEST", "02")]
+
+
+def test_the_verb_dictionary_codes_what_the_lexicon_misses(nlp: Language) -> None:
+    events = _events(nlp, "Afghan intelligence officials shared evidence with their Pakistani counterparts.")
+    assert _roles(events) == [("COOPERATE", "AFG", "PAK")]
+
+
+def test_the_lexicon_wins_where_both_read_a_sentence(nlp: Language) -> None:
+    events = _events(nlp, "Japan lodged a formal protest with North Korea.")
+    assert [e.event_type for e in events] == ["ACCUSE"]
+
+
+# -- on whom --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Taliban rejected an offer of talks from the Afghan government.", ("REJECT", "AFG", "AFG")),
+        ("The UAE lifted travel restrictions between it and Israel.", ("CONCEDE", "ARE", "ISR")),
+        ("New Zealand provided an additional $5 million in aid to Fiji.", ("AID", "NZL", "FJI")),
+        ("Afghanistan banned all Pakistani newspapers last week.", ("COERCE", "AFG", "PAK")),
+    ],
+)
+def test_the_target_is_found_where_the_sentence_names_it(
+    nlp: Language, text: str, expected: tuple[str, str, str]
+) -> None:
+    assert expected in _roles(_events(nlp, text))
+
+
+def test_a_discussed_topic_is_no_party(nlp: Language) -> None:
+    events = _events(
+        nlp, "Jordan's King Abdullah II met Palestinian President Mahmoud Abbas to discuss the war in Gaza."
+    )
+    assert all(e.target is None or e.target.name != "Gaza" for e in events)
+
+
+def test_a_dateline_is_the_default_of_its_own_story_only(nlp: Language) -> None:
+    text = (
+        "AMMAN, Jordan — Jordan's King Abdullah II met Palestinian President Mahmoud Abbas in Amman on Tuesday.\n\n"
+        "In Tbilisi, police fired tear gas at protesters outside parliament."
+    )
+    events = _events(nlp, text)
+    assault = next(e for e in events if e.event_type == "ASSAULT")
+    assert assault.source is not None and assault.source.country_code == "GEO"
+    assert assault.location is not None and assault.location.place == "Tbilisi"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Russia says Israel must end its air strikes on Syria.", ("REQUEST", "RUS", "ISR")),
+        ("Syrian President Bashar Assad said Turkey must mediate peace talks.", ("REQUEST", "SYR", "TUR")),
+    ],
+)
+def test_saying_another_party_must_act_is_a_demand(nlp: Language, text: str, expected: tuple[str, str, str]) -> None:
+    assert expected in _roles(_events(nlp, text))
+
+
+def test_saying_we_must_act_is_no_demand(nlp: Language) -> None:
+    assert all(e.event_type != "REQUEST" for e in _events(nlp, "The president said we must defend our borders."))
+
+
+def test_a_refusal_the_dictionary_words_as_a_negated_object_is_not_an_offer(nlp: Language) -> None:
+    events = _events(nlp, "The United States is ready to contribute a peacekeeping force to the African Union mission.")
+    assert all(e.event_type != "REJECT" for e in events)
