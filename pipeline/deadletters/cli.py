@@ -143,5 +143,7 @@ def register(app: typer.Typer) -> None:
         for plan, why in failed:
             console.print(f"[red]failed[/] {plan.letter.letter_id}: {why}")
         console.print(f"replayed {replayed}, skipped {len(skipped)}, failed {len(failed)}")
-        if failed:
-            raise typer.Exit(1)
+        if failed:  # what did go back stays replayed; the rest can be replayed again
+            from pipeline.errors import EXIT_UNAVAILABLE
+
+            raise typer.Exit(EXIT_UNAVAILABLE)
