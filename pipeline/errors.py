@@ -77,7 +77,7 @@ class BadSetting(PipelineError):
 def bad_settings(problems: list[str]) -> BadSetting:
     return BadSetting(
         "\n".join(problems),
-        hint="fix it where it is set (`pipeline config` lists every setting; docs/operations.md explains each)",
+        hint="correct it, or unset it for the default (pipeline/settings.py lists every setting)",
     )
 
 

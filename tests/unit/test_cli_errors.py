@@ -7,11 +7,9 @@ listens (127.0.0.1:1) or where a socket accepts connections and never answers.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,18 +48,6 @@ def assert_message(result: subprocess.CompletedProcess[str], *, exit_code: int, 
     assert len(output.strip().splitlines()) <= 15, output
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert error_lines and says in error_lines[0] and where in error_lines[0], output
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port whose connections are accepted (by the kernel's backlog) and never answered."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(64)
-    try:
-        yield int(server.getsockname()[1])
-    finally:
-        server.close()
 
 
 @pytest.mark.parametrize(
