@@ -143,3 +143,52 @@ def test_the_code_exits_with_no_other_codes() -> None:
                 if literal != 0:
                     found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert found == []
+
+
+# --- the docs use real commands and flags ----------------------------------------------------------------------
+
+_DOC_COMMAND = re.compile(r"(?:^|`|\$ |\.venv/bin/)pipeline ((?:[a-z][\w-]*)(?: [^`\n|#;>]*)?)", re.MULTILINE)
+
+
+def documented_commands() -> list[tuple[str, str]]:
+    found = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        for match in _DOC_COMMAND.finditer(doc.read_text(encoding="utf-8")):
+            found.append((doc.name, match.group(1).strip()))
+    return found
+
+
+def _flags_of(words: list[str]) -> tuple[list[str], set[str]]:
+    """The command path the words name, and every flag valid there (its own and its parents')."""
+    command: Any = ROOT
+    path, valid = ["pipeline"], {o for p in ROOT.params for o in p.opts} | {"--help"}
+    for word in words:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            if not word.startswith("-"):
+                break
+            continue
+        command = sub
+        path.append(word)
+        valid |= {o for p in command.params for o in (*p.opts, *getattr(p, "secondary_opts", []))}
+    return path, valid
+
+
+def test_the_docs_use_only_real_flags() -> None:
+    """docs/subscribers.md showed `subscriptions add NAME --filter…`, a flag that never existed."""
+    wrong = []
+    for doc, line in documented_commands():
+        words = line.replace("…", " ").split()
+        path, valid = _flags_of(words)
+        for word in words:
+            flag = word.split("=")[0].rstrip(",.)")
+            if re.fullmatch(r"--[a-z][\w-]*|-[a-zA-Z]", flag) and flag not in valid:
+                wrong.append(f"{doc}: {' '.join(path)} {flag}  ({line})")
+    assert wrong == []
+
+
+def test_the_search_doc_lists_every_count_by_value() -> None:
+    from pipeline.index.search import CountBy
+
+    doc = (REPO / "docs" / "search.md").read_text(encoding="utf-8")
+    assert [value.value for value in CountBy if f"`{value.value}`" not in doc] == []
