@@ -27,8 +27,34 @@ from typer import _click as click
 from typer._click import exceptions as click_errors  # typer bundles its own click (pinned in pyproject)
 from typer.core import TyperGroup
 
+
+class _SysexitsGroup(TyperGroup):
+    """Usage errors exit 64 (EX_USAGE) rather than click's 2, however the app is run (``main``, CliRunner)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click_errors.UsageError as exc:
+            exc.exit_code = _exit_usage()
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click_errors.UsageError as exc:
+            exc.exit_code = _exit_usage()
+            raise
+
+
+def _exit_usage() -> int:
+    from pipeline.errors import EXIT_USAGE
+
+    return EXIT_USAGE
+
+
 app = typer.Typer(
     name="pipeline",
+    cls=_SysexitsGroup,
     help="News-event pipeline: collect feeds, enrich with entities and PLOVER events, index, search.",
     no_args_is_help=True,
     add_completion=False,
@@ -202,9 +228,9 @@ def _quiet_client_logs() -> None:
 
 
 def exit_code_of_click(exc: click_errors.ClickException) -> int:
-    from pipeline.errors import EXIT_NOT_FOUND, EXIT_USAGE
+    from pipeline.errors import EXIT_NOT_FOUND
 
-    return EXIT_NOT_FOUND if isinstance(exc, click_errors.FileError) else EXIT_USAGE
+    return EXIT_NOT_FOUND if isinstance(exc, click_errors.FileError) else _exit_usage()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
