@@ -17,8 +17,7 @@ import importlib
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import typer
@@ -26,6 +25,8 @@ import typer.main
 from typer import _click as click
 from typer._click import exceptions as click_errors  # typer bundles its own click (pinned in pyproject)
 from typer.core import TyperGroup
+
+from pipeline.cli_conventions import apply_conventions
 
 
 class _SysexitsGroup(TyperGroup):
@@ -107,9 +108,6 @@ PANELS: dict[str, str] = {
     "devstack": LOCAL,
 }
 
-PROJECT = Path(__file__).resolve().parents[1]
-
-
 def _register_all() -> None:
     for name in _COMMAND_MODULES:
         try:
@@ -177,39 +175,6 @@ def _configure(
     configure_logging(settings)
 
 
-def walk(command: click.Command, path: tuple[str, ...] = ("pipeline",)) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every command under ``command`` (itself first) with its path of names, hidden ones included."""
-    yield path, command
-    for name, sub in sorted(getattr(command, "commands", {}).items()):
-        yield from walk(sub, (*path, name))
-
-
-def _shown_path(value: Any) -> str | None:
-    """A default under this checkout or beside it, as a user of any checkout would write it."""
-    if not isinstance(value, Path | str) or not str(value).startswith("/"):
-        return None
-    path = Path(value)
-    for base, prefix in ((PROJECT, ""), (PROJECT.parent, "../")):
-        if path.is_relative_to(base):
-            return prefix + str(path.relative_to(base))
-    return None
-
-
-def _apply_conventions(root: click.Command) -> click.Command:
-    for _path, command in walk(root):
-        params = list(command.params)
-        help_option = command.get_help_option(click.Context(command))
-        if help_option is not None:
-            params.append(help_option)
-        for param in params:
-            if getattr(param, "is_flag", False):
-                param.metavar = ""  # a flag takes no value; typer would print <bool>
-            shown = _shown_path(param.default)
-            if shown is not None and param.show_default is not False:
-                param.show_default = shown
-    return root
-
-
 def build_command() -> click.Command:
     """The click command tree of ``app``, with the conventions above applied."""
     root = typer.main.get_command(app)
@@ -218,7 +183,7 @@ def build_command() -> click.Command:
         root.commands = dict(
             sorted(root.commands.items(), key=lambda item: order.index(PANELS.get(item[0], order[-1])))
         )
-    return _apply_conventions(root)
+    return apply_conventions(root)
 
 
 def _quiet_client_logs() -> None:

@@ -2,6 +2,9 @@
 
 import sys
 
+import typer.main
+
+from pipeline.cli_conventions import apply_conventions
 from pipeline.devstack.cli import build_app
 from pipeline.settings import SettingsInvalid, get_settings
 
@@ -13,4 +16,4 @@ except SettingsInvalid as exc:
     failure = bad_settings(exc.problems)
     print("\n".join(failure.lines()), file=sys.stderr)
     sys.exit(failure.exit_code)
-build_app()(prog_name="python -m pipeline.devstack")
+apply_conventions(typer.main.get_command(build_app()))(prog_name="python -m pipeline.devstack")

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 import pipeline.errors as errors
-from pipeline.cli import PANELS, build_command, main, walk
+from pipeline.cli import PANELS, build_command, main
+from pipeline.cli_conventions import walk
 from pipeline.settings import get_settings
 from tests.unit.test_cli_errors import run_pipeline
 
