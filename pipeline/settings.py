@@ -201,7 +201,9 @@ class Settings(BaseSettings):
     @field_validator("elasticsearch_api_key")
     @classmethod
     def _api_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and (not value.get_secret_value() or re.search(r"\s", value.get_secret_value())):
+        if value is not None and not value.get_secret_value():
+            return None  # set but empty: no key, as when unset
+        if value is not None and re.search(r"\s", value.get_secret_value()):
             raise ValueError("an API key is one word (no spaces or line breaks)")
         return value
 
@@ -222,7 +224,9 @@ class Settings(BaseSettings):
     @field_validator("state_path")
     @classmethod
     def _file_path(cls, value: Path) -> Path:
-        if not str(value).strip() or str(value) == "." or value.expanduser().is_dir():
+        # A relative path is taken inside data_dir (below), so only an absolute one can be checked here.
+        path = value.expanduser()
+        if not str(value).strip() or str(value) == "." or (path.is_absolute() and path.is_dir()):
             raise ValueError("a directory, not a file")
         return value
 
