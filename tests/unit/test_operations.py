@@ -113,47 +113,55 @@ def test_collector_verdict_from_its_state_file(tmp_path: Path) -> None:
     assert collector_verdict(gather_collector(settings, now=now + 10_000))[0] == STOPPED
 
 
-# The most `pipeline status` may take with services down beyond starting the interpreter and the CLI (which
-# `pipeline --version` measures alongside: ~1 s on a quiet machine, several under load), so the whole answer
-# comes within 5 s on a quiet machine: the probes wait at most 2.5 s (pipeline.ops.probe.PROBE_SECONDS).
-STATUS_SECONDS = 4.0
+# `pipeline status` with services down: the probes wait at most PROBE_SECONDS (2.5 s), so the whole answer takes
+# that plus starting the interpreter (~1 s on a quiet machine: 3.5 s, under the issue's 5 s). The time the code
+# spends is measured in-process (waits, not CPU: steady under load); the subprocesses check the messages and
+# exit codes, with a bound that only catches the old client timeouts (14 s refused, 24 s silent).
+SUBPROCESS_SECONDS = 12.0
 
 
-def _start_up_seconds() -> float:
+def test_status_waits_no_longer_than_its_probes(silent_port: int) -> None:
+    from pipeline.ops.probe import PROBE_SECONDS
+    from pipeline.ops.status import status
+
+    refused = Settings(kafka_bootstrap="127.0.0.1:1", elasticsearch_url="http://127.0.0.1:1")
     started = time.monotonic()
-    assert run_pipeline("--version").returncode == 0
-    return time.monotonic() - started
+    report = status(refused)
+    assert time.monotonic() - started < 1.0 and not report.kafka.reachable
+    silent = Settings(kafka_bootstrap=f"127.0.0.1:{silent_port}", elasticsearch_url=f"http://127.0.0.1:{silent_port}")
+    started = time.monotonic()
+    report = status(silent)
+    assert time.monotonic() - started < PROBE_SECONDS + 1.0
+    assert report.kafka.silent and report.elasticsearch.silent
 
 
 def test_status_with_refused_ports_answers_at_once_and_exits_69() -> None:
     """It took 15 s and exited 1 without a hint."""
-    start_up = _start_up_seconds()
     started = time.monotonic()
     result = run_pipeline("status")
-    elapsed = time.monotonic() - started - start_up
+    elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode == EXIT_UNAVAILABLE, output
     assert "Traceback" not in output
     assert "Kafka 127.0.0.1:1: unreachable (Connection refused)" in output
     assert "Elasticsearch http://127.0.0.1:1: unreachable (Connection refused)" in output
     assert "error: neither Kafka nor Elasticsearch answers" in result.stderr and "./run up" in result.stderr
-    assert elapsed <= STATUS_SECONDS, elapsed
+    assert elapsed <= SUBPROCESS_SECONDS, elapsed
 
 
 def test_status_calls_a_silent_port_silent_and_still_answers_in_time(silent_port: int) -> None:
     """A listening socket that never answers took 25 s and was called "unreachable"."""
     silent = f"127.0.0.1:{silent_port}"
-    start_up = _start_up_seconds()
     started = time.monotonic()
     result = run_pipeline(
         "status", env={"PIPELINE_KAFKA_BOOTSTRAP": silent, "PIPELINE_ELASTICSEARCH_URL": f"http://{silent}"}
     )
-    elapsed = time.monotonic() - started - start_up
+    elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     assert result.returncode == EXIT_UNAVAILABLE, output
     assert f"Kafka {silent}: did not answer in time" in output
     assert f"Elasticsearch http://{silent}: did not answer in time" in output
-    assert elapsed <= STATUS_SECONDS, elapsed
+    assert elapsed <= SUBPROCESS_SECONDS, elapsed
 
 
 def test_status_json_says_which_service_is_silent(silent_port: int) -> None:
