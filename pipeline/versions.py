@@ -60,7 +60,7 @@ def _meta_version(model_dir: Path) -> str | None:
 
 
 def version_lines(settings: Settings) -> list[str]:
-    from pipeline.enrich.taxonomy import TAXONOMY_VERSION
+    from pipeline.enrich.events.taxonomy import TAXONOMY_VERSION
 
     name, version, stands_in = spacy_model_in_use(settings)
     model = f"{name} {version or 'not installed'}" + (f" (standing in for {DEFAULT_MODEL})" if stands_in else "")

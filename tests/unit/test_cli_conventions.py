@@ -107,7 +107,7 @@ def test_the_moved_commands_still_answer_under_their_old_names(capsys: pytest.Ca
 
 
 def test_version_names_the_package_model_and_taxonomy() -> None:
-    from pipeline.enrich.taxonomy import TAXONOMY_VERSION
+    from pipeline.enrich.events.taxonomy import TAXONOMY_VERSION
 
     result = run_pipeline("--version")
     assert result.returncode == 0, result.stderr
