@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.errors import PipelineError, ServiceTimeout
 from pipeline.redact import redact_url
 from pipeline.settings import Settings, get_settings
 
@@ -96,7 +97,9 @@ def _wait_caught_up(settings: Settings, enricher: subprocess.Popen[bytes], log_p
         while True:
             if enricher.poll() is not None:
                 tail = log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"the enricher exited with {enricher.returncode}; its log ({log_path}):\n{tail}")
+                raise PipelineError(
+                    f"the enricher exited with {enricher.returncode}; the end of its log:\n{tail}", where=str(log_path)
+                )
             enrich_lag = probe.lag(settings.enricher_group, [settings.topic_raw])
             index_lag = probe.lag(settings.indexer_group, [settings.topic_enriched, settings.topic_events])
             bar.update(
@@ -106,7 +109,11 @@ def _wait_caught_up(settings: Settings, enricher: subprocess.Popen[bytes], log_p
             if enrich_lag == 0 and index_lag == 0:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"pipeline did not catch up within {timeout:.0f}s (see {log_path})")
+                raise ServiceTimeout(
+                    f"the pipeline did not catch up within {timeout:.0f}s",
+                    where=str(log_path),
+                    hint="a slow or busy machine: allow more time with `pipeline demo --max-wait 600`",
+                )
             time.sleep(1.0)
 
 
@@ -211,7 +218,9 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
         query: str = typer.Option("missile", help="The sample search to print at the end"),
-        timeout: float = typer.Option(300, help="Seconds to wait for enrichment and indexing"),
+        max_wait: float = typer.Option(
+            300, "--max-wait", min=1, help="Seconds to wait in all for enrichment and indexing"
+        ),
     ) -> None:
         """The main job: run the whole pipeline on the bundled sample feed and print what it found."""
-        run_demo(query, timeout)
+        run_demo(query, max_wait)

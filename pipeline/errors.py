@@ -10,17 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipeline.redact import redact_url as redact_url  # re-exported: callers import it from here
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsInvalid, get_settings
 
-# Exit codes from sysexits.h, so scripts can tell "try again later" from "fix your configuration".
-EXIT_USAGE = 64
-EXIT_DATA_ERROR = 65
-EXIT_NOT_FOUND = 66
-EXIT_UNAVAILABLE = 69
-EXIT_TIMEOUT = 75
-EXIT_NO_PERMISSION = 77
+# Exit codes from sysexits.h, so scripts can tell "try again later" from "fix your configuration". Every
+# command uses these and no others (the README's table lists them; tests/unit/test_cli_conventions.py checks).
+EXIT_OK = 0
+EXIT_USAGE = 64  # a wrong option, argument or value on the command line
+EXIT_DATA_ERROR = 65  # input that cannot be used (an article that fails, a mapping that cannot change in place)
+EXIT_NOT_FOUND = 66  # an input, index, topic or subscription that does not exist
+EXIT_UNAVAILABLE = 69  # a service does not answer, or refuses a delivery
 EXIT_SOFTWARE = 70  # a stage that cannot go on: a supervisor restarts it
-EXIT_CONFIG = 78
+EXIT_TIMEOUT = 75  # a service accepted the connection and did not answer in time: try again, or allow more time
+EXIT_NO_PERMISSION = 77  # credentials refused
+EXIT_CONFIG = 78  # a PIPELINE_* setting with a wrong value
+EXIT_INTERRUPTED = 130  # Ctrl-C
 
 START_HINT_ES = "start the local stack with `./run up`, or set PIPELINE_ELASTICSEARCH_URL to a running node"
 START_HINT_KAFKA = "start the local stack with `./run up`, or set PIPELINE_KAFKA_BOOTSTRAP to a running broker"
@@ -29,7 +32,7 @@ START_HINT_KAFKA = "start the local stack with `./run up`, or set PIPELINE_KAFKA
 class PipelineError(Exception):
     """A failure the user can act on. ``where`` is a URL or address; ``hint`` says what to do."""
 
-    exit_code = 1
+    exit_code = EXIT_DATA_ERROR  # subclasses say better
 
     def __init__(self, what: str, *, where: str | None = None, hint: str | None = None) -> None:
         super().__init__(what)
@@ -62,6 +65,26 @@ class MissingResource(PipelineError):
 
 class BadOptionValue(PipelineError):
     exit_code = EXIT_USAGE
+
+
+class BadSetting(PipelineError):
+    exit_code = EXIT_CONFIG
+
+    def lines(self) -> list[str]:
+        return [f"error: {line}" for line in self.what.split("\n")] + ([f"  → {self.hint}"] if self.hint else [])
+
+
+def bad_settings(problems: list[str]) -> BadSetting:
+    return BadSetting(
+        "\n".join(problems),
+        hint="correct it, or unset it for the default (pipeline/settings.py lists every setting)",
+    )
+
+
+class DataError(PipelineError):
+    """Input that cannot be used as given."""
+
+    exit_code = EXIT_DATA_ERROR
 
 
 class MappingConflict(PipelineError):
@@ -160,20 +183,27 @@ def _http_error(exc: BaseException) -> PipelineError | None:
     return None
 
 
-def explain(exc: BaseException, settings: Settings) -> PipelineError | None:
-    """The message for an expected failure (this one or any it was raised from), None for a bug."""
+def explain(exc: BaseException, settings: Settings | None = None) -> PipelineError | None:
+    """The message for an expected failure (this one or any it was raised from), None for a bug. ``settings``
+    name the services in the message (the loaded ones when not given; the defaults if they cannot load)."""
     for link in _chain(exc):
         if isinstance(link, PipelineError):
             return link
-        for translate in (
-            lambda e: _elasticsearch_error(e, settings),
-            lambda e: _kafka_error(e, settings),
-            _http_error,
-        ):
+        if isinstance(link, SettingsInvalid):
+            return bad_settings(link.problems)
+        known = settings or _settings_or_defaults()
+        for translate in (_elasticsearch_error, _kafka_error, lambda e, _settings: _http_error(e)):
             try:
-                found = translate(link)
+                found = translate(link, known)
             except (ImportError, AttributeError, RuntimeError):  # library absent, or error lacks its usual fields
                 found = None
             if found is not None:
                 return found
     return None
+
+
+def _settings_or_defaults() -> Settings:
+    try:
+        return get_settings()
+    except SettingsInvalid:
+        return Settings.model_construct()

@@ -1,10 +1,11 @@
 """Liveness of the long-running stages, for container healthchecks.
 
-Each stage touches ``<data_dir>/health/<stage>`` while its loop is turning (the indexer while it polls, even
-when it holds a batch for Elasticsearch; the enricher while its stall watch finds it working or idle; the
-collector between polls). A stalled process stops touching it, and the check fails:
+Each stage touches ``<data_dir>/health/<stage>`` while its loop is turning, under the stage names ``collect``,
+``enrich`` and ``index`` (the indexer while it polls, even when it holds a batch for Elasticsearch; the
+enricher while its stall watch finds it working or idle; the collector between polls). A stalled process
+stops touching it, and the check fails:
 
-    python -m pipeline.health indexer --max-age 120    # exit 0: alive, 1: stalled or never started
+    python -m pipeline.health index --max-age 120    # exit 0: alive, 1: stalled or never started (as Docker expects)
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.settings import Settings
+from pipeline.settings import Settings, SettingsInvalid, load_settings
+
+STAGES = ("collect", "enrich", "index")
 
 _last_touch: dict[str, float] = {}
 
@@ -46,10 +49,15 @@ def age_seconds(settings: Settings, stage: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Exit 0 if the stage's heartbeat is recent, else 1.")
-    parser.add_argument("stage", choices=["collect", "enrich", "index"])
+    parser.add_argument("stage", choices=STAGES)
     parser.add_argument("--max-age", type=float, default=120.0, help="seconds since the last heartbeat")
     args = parser.parse_args(argv)
-    age = age_seconds(Settings(), args.stage)
+    try:
+        settings = load_settings()
+    except SettingsInvalid as exc:  # a wrong PIPELINE_* value: one line per setting, not a traceback
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    age = age_seconds(settings, args.stage)
     if age is None:
         print(f"{args.stage}: no heartbeat yet")
         return 1

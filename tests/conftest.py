@@ -4,6 +4,8 @@ order tests run in (unit, then integration, then the tests that kill the shared 
 from __future__ import annotations
 
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,15 @@ def run_order(item: pytest.Item) -> int:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # A stable sort: within each group, pytest's own order (file by file, test by test) is kept.
     items.sort(key=run_order)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port whose connections are accepted (by the kernel's backlog) and never answered."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    try:
+        yield int(server.getsockname()[1])
+    finally:
+        server.close()

@@ -109,7 +109,7 @@ async def _run(
 
 def collect_command(
     sources: list[str] = typer.Argument(None, help="Feed URLs or local feed files", show_default=False),
-    feeds_file: Path | None = typer.Option(None, "--feeds", "-f", help="YAML or TOML file listing feeds"),
+    feeds_file: Path | None = typer.Option(None, "--feeds", help="YAML or TOML file listing feeds"),
     once: bool = typer.Option(False, "--once", help="Poll every feed once, print a summary and exit"),
     interval: float | None = typer.Option(
         None, "--interval", min=1.0, help="Poll every feed every S seconds (turns adaptive intervals off)"
@@ -140,7 +140,9 @@ def collect_command(
             for article in publisher.articles:
                 console.print(f"would publish {article.article_id} r{article.revision}: {article.title[:80]}")
         if report.failed_feeds == report.feeds_polled and report.feeds_polled:
-            raise typer.Exit(code=1)
+            from pipeline.errors import EXIT_UNAVAILABLE
+
+            raise typer.Exit(code=EXIT_UNAVAILABLE)  # not one feed could be read
 
 
 def survey_command(

@@ -63,15 +63,38 @@ class PageMeta:
     canonical: str | None = None  # as written: may be relative
 
 
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str
+    how: Literal["utf-8", "declared", "guessed", "fallback"]
+    replaced: int = 0  # characters that could not be decoded, now U+FFFD
+
+    def warning(self) -> str | None:
+        """What a person reading the text should know about its decoding, None when it was plain UTF-8."""
+        if self.how in ("utf-8", "declared") and not self.replaced:
+            return None
+        said = f"not UTF-8; read as {self.encoding} ({'a guess' if self.how == 'guessed' else 'a last resort'})"
+        if self.replaced:
+            said += f", {self.replaced} undecodable byte(s) replaced by U+FFFD"
+        return said
+
+
 def decode_html(body: bytes, content_type: str | None = None) -> str:
-    """Text of an HTML body whose declared charset may be wrong.
+    """Text of an HTML body whose declared charset may be wrong (see ``decode_bytes``)."""
+    return decode_bytes(body, content_type).text
+
+
+def decode_bytes(body: bytes, content_type: str | None = None) -> Decoded:
+    """Text of bytes whose declared charset may be wrong, and how it was decoded.
 
     Valid UTF-8 with non-ASCII bytes is UTF-8 whatever the header says (the usual lie is a default
     "ISO-8859-1" header in front of UTF-8 pages, which would decode without error into mojibake). Otherwise
-    the declared charset (header, then <meta>), then a statistical guess.
+    the declared charset (header, then <meta>), then a statistical guess; bytes the guess cannot decode are
+    replaced, never fatal.
     """
     try:
-        return body.decode("utf-8")
+        return Decoded(body.decode("utf-8"), "utf-8", "utf-8")
     except UnicodeDecodeError:
         pass
     declared: list[str] = []
@@ -84,13 +107,18 @@ def decode_html(body: bytes, content_type: str | None = None) -> str:
         if charset.replace("-", "").replace("_", "") == "utf8":
             continue  # already failed
         try:
-            return body.decode(charset)
+            return Decoded(body.decode(charset), charset, "declared")
         except (LookupError, UnicodeDecodeError):
             continue
     guess = from_bytes(body[:200_000]).best()
     if guess is not None and guess.encoding:
-        return body.decode(guess.encoding, errors="replace")
-    return body.decode("cp1252", errors="replace")
+        return _replacing(body, guess.encoding, "guessed")
+    return _replacing(body, "cp1252", "fallback")
+
+
+def _replacing(body: bytes, encoding: str, how: Literal["guessed", "fallback"]) -> Decoded:
+    text = body.decode(encoding, errors="replace")
+    return Decoded(text, encoding, how, text.count("\ufffd"))
 
 
 def parse_datetime(value: Any) -> datetime | None:

@@ -76,6 +76,10 @@ def ensure_collector_topics(settings: Settings) -> None:
     try:
         ensure_topics(settings, wanted)
     except Exception as exc:
+        from pipeline.errors import ServiceTimeout, ServiceUnavailable, explain
+
+        if isinstance(explain(exc, settings), ServiceUnavailable | ServiceTimeout):
+            raise  # no broker: the command's one message says so, without a warning before it
         log.warning("topic set-up failed", error=repr(exc), topics=wanted)
 
 

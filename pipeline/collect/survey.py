@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pipeline.collect.feeds import ParsedFeed, parse_feed
 from pipeline.collect.problems import Problem
+from pipeline.errors import EXIT_NOT_FOUND
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "data" / "feeds" / "feedparser-tests"
@@ -101,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     root = Path(args[0]) if args else DEFAULT_CORPUS
     if not root.is_dir():
-        print(f"no such directory: {root}", file=sys.stderr)
-        return 2
+        print(f"error: no such directory: {root}", file=sys.stderr)
+        return EXIT_NOT_FOUND
     started = time.perf_counter()
     report = survey(root)
     print(format_report(report, root))

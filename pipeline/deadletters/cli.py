@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         since: str = typer.Option(None, "--since", help="Dead-lettered at or after (ISO, or relative: 24h, 7d)"),
         until: str = typer.Option(None, "--until", help="Dead-lettered before (ISO, or relative)"),
         source: str = typer.Option(None, "--source-topic", help="Only letters from this source topic"),
-        limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many (the newest)"),
+        limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many (the newest)"),
         as_json: bool = typer.Option(False, "--json", help="One JSON letter per line (payload left out)"),
     ) -> None:
         """List dead letters (newest last) with their id, stage, source and reason."""
@@ -143,5 +143,7 @@ def register(app: typer.Typer) -> None:
         for plan, why in failed:
             console.print(f"[red]failed[/] {plan.letter.letter_id}: {why}")
         console.print(f"replayed {replayed}, skipped {len(skipped)}, failed {len(failed)}")
-        if failed:
-            raise typer.Exit(1)
+        if failed:  # what did go back stays replayed; the rest can be replayed again
+            from pipeline.errors import EXIT_UNAVAILABLE
+
+            raise typer.Exit(EXIT_UNAVAILABLE)

@@ -9,6 +9,7 @@ from rich.console import Console
 
 from pipeline.devstack.process import DevstackError
 from pipeline.devstack.stack import down, ensure_up, kill_node, status
+from pipeline.errors import EXIT_UNAVAILABLE
 from pipeline.settings import get_settings
 
 # soft_wrap: long paths and URLs stay on one line in CI logs instead of being cut at 80 columns.
@@ -48,7 +49,7 @@ def build_app() -> typer.Typer:
             info = ensure_up(settings, console=_err)
         except DevstackError as exc:
             _err.print(f"[red]devstack up failed:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
         if print_env:
             for key, value in info.env().items():
                 print(f"export {key}={shlex.quote(value)}")
@@ -67,7 +68,7 @@ def build_app() -> typer.Typer:
             killed = kill_node(get_settings(), service, node)
         except DevstackError as exc:
             _err.print(f"[red]devstack kill failed:[/] {exc}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
         _err.print("killed " + ", ".join(f"{r.name} (pid {r.pid})" for r in killed))
 
     @devstack.command("down")
@@ -77,11 +78,11 @@ def build_app() -> typer.Typer:
             down(get_settings(), console=_err)
         except DevstackError as exc:
             _err.print(f"[red]devstack down failed:[/] {exc}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_UNAVAILABLE) from None
 
     @devstack.command("status")
     def status_command() -> None:
-        """Show which services run, their PIDs and health. Exit code 0 only if both are healthy."""
+        """Show which services run, their PIDs and health. Exit code 0 only if both are healthy, else 69."""
         services = status(get_settings())
         out = Console(soft_wrap=True)
         for svc in services:
@@ -92,7 +93,7 @@ def build_app() -> typer.Typer:
             )
             out.print(f"{'':<15}log: {svc.log}", highlight=False)
         if not all(svc.healthy for svc in services):
-            raise typer.Exit(1)
+            raise typer.Exit(EXIT_UNAVAILABLE)
 
     return devstack
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 
+from pipeline.errors import EXIT_DATA_ERROR, DataError, MissingResource
 from pipeline.ids import article_id
 from pipeline.records import RawArticle
 
@@ -35,6 +36,12 @@ def register(app: typer.Typer) -> None:
         from pipeline.settings import get_settings
 
         text = _read(source)
+        if not text.strip():
+            raise MissingResource(
+                "nothing to annotate: the input is empty",
+                where="stdin" if source == "-" else source,
+                hint="give a text file, or pipe the text in (pipeline annotate - < article.txt)",
+            )
         if jsonl:
             articles = list(_articles_from_jsonl(text))
         else:
@@ -53,8 +60,8 @@ def register(app: typer.Typer) -> None:
                 "events": [json.loads(event.model_dump_json()) for event in result.events],
             }
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=None if jsonl else 2))
-        if failed:
-            raise typer.Exit(1)
+        if failed:  # each failure was said above, with its article
+            raise typer.Exit(EXIT_DATA_ERROR)
 
 
 def plain_article(
@@ -80,13 +87,39 @@ def plain_article(
     )
 
 
+TERMINAL_PROMPT = "Type or paste the article, then press Ctrl-D on a line of its own (Ctrl-C cancels)."
+
+
 def _read(source: str) -> str:
+    """The text of a file or of stdin, decoded as the collector decodes pages (UTF-8, else a guess, with bytes
+    that do not decode replaced) and said on stderr when it was not plain UTF-8."""
+    from pipeline.collect.extract import decode_bytes
+
     if source == "-":
-        return sys.stdin.read()
-    path = Path(source)
-    if not path.is_file():
-        raise typer.BadParameter(f"{source} is not a file", param_hint="FILE")
-    return path.read_text(encoding="utf-8")
+        if sys.stdin.isatty():
+            typer.echo(TERMINAL_PROMPT, err=True)
+        body = sys.stdin.buffer.read()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise MissingResource(f"no such file: {source}", hint="give a text file, or - for stdin")
+        body = path.read_bytes()
+    decoded = decode_bytes(body)
+    if _looks_binary(decoded.text):
+        raise DataError(
+            "the input does not look like text", where="stdin" if source == "-" else source, hint="give a text file"
+        )
+    warning = decoded.warning()
+    if warning:
+        typer.echo(f"warning: {'stdin' if source == '-' else source} is {warning}", err=True)
+    return decoded.text
+
+
+def _looks_binary(text: str) -> bool:
+    """Mostly control characters or replacements: an image or archive, not an article in some encoding."""
+    sample = text[:20_000]
+    odd = sum(1 for c in sample if c == "\ufffd" or (ord(c) < 32 and c not in "\n\r\t\f"))
+    return bool(sample) and odd / len(sample) > 0.1
 
 
 def _articles_from_jsonl(content: str) -> Iterator[RawArticle]:

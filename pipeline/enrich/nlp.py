@@ -9,6 +9,7 @@ import structlog
 from spacy.language import Language
 
 from pipeline.enrich.entities.gazetteer import get_gazetteer
+from pipeline.errors import BadSetting
 from pipeline.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -31,6 +32,12 @@ def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
     so): lineage records then name the copy, so nothing downstream is misled about what produced the data.
     """
     name = resolved_model_name(settings, say=True)
+    if not Path(name).exists() and not spacy_package_installed(name):
+        raise BadSetting(
+            f"PIPELINE_SPACY_MODEL={name!r}: no spaCy model of that name is installed; "
+            f"e.g. PIPELINE_SPACY_MODEL={DEFAULT_MODEL}",
+            hint=f"install it (python -m spacy download {name}), or name an installed model or a model directory",
+        )
     # senter duplicates what the parser does; excluding it saves loading it at all.
     nlp = spacy.load(name, exclude=["senter"])
     for component in list(nlp.component_names):
@@ -42,9 +49,10 @@ def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
     news_ner_model = _news_ner_path(settings.news_ner_model) if news_ner else None
     if news_ner_model is not None:
         if not Path(news_ner_model).exists() and not spacy_package_installed(news_ner_model):
-            raise RuntimeError(
-                f"news NER model {news_ner_model!r} not found: train it with `pipeline train ner --install`, point "
-                "PIPELINE_NEWS_NER_MODEL at a trained model, or set it to none for the small model's entities alone"
+            raise BadSetting(
+                f"PIPELINE_NEWS_NER_MODEL={news_ner_model!r}: no such model; e.g. PIPELINE_NEWS_NER_MODEL=shipped",
+                hint="train it with `pipeline train ner --install`, point PIPELINE_NEWS_NER_MODEL at a trained "
+                "model, or set it to none for the small model's entities alone",
             )
         import pipeline.enrich.entities.news_ner  # noqa: F401  (registers the component factory)
 
@@ -57,7 +65,8 @@ def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
 
 def resolved_model_name(settings: Settings, *, say: bool = False) -> str:
     """``settings.spacy_model``, or the re-packaged copy of the default model when only the copy is installed
-    (said in a warning when ``say``)."""
+    (said in a debug line when ``say``: `pipeline config` and `pipeline --version` say it to whoever asks,
+    rather than a warning on every run)."""
     name = settings.spacy_model
     if (
         name == DEFAULT_MODEL
@@ -65,7 +74,7 @@ def resolved_model_name(settings: Settings, *, say: bool = False) -> str:
         and spacy_package_installed(REPACKAGED_DEFAULT_MODEL)
     ):
         if say:
-            log.warning(
+            log.debug(
                 "spaCy model not installed, using its re-packaged copy", wanted=name, using=REPACKAGED_DEFAULT_MODEL
             )
         name = REPACKAGED_DEFAULT_MODEL

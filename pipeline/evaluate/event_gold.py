@@ -18,13 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from spacy.language import Language
 
 import pipeline
 from pipeline.records import Actor, Event, RawArticle
+
+if TYPE_CHECKING:  # spaCy costs ~0.6 s to import: the CLI loads this module for every command
+    from spacy.language import Language
 
 REPO = Path(pipeline.__file__).resolve().parents[1]
 DEFAULT_GOLD = REPO / "tests" / "gold" / "events.yaml"

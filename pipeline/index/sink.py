@@ -25,7 +25,7 @@ import structlog
 from elastic_transport import JsonSerializer
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
-from pipeline.errors import EXIT_NO_PERMISSION, EXIT_NOT_FOUND, PipelineError
+from pipeline.errors import EXIT_DATA_ERROR, EXIT_NO_PERMISSION, EXIT_NOT_FOUND, PipelineError
 from pipeline.index.documents import article_document, event_document, merge_event
 from pipeline.records import EnrichedArticle, Event
 
@@ -61,7 +61,9 @@ class RequestRefused(PipelineError):
         )
         self.status = status
         self.reason = reason
-        self.exit_code = EXIT_NO_PERMISSION if status in (401, 403) else EXIT_NOT_FOUND if "index_" in reason else 1
+        self.exit_code = (
+            EXIT_NO_PERMISSION if status in (401, 403) else EXIT_NOT_FOUND if "index_" in reason else EXIT_DATA_ERROR
+        )
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ _VERDICT_STYLE = {"keeping up": "green", "falling behind": "yellow", "stopped": 
 def config_command(
     as_json: bool = typer.Option(False, "--json", help="One JSON object: setting -> {value, source, variable}"),
 ) -> None:
-    """Print the effective settings, where each came from (default, env, .env, command line), secrets masked."""
+    """Print the settings in effect and where each came from (env, .env, command line, local stack, default),
+    secrets masked."""
     from dotenv import dotenv_values
 
     from pipeline.ops.config import env_file_path, setting_rows
@@ -29,7 +30,11 @@ def config_command(
     dotenv = dotenv_values(env_file) if env_file.is_file() else {}
     rows = setting_rows(get_settings(), os.environ, dotenv, Settings())
     if as_json:
-        payload = {row.name: {"value": row.value, "source": row.source, "variable": row.variable} for row in rows}
+        payload = {
+            row.name: {"value": row.value, "source": row.source, "variable": row.variable}
+            | ({"note": row.note} if row.note else {})
+            for row in rows
+        }
         print(json.dumps(payload, indent=2))
         return
     console.print(f".env file: {env_file} ({'read' if env_file.is_file() else 'absent'})", highlight=False)
@@ -38,6 +43,43 @@ def config_command(
         source = f"[bold]{row.source}[/bold]" if row.source != "default" else "[dim]default[/dim]"
         table.add_row(row.name.upper(), row.value, source)
     console.print(table)
+    for row in rows:
+        if row.note:
+            console.print(f"{row.name.upper()}: {row.note}", highlight=False)
+
+
+def _down(error: str | None) -> str:
+    """The probe's words ("did not answer in time (3s)", "unreachable (Connection refused)") or a client's."""
+    if error and (error.startswith("did not answer") or error.startswith("unreachable")):
+        return error
+    return f"unreachable ({error})"
+
+
+def unavailable(report: object) -> Exception | None:
+    """The failure ``pipeline status`` ends with when a service is down (exit 69), None when both answer."""
+    from pipeline.errors import START_HINT_ES, START_HINT_KAFKA, ServiceUnavailable
+    from pipeline.ops.status import StatusReport
+
+    assert isinstance(report, StatusReport)
+    down = [
+        (name, where, hint)
+        for name, where, reachable, hint in (
+            ("Kafka", report.kafka.bootstrap, report.kafka.reachable, START_HINT_KAFKA),
+            ("Elasticsearch", report.elasticsearch.url, report.elasticsearch.reachable, START_HINT_ES),
+        )
+        if not reachable
+    ]
+    if not down:
+        return None
+    if len(down) == 2:
+        return ServiceUnavailable(
+            "neither Kafka nor Elasticsearch answers",
+            where=f"{down[0][1]}, {down[1][1]}",
+            hint="start the local stack with `./run up`, or set PIPELINE_KAFKA_BOOTSTRAP and "
+            "PIPELINE_ELASTICSEARCH_URL to running services",
+        )
+    name, where, hint = down[0]
+    return ServiceUnavailable(f"{name} does not answer", where=where, hint=hint)
 
 
 def status_view(report: object) -> Group:
@@ -48,12 +90,12 @@ def status_view(report: object) -> Group:
     kafka_line = (
         f"Kafka {kafka.bootstrap}: [green]reachable[/green], {kafka.brokers} broker(s), API {kafka.api_version}"
         if kafka.reachable
-        else f"Kafka {kafka.bootstrap}: [red]unreachable[/red] ({kafka.error})"
+        else f"Kafka {kafka.bootstrap}: [red]{_down(kafka.error)}[/red]"
     )
     es_line = (
         f"Elasticsearch {es.url}: [green]reachable[/green], version {es.version}, health {es.health}"
         if es.reachable
-        else f"Elasticsearch {es.url}: [red]unreachable[/red] ({es.error})"
+        else f"Elasticsearch {es.url}: [red]{_down(es.error)}[/red]"
     )
     parts: list[object] = [kafka_line, es_line]
     if kafka.error and kafka.reachable:
@@ -106,7 +148,7 @@ def status_command(
 ) -> None:
     """Is each stage keeping up? Services, topics, consumer lag, dead letters, indexed documents.
 
-    Exits 1 when Kafka or Elasticsearch is unreachable (without --watch).
+    Exits 69 when Kafka or Elasticsearch does not answer (without --watch), within seconds either way.
     """
     from rich.live import Live
 
@@ -119,8 +161,9 @@ def status_command(
             print(json.dumps(report.to_dict(), indent=2))
         else:
             console.print(status_view(report), highlight=False)
-        if not report.healthy:
-            raise typer.Exit(code=1)
+        failure = unavailable(report)
+        if failure is not None:
+            raise failure
         return
     _end_promptly_on_ctrl_c()
     try:

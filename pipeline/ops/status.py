@@ -2,7 +2,9 @@
 
 ``gather_*`` functions talk to the services and return plain records; ``stage_verdicts`` is a plain function
 of two snapshots taken a moment apart (rates need two points); rendering lives in ``pipeline.ops.cli``.
-An unreachable service is reported in the status, not raised, so the other half is still shown.
+An unreachable service is reported in the status, not raised, so the other half is still shown. Each service
+is probed first (``pipeline.ops.probe``): one that does not answer is reported at once, as refusing or as
+silent, rather than after the client library's own timeouts and retries.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pipeline.errors import explain, redact_url
+from pipeline.ops.probe import SILENT, Probe, probe_both
 from pipeline.settings import Settings
 
 KEEPING_UP = "keeping up"
@@ -49,6 +52,7 @@ class KafkaStatus:
     bootstrap: str
     reachable: bool
     error: str | None = None
+    silent: bool = False  # accepted the connection (or left it hanging) and did not answer in time
     brokers: int = 0
     api_version: str | None = None
     topics: list[TopicStatus] = field(default_factory=list)
@@ -72,6 +76,7 @@ class ElasticsearchStatus:
     url: str
     reachable: bool
     error: str | None = None
+    silent: bool = False
     version: str | None = None
     health: str | None = None
     indices: list[IndexStatus] = field(default_factory=list)
@@ -343,13 +348,31 @@ def _end_total(report: StatusReport, topics: list[str]) -> int:
     return sum(topic.end_offset for topic in report.kafka.topics if topic.name in topics)
 
 
-def snapshot(settings: Settings) -> StatusReport:
-    kafka = gather_kafka(settings)
+def snapshot(settings: Settings, probes: tuple[Probe, Probe] | None = None) -> StatusReport:
+    kafka_probe, es_probe = probes or probe_both(settings)
+    if kafka_probe.answered:
+        kafka = gather_kafka(settings)
+    else:
+        kafka = KafkaStatus(
+            bootstrap=settings.kafka,
+            reachable=False,
+            error=kafka_probe.describe(),
+            silent=kafka_probe.outcome == SILENT,
+        )
+    if es_probe.answered:
+        elasticsearch = gather_elasticsearch(settings)
+    else:
+        elasticsearch = ElasticsearchStatus(
+            url=redact_url(settings.elasticsearch),
+            reachable=False,
+            error=es_probe.describe(),
+            silent=es_probe.outcome == SILENT,
+        )
     dead = next((t for t in kafka.topics if t.name == settings.topic_dead_letter), None)
     return StatusReport(
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
         kafka=kafka,
-        elasticsearch=gather_elasticsearch(settings),
+        elasticsearch=elasticsearch,
         collector=gather_collector(settings),
         dead_letters_total=dead.messages if dead else 0,
         dead_letters_last_hour=dead.last_hour if dead else 0,
@@ -358,11 +381,17 @@ def snapshot(settings: Settings) -> StatusReport:
 
 
 def status(settings: Settings, before: StatusReport | None = None, sample_seconds: float = 2.0) -> StatusReport:
-    """A snapshot with verdicts. Without an earlier snapshot, one is taken ``sample_seconds`` before."""
+    """A snapshot with verdicts. Without an earlier snapshot, one is taken ``sample_seconds`` before (rates need
+    two points), unless Kafka does not answer: then there are no rates to take and the answer is immediate."""
     if before is None:
         before = snapshot(settings)
-        time.sleep(sample_seconds)
-    now = snapshot(settings)
+        if before.kafka.reachable:
+            time.sleep(sample_seconds)
+            now = snapshot(settings)
+        else:
+            now = before
+    else:
+        now = snapshot(settings)
     now.stages = stage_verdicts(settings, now, before, max(now.monotonic - before.monotonic, 1e-3))
     return now
 

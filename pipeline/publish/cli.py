@@ -161,7 +161,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Same as --format jsonl", hidden=True),
         limit: int = typer.Option(0, min=0, help="Stop after this many events (0: follow forever)"),
         idle_exit: float = typer.Option(
-            0, "--idle-exit", "--timeout", min=0, help="Stop after this many quiet seconds (0: follow forever)"
+            0, "--idle-exit", min=0, help="Stop after this many quiet seconds (0: follow forever)"
         ),
         webhook: str = typer.Option(
             None,

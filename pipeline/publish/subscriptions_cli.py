@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from pipeline.errors import EXIT_DATA_ERROR, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE
 from pipeline.kafka import consumer_options
 from pipeline.publish.subscriptions import (
     SubscriptionError,
@@ -43,9 +44,13 @@ subscriptions_app = typer.Typer(
 )
 
 
-def _fail(message: str, code: int = 1) -> None:
+def _fail(message: str, exit_code: int) -> None:
     errors.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
+    raise typer.Exit(exit_code)
+
+
+def _subscription_failure(exc: SubscriptionError) -> int:
+    return EXIT_NOT_FOUND if str(exc).startswith("no subscription") else EXIT_DATA_ERROR
 
 
 WEBHOOK_ENV_HELP = "An environment variable of the deliverer that holds the webhook URL (for a URL with a secret)"
@@ -82,12 +87,15 @@ def add_command(
             name=name, filter=event_filter.model_dump(mode="json"), backfill=backfill, **webhook_fields
         )
     except ValidationError as exc:
-        _fail(f"invalid subscription name {name!r}: use letters, digits, '-' and '_' ({exc.error_count()} error)")
+        _fail(
+            f"invalid subscription name {name!r}: use letters, digits, '-' and '_' ({exc.error_count()} error)",
+            EXIT_USAGE,
+        )
         return
     try:
         stored = add_subscription(settings, subscription)
     except SubscriptionError as exc:
-        _fail(str(exc))
+        _fail(str(exc), _subscription_failure(exc))
         return
     topic = subscription_topic(settings, name)
     console.print(f"subscription [bold]{stored.name}[/bold] stored; its topic is [cyan]{topic}[/cyan]", highlight=False)
@@ -146,21 +154,23 @@ def _describe(subscription: Subscription) -> str:
 def show_command(
     name: str = typer.Argument(...),
     as_json: bool = typer.Option(False, "--json", help="Each change as one JSON line, as on the topic"),
-    follow: bool = typer.Option(False, "--follow", "-f", help="Keep waiting for new changes"),
-    idle: float = typer.Option(3.0, help="Without --follow, stop after this many quiet seconds"),
+    follow: bool = typer.Option(False, "--follow", help="Keep waiting for new changes"),
+    idle_exit: float = typer.Option(
+        3.0, "--idle-exit", min=0.1, help="Without --follow, stop after this many quiet seconds"
+    ),
 ) -> None:
     """Print what a subscription's topic holds, from its beginning: each create and update."""
     from pipeline.query.formats import Hit, event_lines
 
     settings = get_settings()
     if name not in load_subscriptions(settings):
-        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
+        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)", EXIT_NOT_FOUND)
     consumer = KafkaConsumer(
         subscription_topic(settings, name),
         **consumer_options(settings),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        consumer_timeout_ms=float("inf") if follow else int(idle * 1000),
+        consumer_timeout_ms=float("inf") if follow else int(idle_exit * 1000),
     )
     shown = 0
     try:
@@ -190,7 +200,7 @@ def remove_command(
     try:
         remove_subscription(settings, name, keep_topic=keep_topic)
     except SubscriptionError as exc:
-        _fail(str(exc))
+        _fail(str(exc), _subscription_failure(exc))
     console.print(f"subscription [bold]{name}[/bold] removed", highlight=False)
 
 
@@ -216,7 +226,7 @@ def set_webhook_command(
     settings = get_settings()
     subscription = load_subscriptions(settings).get(name)
     if subscription is None:
-        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
+        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)", EXIT_NOT_FOUND)
         return
     try:
         webhook_fields = stored_webhook(webhook, webhook_env, webhook_file)
@@ -232,15 +242,17 @@ def set_webhook_command(
 def deliver_command(
     name: str = typer.Argument(..., help="A subscription with a webhook (or give --webhook)"),
     webhook: str = typer.Option(None, "--webhook", help="POST here instead of the subscription's webhook"),
-    limit: int = typer.Option(0, help="Stop after this many deliveries (0: follow forever)"),
-    timeout: float = typer.Option(0, help="Stop after this many idle seconds (0: follow forever)"),
+    limit: int = typer.Option(0, "--limit", min=0, help="Stop after this many deliveries (0: follow forever)"),
+    idle_exit: float = typer.Option(
+        0, "--idle-exit", min=0, help="Stop after this many quiet seconds (0: follow forever)"
+    ),
 ) -> None:
     """POST the subscription's creates and updates to its webhook, at least once (PIPELINE_WEBHOOK_SECRET
     signs them)."""
     settings = get_settings()
     subscription = load_subscriptions(settings).get(name)
     if subscription is None:
-        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)")
+        _fail(f"no subscription named {name!r} (pipeline subscriptions list shows them)", EXIT_NOT_FOUND)
         return
     try:
         url = webhook or resolve_webhook(subscription, os.environ)
@@ -249,10 +261,10 @@ def deliver_command(
         return
     _warn_of_stored_secrets([subscription])
     if not url:
-        _fail(f"subscription {name!r} has no webhook; give one with --webhook URL")
+        _fail(f"subscription {name!r} has no webhook; give one with --webhook URL", EXIT_USAGE)
         return
     topic = subscription_topic(settings, name)
-    consumer = webhook_consumer(settings, topic, f"pipeline-webhook-{name}", from_beginning=True, timeout=timeout)
+    consumer = webhook_consumer(settings, topic, f"pipeline-webhook-{name}", from_beginning=True, timeout=idle_exit)
     run_webhook(settings, consumer, url, lambda _value: True, limit=limit)
 
 
@@ -279,7 +291,7 @@ def webhook_consumer(
 def run_webhook(
     settings: Settings, consumer: KafkaConsumer, url: str, wanted: Callable[[bytes], bool], *, limit: int = 0
 ) -> None:
-    """Deliver to ``url`` until stopped; a refusing receiver ends it with a message and exit status 1."""
+    """Deliver to ``url`` until stopped; a refusing receiver ends it with a message and exit status 69."""
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     sender = WebhookSender(
         url,
@@ -293,7 +305,7 @@ def run_webhook(
         delivered = deliver_messages(consumer, sender, wanted, limit=limit)
         errors.print(f"{delivered} events delivered", highlight=False)
     except WebhookRefused as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_UNAVAILABLE)
     except KeyboardInterrupt:
         pass
     finally:

@@ -164,7 +164,9 @@ def ner_command(
     max_epochs: int | None = typer.Option(None, "--max-epochs", min=1, help="Override the config's max_epochs"),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N chunks of each file (smoke)"),
     config: Path = typer.Option(CONFIG, "--config", help="spaCy training config"),
-    install: bool = typer.Option(False, "--install", help=f"Copy the selected model to {SHIPPED_MODEL}"),
+    install: bool = typer.Option(
+        False, "--install", help="Copy the selected model into the package (pipeline/models/en_news_ner)"
+    ),
 ) -> None:
     """Train the news NER on CoNLL++ and select it on dev; the best model lands in OUTPUT/model-best."""
     console = Console()

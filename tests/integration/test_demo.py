@@ -44,7 +44,7 @@ def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_ur
     )
     def demo() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "pipeline", "demo", "--timeout", "240"],
+            [sys.executable, "-m", "pipeline", "demo", "--max-wait", "240"],
             capture_output=True,
             text=True,
             timeout=400,

@@ -128,7 +128,7 @@ def test_bad_values_are_short_messages(search: SearchRunner) -> None:
         (("--format", "geojson"), "geojson is for events"),
     ]:
         result = CliRunner().invoke(app, ["search", *arguments], env={"COLUMNS": "300"})
-        assert result.exit_code == 2, result.output
+        assert result.exit_code == 64, result.output  # EX_USAGE, as every usage error
         assert says in " ".join(result.output.split()) and "Traceback" not in result.output
 
 

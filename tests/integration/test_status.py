@@ -150,3 +150,44 @@ def test_status_watch_keeps_reporting(isolated: Settings) -> None:
         watcher.wait(timeout=30)
     assert reports[0]["taken_at"] <= reports[1]["taken_at"]
     assert watcher.returncode == 0
+
+
+def test_status_with_real_kafka_and_a_silent_elasticsearch(kafka_bootstrap: str, silent_port: int) -> None:
+    """One service answering and one silent: the answering half is shown, the silent one named, exit 69."""
+    import time
+
+    from pipeline.errors import EXIT_UNAVAILABLE
+
+    silent = f"http://127.0.0.1:{silent_port}"
+    started = time.monotonic()
+    result = run_pipeline(
+        "status",
+        "--interval",
+        "0.5",
+        env={"PIPELINE_KAFKA_BOOTSTRAP": kafka_bootstrap, "PIPELINE_ELASTICSEARCH_URL": silent},
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == EXIT_UNAVAILABLE, output
+    assert f"Kafka {kafka_bootstrap}: reachable" in output
+    assert f"Elasticsearch {silent}: did not answer in time" in output
+    assert "error: Elasticsearch does not answer" in result.stderr and "PIPELINE_ELASTICSEARCH_URL" in result.stderr
+    assert "Traceback" not in output and time.monotonic() - started < 30
+
+
+def test_config_against_the_real_services_names_their_source(kafka_bootstrap: str, es_url: str) -> None:
+    configured = run_pipeline(
+        "config", "--json", env={"PIPELINE_KAFKA_BOOTSTRAP": kafka_bootstrap, "PIPELINE_ELASTICSEARCH_URL": es_url}
+    )
+    assert configured.returncode == 0, configured.stderr
+    shown = json.loads(configured.stdout)
+    assert (shown["kafka_bootstrap"]["value"], shown["kafka_bootstrap"]["source"]) == (kafka_bootstrap, "env")
+    assert shown["elasticsearch_url"]["value"] == es_url and shown["elasticsearch_url"]["source"] == "env"
+    # Unset, and pointing at an unreachable local stack: still an answer, naming where commands would go.
+    unset = run_pipeline(
+        "config",
+        "--json",
+        env={"PIPELINE_KAFKA_BOOTSTRAP": "", "PIPELINE_ELASTICSEARCH_URL": "", "PIPELINE_DEVSTACK_KAFKA_PORT": "1"},
+    )
+    assert unset.returncode == 0, unset.stderr
+    local = json.loads(unset.stdout)
+    assert local["kafka_bootstrap"]["value"] == "127.0.0.1:1" and local["kafka_bootstrap"]["source"] == "local stack"

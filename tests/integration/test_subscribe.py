@@ -107,7 +107,7 @@ def test_command_with_the_search_options_and_formats(topic_settings: Settings, m
         assert limited.exit_code == 0, limited.output
         assert len(limited.stdout.splitlines()) == 3  # header and two events
         bad = CliRunner().invoke(app, ["subscribe", "--type", "missile"], env={"COLUMNS": "300"})
-        assert bad.exit_code == 2 and "valid: ACCUSE" in bad.output
+        assert bad.exit_code == 64 and "valid: ACCUSE" in bad.output
     finally:
         get_settings.cache_clear()
 

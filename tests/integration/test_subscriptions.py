@@ -221,7 +221,7 @@ def test_a_later_subscription_is_backfilled_and_a_removed_one_is_gone(
     assert "korea" in listed.stdout and "everything" in listed.stdout and "KOR" in listed.stdout
 
     duplicate = pipeline_cli(env, "subscriptions", "add", "korea")
-    assert duplicate.returncode == 1 and "exists already" in duplicate.stderr and "Traceback" not in duplicate.stderr
+    assert duplicate.returncode == 65 and "exists already" in duplicate.stderr and "Traceback" not in duplicate.stderr
 
     removed = pipeline_cli(env, "subscriptions", "remove", "korea")
     assert removed.returncode == 0, removed.stderr

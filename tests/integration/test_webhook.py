@@ -117,7 +117,7 @@ def test_every_change_arrives_signed_across_a_killed_deliverer(kafka_bootstrap: 
 
     # The idle timeout outlasts the killed member's session, after which its partitions are reassigned.
     second = subprocess.run(
-        [*cli, "deliver", "hooked", "--timeout", "25"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+        [*cli, "deliver", "hooked", "--idle-exit", "25"], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
     )
     assert second.returncode == 0, second.stderr
 
@@ -174,7 +174,7 @@ def test_subscribe_webhook_posts_exactly_the_matching_events(kafka_bootstrap: st
     try:
         done = subprocess.run(
             [sys.executable, "-m", "pipeline", "subscribe", "--country", "South Korea", "--min-confidence",
-             "0.6", "--webhook", receiver.url, "--from-beginning", "--timeout", "15"],
+             "0.6", "--webhook", receiver.url, "--from-beginning", "--idle-exit", "15"],
             env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     finally:

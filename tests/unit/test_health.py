@@ -23,3 +23,13 @@ def test_a_recent_heartbeat_is_alive_and_an_old_one_stalled(
     os.utime(health.heartbeat_path(Settings(), "index"), (old, old))
     assert health.main(["index", "--max-age", "60"]) == 1
     assert "stalled" in capsys.readouterr().out
+
+
+def test_the_docstring_names_the_real_stages() -> None:
+    """It showed `python -m pipeline.health indexer`, which argparse refuses: the stages are collect, enrich, index."""
+    import re
+
+    import pipeline.health as health
+
+    shown = re.findall(r"python -m pipeline\.health (\w+)", health.__doc__ or "")
+    assert shown and set(shown) <= set(health.STAGES)

@@ -61,3 +61,89 @@ def test_bad_json_line_is_reported(run) -> None:  # type: ignore[no-untyped-def]
     result = run(["--jsonl"], "not json\n")
     assert result.exit_code != 0
     assert "line 1" in result.output
+
+
+# --- what comes in: bytes, decoded as the collector decodes pages ---------------------------------------------
+
+LATIN1 = "Café talks: the French foreign minister met Antony Blinken in Paris on Monday.".encode("latin-1")
+
+
+def test_the_collectors_decoding_says_what_it_did() -> None:
+    from pipeline.collect.extract import decode_bytes
+
+    plain = decode_bytes("Crème brûlée".encode())
+    assert (plain.text, plain.warning()) == ("Crème brûlée", None)
+    guessed = decode_bytes(LATIN1)
+    assert "Café" in guessed.text and guessed.how == "guessed"
+    assert guessed.warning() is not None and "not UTF-8" in str(guessed.warning())
+
+
+def test_one_invalid_utf8_byte_is_decoded_with_a_warning(run) -> None:  # type: ignore[no-untyped-def]
+    """A file with one invalid UTF-8 byte ended in UnicodeDecodeError (stdin: UnicodeEncodeError)."""
+    result = run(["-"], LATIN1)
+    assert result.exit_code == 0, result.output
+    assert "warning: stdin is not UTF-8" in result.stderr
+    article = EnrichedArticle.model_validate(json.loads(result.stdout)["article"])
+    assert "Blinken" in article.text and "\udce9" not in article.text
+
+
+def test_an_empty_file_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An empty file gave an empty article and exit 0 without a word."""
+    from pipeline.errors import EXIT_NOT_FOUND
+    from tests.cli_runs import run_pipeline
+
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"\n  \n")
+    result = run_pipeline("annotate", str(empty))
+    assert result.returncode == EXIT_NOT_FOUND, result.stderr
+    assert "error: nothing to annotate: the input is empty" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_binary_file_is_refused_with_a_message(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.errors import EXIT_DATA_ERROR
+    from tests.cli_runs import run_pipeline
+
+    binary = tmp_path / "image.png"
+    binary.write_bytes(bytes(range(256)) * 20)
+    result = run_pipeline("annotate", str(binary))
+    assert result.returncode == EXIT_DATA_ERROR, result.stderr
+    assert "does not look like text" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_missing_file_is_no_input() -> None:
+    from pipeline.errors import EXIT_NOT_FOUND
+    from tests.cli_runs import run_pipeline
+
+    result = run_pipeline("annotate", "/nonexistent/article.txt")
+    assert result.returncode == EXIT_NOT_FOUND and "no such file: /nonexistent/article.txt" in result.stderr
+
+
+def test_on_a_terminal_it_says_it_is_waiting_for_the_text() -> None:
+    """With no file on a terminal, annotate waited on stdin without saying so."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli_runs import REPO
+
+    main_side, terminal = os.openpty()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "annotate"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+        cwd=REPO,
+    )
+    os.close(terminal)
+    try:
+        os.write(main_side, b"Beijing warned Tokyo on Monday.\n\x04")  # a line, then Ctrl-D on a line of its own
+        out, err = process.communicate(timeout=180)
+    finally:
+        os.close(main_side)
+    assert process.returncode == 0, err.decode()
+    assert annotate_cli.TERMINAL_PROMPT in err.decode()
+    assert "re-packaged copy" not in err.decode()  # said by `pipeline config`, not as a warning on every run
+    assert "Beijing warned Tokyo" in json.loads(out)["article"]["text"]

