@@ -178,7 +178,8 @@ def test_config_shows_the_addresses_commands_use_and_where_they_come_from() -> N
     """KAFKA_BOOTSTRAP and ELASTICSEARCH_URL showed blank defaults while commands used the local stack's."""
     from pipeline.ops.config import LOCAL_STACK
 
-    unset = Settings(devstack_kafka_port=49092, devstack_es_port=49200)
+    # Unset explicitly: ./run test exports the services' addresses, which Settings() would read.
+    unset = Settings(kafka_bootstrap="", elasticsearch_url="", devstack_kafka_port=49092, devstack_es_port=49200)
     rows = {row.name: row for row in setting_rows(unset, {}, {}, unset)}
     assert (rows["kafka_bootstrap"].value, rows["kafka_bootstrap"].source) == ("127.0.0.1:49092", LOCAL_STACK)
     es = rows["elasticsearch_url"]
