@@ -6,6 +6,7 @@ enricher while its stall watch finds it working or idle; the collector between p
 stops touching it, and the check fails:
 
     python -m pipeline.health index --max-age 120    # exit 0: alive, 1: stalled or never started (as Docker expects)
+    python -m pipeline.health --any                  # alive if any stage here is (the image's own check)
 """
 
 from __future__ import annotations
@@ -49,14 +50,26 @@ def age_seconds(settings: Settings, stage: str) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Exit 0 if the stage's heartbeat is recent, else 1.")
-    parser.add_argument("stage", choices=STAGES)
+    parser.add_argument("stage", nargs="?", choices=STAGES)
+    parser.add_argument("--any", action="store_true", help="alive if any stage's heartbeat is recent")
     parser.add_argument("--max-age", type=float, default=120.0, help="seconds since the last heartbeat")
     args = parser.parse_args(argv)
+    if (args.stage is None) == (not args.any):
+        parser.error("give a stage or --any")
     try:
         settings = load_settings()
     except SettingsInvalid as exc:  # a wrong PIPELINE_* value: one line per setting, not a traceback
         print("\n".join(exc.problems), file=sys.stderr)
         return 1
+    if args.any:
+        ages = {stage: age for stage in STAGES if (age := age_seconds(settings, stage)) is not None}
+        if not ages:
+            print("no stage has a heartbeat here yet")
+            return 1
+        stage, age = min(ages.items(), key=lambda item: item[1])
+        verdict = "alive" if age <= args.max_age else "stalled"
+        print(f"{stage}: {verdict}, last heartbeat {age:.0f}s ago (limit {args.max_age:.0f}s)")
+        return 0 if age <= args.max_age else 1
     age = age_seconds(settings, args.stage)
     if age is None:
         print(f"{args.stage}: no heartbeat yet")

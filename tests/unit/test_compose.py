@@ -27,7 +27,9 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 FEEDS_FILE = ROOT / "deploy" / "feeds.yaml"
 
-PIPELINE_SERVICES = {"setup", "collector", "enricher", "indexer", "samples"}
+PIPELINE_SERVICES = {"setup", "kibana-setup", "collector", "enricher", "indexer", "samples", "subscriptions", "deliver"}
+# Optional services, started only with `--profile subscriptions`.
+PROFILED = {"subscriptions": ["subscriptions"], "deliver": ["subscriptions"]}
 # The compose images run the same versions as the local stack (deploy/local/pom.xml), so tests on one hold
 # for the other.
 _LOCAL = read_versions()
@@ -118,17 +120,19 @@ def test_start_up_order() -> None:
         return {dep: spec["condition"] for dep, spec in (found[name].get("depends_on") or {}).items()}
 
     assert conditions("kibana") == {"elasticsearch": "service_healthy"}
-    assert conditions("setup") == {
-        "kafka": "service_healthy", "elasticsearch": "service_healthy", "kibana": "service_healthy"
-    }
-    for name in ("collector", "enricher", "indexer"):
+    # The pipeline does not wait for Kibana (which the locally built stack cannot have); its objects load after.
+    assert conditions("setup") == {"kafka": "service_healthy", "elasticsearch": "service_healthy"}
+    assert conditions("kibana-setup") == {"setup": "service_completed_successfully", "kibana": "service_healthy"}
+    for name in ("collector", "enricher", "indexer", "subscriptions", "deliver"):
         assert conditions(name).get("setup") == "service_completed_successfully", name
     assert conditions("collector").get("samples") == "service_healthy"
     for name in found:
         for dep, condition in conditions(name).items():
             if condition == "service_healthy":
                 assert found[dep].get("healthcheck"), f"{name} waits for {dep} to be healthy; it has no healthcheck"
-    assert found["setup"].get("restart", "no") == "no", "a one-shot service must not restart"
+    for one_shot in ("setup", "kibana-setup"):
+        assert found[one_shot].get("restart", "no") == "no", "a one-shot service must not restart"
+    assert {name: found[name].get("profiles") for name in found if found[name].get("profiles")} == PROFILED
 
 
 def test_infrastructure_settings() -> None:
@@ -163,7 +167,8 @@ def test_pipeline_services_are_configured_by_environment() -> None:
         env = found[name]["environment"]
         assert env["PIPELINE_KAFKA_BOOTSTRAP"] == "kafka:9092", name
         assert env["PIPELINE_ELASTICSEARCH_URL"] == "http://elasticsearch:9200", name
-    assert found["setup"]["environment"]["PIPELINE_KIBANA_URL"] == "http://kibana:5601"
+    assert found["kibana-setup"]["environment"]["PIPELINE_KIBANA_URL"] == "http://kibana:5601"
+    assert "PIPELINE_KIBANA_URL" not in found["setup"]["environment"], "setup must not wait for Kibana"
 
 
 def test_enricher_scales() -> None:
@@ -200,7 +205,8 @@ def _compose_commands() -> list[tuple[str, list[str]]]:
 
 
 # The pipeline command each service runs.
-EXPECTED = {"setup": "setup", "collector": "collect", "enricher": "enrich", "indexer": "index"}
+EXPECTED = {"setup": "setup", "kibana-setup": "setup", "collector": "collect", "enricher": "enrich", "indexer": "index",
+            "subscriptions": "subscriptions", "deliver": "subscriptions"}
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED))
@@ -235,7 +241,7 @@ def test_feeds_file_loads_with_the_collector() -> None:
 
 
 def test_setup_imports_the_kibana_objects_the_image_ships() -> None:
-    argv = dict(_compose_commands())["setup"]
+    argv = dict(_compose_commands())["kibana-setup"]
     path = argv[argv.index("--kibana-objects") + 1]
     assert path == "/app/deploy/kibana/saved_objects.ndjson"
     assert "COPY deploy/kibana /app/deploy/kibana" in DOCKERFILE.read_text(encoding="utf-8")

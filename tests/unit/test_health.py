@@ -33,3 +33,15 @@ def test_the_docstring_names_the_real_stages() -> None:
 
     shown = re.findall(r"python -m pipeline\.health (\w+)", health.__doc__ or "")
     assert shown and set(shown) <= set(health.STAGES)
+
+
+def test_any_stage_is_the_image_default_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIPELINE_DATA_DIR", str(tmp_path))
+    assert health.main(["--any"]) == 1  # nothing has started
+    health.touch(Settings(), "collect", every_seconds=0)
+    assert health.main(["--any", "--max-age", "60"]) == 0
+    old = time.time() - 600
+    os.utime(health.heartbeat_path(Settings(), "collect"), (old, old))
+    assert health.main(["--any", "--max-age", "60"]) == 1
+    with pytest.raises(SystemExit):
+        health.main([])  # a stage or --any, never neither

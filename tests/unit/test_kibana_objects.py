@@ -106,6 +106,18 @@ def test_data_views_match_settings(objects: list[Obj]) -> None:
     assert views[settings.index_events]["timeFieldName"] == "date"
 
 
+def test_data_views_name_the_aliases_setup_creates(objects: list[Obj]) -> None:
+    """`pipeline setup` creates each index as `<alias>-v1` behind its alias; a data view must name that alias
+    (./run compose-test lists the aliases of a real node in its report)."""
+    from pipeline.index.es import index_names, versioned_name
+
+    aliases = set(index_names(_defaults()).values())
+    titles = {o["attributes"]["title"] for o in objects if o["type"] == "index-pattern"}
+    assert titles == aliases
+    for alias in aliases:
+        assert versioned_name(alias, 1).startswith(alias), "the template pattern `<alias>*` covers every version"
+
+
 def test_time_fields_are_dates(objects: list[Obj], mappings: dict[str, dict[str, dict[str, Any]]]) -> None:
     for obj in objects:
         if obj["type"] == "index-pattern":
