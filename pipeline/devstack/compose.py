@@ -244,6 +244,11 @@ def build_images(report: Report) -> None:
         rootfs = CACHE / "rootfs"
         shutil.rmtree(rootfs, ignore_errors=True)
         run(["debootstrap", "--variant=minbase", "bookworm", str(rootfs), "http://deb.debian.org/debian"])
+        # Package lists and downloaded packages: every image runs `apt-get update` itself (~80 MB less per image).
+        for leftover in ("var/cache/apt", "var/lib/apt/lists"):
+            for path in (rootfs / leftover).glob("**/*"):
+                if path.is_file() and path.name != "lock":
+                    path.unlink()
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
         run(["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", DEBIAN_IMAGE], env=podman_env(),
             input_bytes=tar.stdout.read() if tar.stdout else b"")
@@ -324,7 +329,9 @@ def stage_artifacts() -> None:
 def fill_wheelhouse() -> None:
     """Wheels of every runtime dependency, built on the host (same Debian and Python as the image)."""
     wheelhouse = ROOT / "deploy" / "wheelhouse"
-    requirements = "\n".join(pipeline_requirements(ROOT / "pyproject.toml")) + "\n"
+    pyproject = ROOT / "pyproject.toml"
+    build_backend = tomllib.loads(pyproject.read_text(encoding="utf-8"))["build-system"]["requires"]
+    requirements = "\n".join([*pipeline_requirements(pyproject), *build_backend]) + "\n"
     stamp = wheelhouse / ".requirements.sha256"
     want = hashlib.sha256(requirements.encode()).hexdigest()
     if stamp.is_file() and stamp.read_text().strip() == want:
