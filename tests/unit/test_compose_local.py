@@ -80,8 +80,9 @@ def test_kibana_is_optional_here_and_nothing_waits_for_it() -> None:
 
 
 def test_ulimits_fit_this_host() -> None:
-    nofile = local()["services"]["elasticsearch"]["ulimits"]["nofile"]
-    assert nofile["hard"] <= 20000 and nofile["soft"] <= nofile["hard"]
+    ulimits = local()["services"]["elasticsearch"]["ulimits"]
+    for name, ceiling in (("nofile", 20000), ("nproc", 32768)):
+        assert ulimits[name]["soft"] <= ulimits[name]["hard"] <= ceiling, name
     conf = (ROOT / "deploy" / "local" / "containers.conf").read_text(encoding="utf-8")
     assert '"nofile=20000:20000"' in conf and '"nproc=32768:32768"' in conf and 'runtime = "runc"' in conf
 
