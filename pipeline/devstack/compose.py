@@ -538,7 +538,12 @@ def es_get(ports: Mapping[str, int], path: str, body: dict[str, Any] | None = No
     import httpx
 
     url = f"http://127.0.0.1:{ports['PIPELINE_COMPOSE_ES_PORT']}/{path}"
-    response = httpx.post(url, json=body, timeout=30) if body is not None else httpx.get(url, timeout=30)
+    if path.endswith("/_refresh"):
+        response = httpx.post(url, timeout=30)  # takes no body
+    elif body is not None:
+        response = httpx.post(url, json=body, timeout=30)
+    else:
+        response = httpx.get(url, timeout=30)
     response.raise_for_status()
     result: dict[str, Any] = response.json()
     return result
@@ -752,6 +757,13 @@ def main(argv: list[str] | None = None) -> int:
         print(report.render())
         print(f"error: compose-test failed: {exc}", file=sys.stderr)
         return 1
+    except Exception as exc:  # a check that broke, not a finding: say where, with the traceback
+        print(report.render())
+        import traceback
+
+        traceback.print_exc()
+        print(f"error: compose-test broke: {exc!r}", file=sys.stderr)
+        return 70
     finally:
         (CACHE / "report.txt").parent.mkdir(exist_ok=True)
         (CACHE / "report.txt").write_text(report.render() + "\n", encoding="utf-8")
