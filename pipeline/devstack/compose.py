@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -127,6 +128,15 @@ def memory_table(usage: Mapping[str, int]) -> tuple[dict[str, int], int]:
     for name, used in usage.items():
         per_service[service_of(name)] = per_service.get(service_of(name), 0) + used
     return per_service, sum(usage.values())
+
+
+def replicas_with_partitions(partitions: int, replicas: int) -> int:
+    """How many enricher replicas Faust's assignor gives partitions: it fills each worker up to
+    ceil(partitions / replicas) before the next, so 4 partitions over 3 replicas are 2 + 2 + 0."""
+    if partitions <= 0 or replicas <= 0:
+        return 0
+    capacity = math.ceil(partitions / replicas)
+    return math.ceil(partitions / capacity)
 
 
 def pipeline_requirements(pyproject: Path) -> list[str]:
@@ -667,6 +677,9 @@ def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> Non
     settings = Settings()
     admin = KafkaAdminClient(bootstrap_servers=f"localhost:{ports['PIPELINE_COMPOSE_KAFKA_PORT']}")
 
+    total = len(admin.describe_topics([settings.topic_raw])[0]["partitions"])
+    active = replicas_with_partitions(total, replicas)
+
     def spread() -> dict[str, list[int]] | None:
         (group,) = admin.describe_consumer_groups([settings.enricher_group])
         if group.state != "Stable":
@@ -677,14 +690,19 @@ def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> Non
             partitions = [p for topic, ps in getattr(assignment, "assignment", []) if topic == settings.topic_raw
                           for p in ps]
             owners[member.client_host + " " + member.member_id[:24]] = sorted(partitions)
-        return owners if len(owners) == replicas and all(owners.values()) else None
+        held = sorted(p for ps in owners.values() for p in ps)
+        complete = len(owners) == replicas and held == list(range(total))
+        return owners if complete and sum(bool(ps) for ps in owners.values()) == active else None
 
+    what = f"{replicas} enrichers in the group, {active} of them holding the {total} partitions of {settings.topic_raw}"
     try:
-        owners = wait_for(spread, 600, f"{replicas} enrichers each holding partitions of {settings.topic_raw}", 5)
+        owners = wait_for(spread, 600, what, 5)
     finally:
         admin.close()
     wait_healthy({"enricher"}, 600)
-    report.facts[f"scaled to {replicas}"] = "; ".join(f"{m}: {p}" for m, p in owners.items())
+    idle = replicas - active
+    report.facts[f"scaled to {replicas}"] = "; ".join(f"{m}: {p}" for m, p in owners.items()) + (
+        f" ({idle} idle: Faust fills each worker up to ceil({total}/{replicas}) partitions)" if idle else "")
 
 
 def check_down(ports: Mapping[str, int], report: Report) -> None:

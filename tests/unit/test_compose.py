@@ -113,6 +113,17 @@ def test_healthchecks() -> None:
         assert any(probe in test for probe in probes), f"{name} healthcheck does not probe {probes}: {test}"
 
 
+def test_healthcheck_arguments_survive_podman() -> None:
+    """Podman (4.3, through its Docker API) joins a CMD healthcheck's arguments and splits them again at spaces,
+    so `["CMD", "python", "-c", "import x; ..."]` ran `python -c import` and `samples` never became healthy
+    (./run compose-test). One string for a shell (CMD-SHELL), or arguments without spaces, mean the same to both."""
+    for name, service in services().items():
+        test = (service.get("healthcheck") or {}).get("test")
+        if isinstance(test, list) and test and test[0] == "CMD":
+            spaced = [arg for arg in test[1:] if " " in arg]
+            assert not spaced, f"{name}: healthcheck argument(s) with spaces {spaced}; use CMD-SHELL"
+
+
 def test_start_up_order() -> None:
     found = services()
 

@@ -144,3 +144,13 @@ def test_image_inputs_digest_follows_the_files(tmp_path_factory: pytest.TempPath
     first = compose_test.inputs_digest([context / "Dockerfile"], "base-1")
     assert first == compose_test.inputs_digest([context / "Dockerfile"], "base-1")
     assert first != compose_test.inputs_digest([context / "Dockerfile"], "base-2"), "a new base image rebuilds"
+
+
+@pytest.mark.parametrize(("partitions", "replicas", "active"), [
+    (4, 1, 1), (4, 2, 2), (4, 3, 2), (4, 4, 4), (4, 6, 4), (6, 3, 3), (8, 3, 3), (8, 5, 4), (0, 2, 0),
+])
+def test_how_many_enrichers_get_partitions(partitions: int, replicas: int, active: int) -> None:
+    # Measured with 4 partitions: 2 replicas hold [0, 1] and [2, 3]; 3 replicas hold [0, 1], [2, 3] and nothing.
+    # The rest follows faust/assignor/copartitioned_assignor.py: max_capacity = ceil(partitions / clients), filled
+    # in order.
+    assert compose_test.replicas_with_partitions(partitions, replicas) == active
