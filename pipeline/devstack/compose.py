@@ -7,8 +7,8 @@ On a machine with no Docker and no registry it installs podman and friends (apt)
 (each skipped while its inputs are unchanged), runs `podman system service` for docker-compose 1.29 to talk
 to, and a loop that runs the containers' healthchecks on a timer (no systemd here). Then it starts the stack,
 waits on the healthchecks, checks the sample feed's articles and events in search and on events.enriched
-from the host, kills an enricher and checks nothing is lost, scales the enrichers, measures memory, brings
-everything down with its volumes, and prints a report with timings.
+from the host, kills an enricher and checks nothing is lost, scales the enrichers, measures memory, starts the
+optional subscriptions worker, brings everything down with its volumes, and prints a report with timings.
 """
 
 from __future__ import annotations
@@ -705,6 +705,32 @@ def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> Non
         f" ({idle} idle: Faust fills each worker up to ceil({total}/{replicas}) partitions)" if idle else "")
 
 
+def check_subscriptions(ports: Mapping[str, int], report: Report) -> None:
+    """The optional `subscriptions` service (profile "subscriptions") starts and its Faust worker takes the
+    partitions of events.enriched in its group."""
+    from kafka.admin import KafkaAdminClient
+
+    from pipeline.settings import Settings
+
+    compose(ports, "--profile", "subscriptions", "up", "-d", "--no-build", "--no-recreate", "subscriptions")
+    settings = Settings()
+    admin = KafkaAdminClient(bootstrap_servers=f"localhost:{ports['PIPELINE_COMPOSE_KAFKA_PORT']}")
+
+    def holding() -> list[int] | None:
+        (group,) = admin.describe_consumer_groups([settings.subscriptions_group])
+        held = sorted(p for member in group.members
+                      for topic, ps in getattr(member.member_assignment, "assignment", [])
+                      if topic == settings.topic_events for p in ps)
+        return held if group.state == "Stable" and held else None
+
+    try:
+        held = wait_for(holding, 600, f"the subscriptions worker to take partitions of {settings.topic_events}", 5)
+    finally:
+        admin.close()
+    report.facts["subscriptions profile"] = (f"`subscriptions run` up, holding {settings.topic_events} "
+                                             f"partitions {held} in {settings.subscriptions_group}")
+
+
 def check_down(ports: Mapping[str, int], report: Report) -> None:
     ids = [c["Id"] for c in project_containers(all_states=True)]
     compose(ports, "down", "-v", "--remove-orphans", "--timeout", "30")
@@ -767,6 +793,8 @@ def main(argv: list[str] | None = None) -> int:
                 with report.step(f"scale enricher={args.scale}"):
                     check_scaled(ports, args.scale, report)
                     record_memory(f"--scale enricher={args.scale}", report)
+                with report.step("subscriptions profile"):
+                    check_subscriptions(ports, report)
             finally:
                 if started and not args.keep:
                     with report.step("down -v"):
