@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import errors
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".compose"
 CONTAINERS_CONF = ROOT / "deploy" / "local" / "containers.conf"
@@ -68,6 +70,12 @@ SAMPLE_ARTICLES = 7  # eight feed items, one a syndicated near-copy the collecto
 
 class ComposeTestError(Exception):
     """A step failed; the message says which and what was seen."""
+
+    exit_code = errors.EXIT_UNAVAILABLE  # the deployment is not there as it must be
+
+
+class CannotInstall(ComposeTestError):
+    exit_code = errors.EXIT_NO_PERMISSION
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -212,7 +220,7 @@ def install_missing() -> list[str]:
     if not missing:
         return []
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise ComposeTestError(f"missing {', '.join(missing)} and cannot install them here (needs root and apt-get)")
+        raise CannotInstall(f"missing {', '.join(missing)} and cannot install them here (needs root and apt-get)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
     if run(install, env=env, check=False).returncode != 0:
@@ -755,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="leave the stack running (docker-compose down -v stops it)")
     args = parser.parse_args(argv)
     # A SIGTERM unwinds like Ctrl-C, so the stack still comes down (the finally blocks below).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(errors.EXIT_INTERRUPTED))
     report = Report()
     ports = choose_ports(os.environ, is_free, free_port)
     report.facts["host ports"] = ", ".join(f"{k.removeprefix('PIPELINE_COMPOSE_')}={v}" for k, v in ports.items())
@@ -802,14 +810,14 @@ def main(argv: list[str] | None = None) -> int:
     except ComposeTestError as exc:
         print(report.render())
         print(f"error: compose-test failed: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code
     except Exception as exc:  # a check that broke, not a finding: say where, with the traceback
         print(report.render())
         import traceback
 
         traceback.print_exc()
         print(f"error: compose-test broke: {exc!r}", file=sys.stderr)
-        return 70
+        return errors.EXIT_SOFTWARE
     finally:
         (CACHE / "report.txt").parent.mkdir(exist_ok=True)
         (CACHE / "report.txt").write_text(report.render() + "\n", encoding="utf-8")
