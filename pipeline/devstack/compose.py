@@ -236,9 +236,26 @@ def image_inputs(name: str) -> str | None:
     return str(labels.get(INPUTS_LABEL)) if labels.get(INPUTS_LABEL) else ""
 
 
+_CURRENT_DIGESTS: set[str] = set()
+
+
+def prune_superseded() -> int:
+    """Remove the untagged images of earlier builds of ours (their label names other inputs than the images now
+    tagged); each rebuild of the pipeline image would otherwise keep ~1 GB more. The current builds' untagged
+    stage images stay: they are podman's layer cache for the next build."""
+    template = f'{{{{.ID}}}} {{{{index .Labels "{INPUTS_LABEL}"}}}}'
+    rows = podman("images", "--filter", "dangling=true", "--format", template)
+    stale = [ident for ident, _, label in (line.partition(" ") for line in rows.splitlines())
+             if label and label != "<no value>" and label not in _CURRENT_DIGESTS]
+    for ident in stale:
+        run(["podman", "rmi", ident], env=podman_env(), check=False)
+    return len(stale)
+
+
 def build(name: str, context: Path, digest: str, *, dockerfile: Path | None = None,
           args: Mapping[str, str] | None = None) -> bool:
     """Build ``name`` unless an image built from the same inputs exists; True when it was built."""
+    _CURRENT_DIGESTS.add(digest)
     if image_inputs(name) == digest:
         return False
     # Docker image format: OCI images cannot carry a HEALTHCHECK (podman drops it with a warning).
@@ -299,6 +316,9 @@ def build_images(report: Report) -> None:
     if build(PIPELINE_IMAGE, ROOT, digest, dockerfile=ROOT / "deploy/Dockerfile", args=args):
         built.append(PIPELINE_IMAGE)
     report.facts["images built"] = ", ".join(built) or "none (all up to date)"
+    pruned = prune_superseded()
+    if pruned:
+        report.facts["images built"] += f"; {pruned} untagged images of earlier builds removed"
     sizes = {name: int(podman("image", "inspect", "--format", "{{.Size}}", name).strip())
              for name in (PIPELINE_IMAGE, compose_image("kafka"), compose_image("elasticsearch"))}
     report.facts["image sizes"] = ", ".join(f"{name} {mb(size)}" for name, size in sizes.items())
