@@ -209,3 +209,13 @@ def test_saying_we_must_act_is_no_demand(nlp: Language) -> None:
 def test_a_refusal_the_dictionary_words_as_a_negated_object_is_not_an_offer(nlp: Language) -> None:
     events = _events(nlp, "The United States is ready to contribute a peacekeeping force to the African Union mission.")
     assert all(e.event_type != "REJECT" for e in events)
+
+
+def test_a_country_filter_finds_a_known_leaders_events(nlp: Language) -> None:
+    """`pipeline search --events --country RUS` and a subscription on RUS find Putin's events: the country the
+    dictionaries give him is his events' source country."""
+    from pipeline.query.filters import EventFilter
+
+    events = _events(nlp, "Putin accused Ukraine of shelling civilians near Donetsk.")
+    russia = EventFilter.parse(countries="RUS")
+    assert [e.event_type for e in events if russia.matches(e.model_dump(mode="json"))] == ["ACCUSE"]
