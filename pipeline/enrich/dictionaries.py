@@ -16,12 +16,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.train.dictionaries import INTERNATIONAL_PREFIXES, alias_key
-
 if TYPE_CHECKING:
     from pipeline.enrich.events.taxonomy import Trigger
 
 DICTIONARY_DIR = Path(__file__).resolve().parent.parent / "data" / "dictionaries"
+# Sectors of CAMEO actor codes we carry (the first three letters are the country, or an international body).
+INTERNATIONAL_PREFIXES = frozenset({"IGO", "NGO", "IMG", "MNC", "UIS", "INT"})
+
+
+def alias_key(text: str) -> str:
+    """The form aliases are stored and looked up in: case-folded, dots and the article "the" dropped, hyphens
+    and underscores as spaces, one space between words ("U.N." = "UN", "Ban Ki-moon" = "BAN KI MOON")."""
+    text = text.replace("’", "'").replace("_", " ").replace("-", " ").replace(".", "").casefold()
+    words = text.split()
+    if words and words[0] == "the":
+        words = words[1:]
+    return " ".join(words)
+
+
 # Weights of dictionary triggers, below the lexicon's defaults (0.6 lemma, 0.75 verb + argument): the lexicon
 # was written for this coder; the dictionary's entries are broader.
 VERB_WEIGHT = 0.5

@@ -277,14 +277,19 @@ def _agreement(
 
 
 def reliability(scored: Sequence[Judged]) -> list[dict[str, Any]]:
+    return reliability_of([(j.event.confidence, bool(j.right)) for j in scored])
+
+
+def reliability_of(scored: Sequence[tuple[float, bool]]) -> list[dict[str, Any]]:
+    """(confidence, right) pairs in confidence bins: how many, their mean confidence and the share right."""
     rows = []
     for low, high in itertools.pairwise(CONFIDENCE_BINS):
-        in_bin = [j for j in scored if low <= j.event.confidence < high]
+        in_bin = [(confidence, right) for confidence, right in scored if low <= confidence < high]
         rows.append({
             "bin": f"{low:.1f}-{min(high, 1.0):.1f}",
             "events": len(in_bin),
-            "mean_confidence": sum(j.event.confidence for j in in_bin) / len(in_bin) if in_bin else None,
-            "share_right": sum(1 for j in in_bin if j.right) / len(in_bin) if in_bin else None,
+            "mean_confidence": sum(c for c, _ in in_bin) / len(in_bin) if in_bin else None,
+            "share_right": sum(1 for _, right in in_bin if right) / len(in_bin) if in_bin else None,
         })  # fmt: skip
     return rows
 

@@ -109,14 +109,9 @@ def classification_scores(
 
 
 def code_stories(stories: Sequence[Story], batch: int = BATCH) -> tuple[list[list[Any]], list[str | None], float]:
-    """Every story through the pipeline's enrichment function; returns (events, the enriched articles'
-    ``main_event_type``, seconds). A story that fails enrichment has no events and no main type."""
-    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
-    from pipeline.enrich.nlp import load_nlp
+    """Every story through the pipeline's enrichment function (``code_articles``)."""
     from pipeline.records import RawArticle
-    from pipeline.settings import Settings
 
-    nlp = load_nlp(Settings())
     articles = [
         RawArticle(
             article_id=f"story_{s.index}",
@@ -128,6 +123,17 @@ def code_stories(stories: Sequence[Story], batch: int = BATCH) -> tuple[list[lis
         )
         for s in stories
     ]
+    return code_articles(articles, batch)
+
+
+def code_articles(articles: Sequence[Any], batch: int = BATCH) -> tuple[list[list[Any]], list[str | None], float]:
+    """Articles through ``enrich_articles`` in the worker's batches; returns (events, the enriched articles'
+    ``main_event_type``, seconds). An article that fails enrichment has no events and no main type."""
+    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
+    from pipeline.enrich.nlp import load_nlp
+    from pipeline.settings import Settings
+
+    nlp = load_nlp(Settings())
     coded: list[list[Any]] = []
     main_types: list[str | None] = []
     started = time.perf_counter()

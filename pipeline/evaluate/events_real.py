@@ -32,15 +32,13 @@ how much reading the errors bought.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.evaluate.event_gold import CONFIDENCE_BINS, SHARED
+from pipeline.evaluate.event_gold import SHARED, reliability_of
 
 REAL_DIR = SHARED / "data" / "events" / "cameo-sentences"
 CLASS_FILE = "cameo_class_train.tsv"
@@ -158,44 +156,14 @@ def main_event(events: Sequence[Any], main_type: str | None) -> Any | None:
 
 def code_texts(texts: Sequence[str], batch: int = BATCH) -> tuple[list[list[Any]], list[str | None], float]:
     """Every text through ``enrich_articles`` as ``pipeline annotate`` sends one: (events, main type, seconds)."""
-    from pipeline.enrich.core import EnrichmentFailure, enrich_articles
-    from pipeline.enrich.nlp import load_nlp
+    from pipeline.evaluate.events import code_articles
     from pipeline.records import RawArticle
-    from pipeline.settings import Settings
 
-    nlp = load_nlp(Settings())
     articles = [
         RawArticle(article_id=f"real_{i}", revision=1, url=f"urn:real:{i}", canonical_url=f"urn:real:{i}", text=text)
         for i, text in enumerate(texts)
     ]
-    coded: list[list[Any]] = []
-    main_types: list[str | None] = []
-    started = time.perf_counter()
-    for start in range(0, len(articles), batch):
-        for result in enrich_articles(articles[start : start + batch], nlp):
-            if isinstance(result, EnrichmentFailure):
-                coded.append([])
-                main_types.append(None)
-            else:
-                coded.append(result.events)
-                main_types.append(result.article.main_event_type)
-    return coded, main_types, time.perf_counter() - started
-
-
-def reliability(scored: Sequence[tuple[float, bool]]) -> list[dict[str, Any]]:
-    """Confidence bins against the share right, as for the gold file."""
-    rows = []
-    for low, high in itertools.pairwise(CONFIDENCE_BINS):
-        in_bin = [right for confidence, right in scored if low <= confidence < high]
-        rows.append({
-            "bin": f"{low:.1f}-{min(high, 1.0):.1f}",
-            "events": len(in_bin),
-            "mean_confidence": (
-                sum(c for c, _ in scored if low <= c < high) / len(in_bin) if in_bin else None
-            ),
-            "share_right": sum(in_bin) / len(in_bin) if in_bin else None,
-        })  # fmt: skip
-    return rows
+    return code_articles(articles, batch)
 
 
 READ_FOLDS = frozenset({0, 1, 2})  # the folds whose errors were read while writing rules
@@ -205,8 +173,10 @@ def evaluate_real(data_dir: Path = REAL_DIR, limit: int | None = None) -> dict[s
     """The figures on every sentence (``all``) and on the folds never read (``unread``)."""
     classed = read_class_sentences(data_dir / CLASS_FILE)[:limit]
     roles = read_role_sentences(data_dir / ROLES_FILE)[:limit]
-    coded, main_types, seconds = code_texts([s.text for s in classed])
-    role_coded, role_types, role_seconds = code_texts([s.text for s in roles])
+    # Both files in one pass: one model load.
+    every, every_type, seconds = code_texts([s.text for s in classed] + [s.text for s in roles])
+    coded, role_coded = every[: len(classed)], every[len(classed) :]
+    main_types, role_types = every_type[: len(classed)], every_type[len(classed) :]
     unread_c = [i for i, s in enumerate(classed) if fold_of(s.text) not in READ_FOLDS]
     unread_r = [i for i, s in enumerate(roles) if fold_of(s.text) not in READ_FOLDS]
     report = {
@@ -222,9 +192,7 @@ def evaluate_real(data_dir: Path = REAL_DIR, limit: int | None = None) -> dict[s
             [role_coded[i] for i in unread_r],
             [role_types[i] for i in unread_r],
         ),
-        "throughput_docs_per_s": (len(coded) + len(role_coded)) / (seconds + role_seconds)
-        if seconds + role_seconds
-        else 0.0,
+        "throughput_docs_per_s": len(every) / seconds if seconds else 0.0,
     }
     return report
 
@@ -279,7 +247,7 @@ def _scores(
         "target_span": target_hits / target_total if target_total else 0.0,
         "source_scored": source_total,
         "target_scored": target_total,
-        "reliability": reliability(confidences),
+        "reliability": reliability_of(confidences),
     }
 
 

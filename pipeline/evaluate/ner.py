@@ -135,7 +135,7 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: 
     pipeline's wrong spans by category), as a JSON-ready dict."""
     from pipeline.enrich.entities.gazetteer import get_gazetteer
     from pipeline.enrich.entities.news_ner import NEWS_KEY, ONTONOTES_KEY
-    from pipeline.enrich.entities.resolution import resolve_entities
+    from pipeline.enrich.entities import resolve_entities, with_known_actors
     from pipeline.enrich.nlp import load_nlp, model_lineage
     from pipeline.settings import get_settings
 
@@ -147,7 +147,8 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: 
     docs = list(nlp.pipe(d.text for d in documents))
     parse_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    resolved = [resolve_entities(doc) for doc in docs]
+    # What the enricher publishes: resolved, then what the actor dictionaries know (CoNLL documents are undated).
+    resolved = [with_known_actors(resolve_entities(doc), None) for doc in docs]
     resolve_seconds = time.perf_counter() - started
 
     has_news = "news_ner" in nlp.pipe_names

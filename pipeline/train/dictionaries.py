@@ -34,6 +34,7 @@ import typer
 import yaml
 
 import pipeline
+from pipeline.enrich.dictionaries import alias_key
 
 REPO = Path(pipeline.__file__).resolve().parents[1]
 SHARED_EVENTS = REPO.parent / "shared" / "data" / "events"
@@ -47,20 +48,6 @@ ACTOR_FILES = ("Phoenix.Countries.actors.txt", "Phoenix.International.actors.txt
 AGENT_FILE = "Phoenix.agents.txt"
 VERB_FILE = "CAMEO.2.0.txt"
 FORMAT_VERSION = 1
-
-# Sectors of CAMEO actor codes we carry (the first three letters are the country, or an international body).
-INTERNATIONAL_PREFIXES = frozenset({"IGO", "NGO", "IMG", "MNC", "UIS", "INT"})
-
-
-def alias_key(text: str) -> str:
-    """The form aliases are stored and looked up in: case-folded, dots and the article "the" dropped, hyphens
-    and underscores as spaces, one space between words ("U.N." = "UN", "Ban Ki-moon" = "BAN KI MOON")."""
-    text = text.replace("’", "'").replace("_", " ").replace("-", " ").replace(".", "").casefold()
-    words = text.split()
-    if words and words[0] == "the":
-        words = words[1:]
-    return " ".join(words)
-
 
 # -- actors -----------------------------------------------------------------------------------------------
 

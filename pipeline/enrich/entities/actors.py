@@ -36,7 +36,9 @@ def known_actor(entity: Entity, when: date | datetime | None) -> KnownActor | No
         return None
     found: list[KnownActor] = []
     seen: set[str] = set()
-    for text in (*(m.text for m in entity.mentions), entity.name):
+    # A person is looked up by their full name only: "Washington" alone is a government, MaliVai Washington not.
+    texts = (entity.name,) if entity.label == "PERSON" else (*(m.text for m in entity.mentions), entity.name)
+    for text in texts:
         if text in seen:
             continue
         seen.add(text)
@@ -89,16 +91,31 @@ def with_known_actors(entities: Sequence[Entity], when: date | datetime | None) 
             out.append(entity)  # unknown, or a country or town: the gazetteer's reading stands
             continue
         update: dict[str, object] = {"role": known.sector, "actor_code": known.code}
-        if entity.label in _PLACE_LABELS or entity.label == "NORP":
+        if entity.label in _PLACE_LABELS | {"NORP"} and _seat_not_place(entity):
             # "the White House said": a seat of government acting is that government, not a place.
             update.update(label="ORG", name=entity.mentions[0].text if entity.mentions else entity.name,
                           country_code=known.country, geonames_id=None, lat=None, lon=None)  # fmt: skip
-        elif entity.label == "PERSON" and not known.person:
+        elif entity.label in _PLACE_LABELS:
+            out.append(entity)  # a real place that also names its government ("Gaza"): the place stands
+            continue
+        elif entity.label == "PERSON" and not known.person and known.sector in _GROUP_SECTORS:
             update["label"] = "ORG"  # "Boko Haram" read as a person's name
         if known.country is not None and (entity.country_code is None or entity.label != "GPE"):
             update["country_code"] = known.country
         out.append(entity.model_copy(update=update))
     return out
+
+
+# Sectors of bodies that the model may take for a person's name (armed groups, international bodies,
+# movements); a person-like record in another sector ("GOV" without dated offices) may still be a person.
+_GROUP_SECTORS = frozenset({"REB", "IMG", "IGO", "NGO", "UAF", "MNC", "INS", "SEP", "OPP", "PTY"})
+
+
+def _seat_not_place(entity: Entity) -> bool:
+    """A place-labelled name that is no place of the gazetteer's ("the Kremlin"), or that the gazetteer named
+    otherwise than the article wrote it ("the White House" read as Casablanca)."""
+    written = entity.mentions[0].text if entity.mentions else entity.name
+    return entity.geonames_id is None or written != entity.name
 
 
 def _titled_person(entity: Entity) -> Entity:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from spacy.tokens import Doc, Span, Token
 
-from pipeline.enrich.dictionaries import agent_sector
+from pipeline.enrich.dictionaries import agent_sector, lookup_actor
 from pipeline.records import Actor, Entity, Location
 
 PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
@@ -137,11 +137,7 @@ class EntityIndex:
         return next((code for start, code in reversed(self.later_stories) if start <= tok.idx), None)
 
     def country_of(self, entity: Entity) -> str | None:
-        if entity.country_code or entity.name in self.grounded:
-            return entity.country_code or self.grounded.get(entity.name)
-        if entity.label == "NORP":
-            return _country_word(entity.name)  # "Kenyans": a people the resolver left without its country
-        return None
+        return entity.country_code or self.grounded.get(entity.name)
 
     def actor_from_entity(self, entity: Entity) -> Actor:
         code = self.country_of(entity)
@@ -166,6 +162,11 @@ class EntityIndex:
             if entity.label == "PERSON" and _has_title(span):
                 self.titled.add(entity.name)
             if entity.country_code or entity.name in self.grounded:
+                continue
+            if entity.label == "NORP":
+                code = _country_word(entity.name)  # "Kenyans": a people the resolver left without its country
+                if code:
+                    self.grounded[entity.name] = code
                 continue
             if entity.label not in {"PERSON", "ORG"}:
                 continue
@@ -311,8 +312,6 @@ class EntityIndex:
         noun with its compound words."""
         if tok.pos_ != "PROPN":
             return None
-        from pipeline.enrich.dictionaries import lookup_actor
-
         words = [c for c in tok.lefts if c.dep_ == "compound" and c.pos_ == "PROPN"] + [tok]
         phrase = tok.doc[words[0].i : tok.i + 1].text
         known = lookup_actor(phrase, self.published_at)
