@@ -133,9 +133,9 @@ SYSTEMS = (("spacy", "spaCy"), ("news", "news model"), ("pipeline", "pipeline"))
 def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: bool = False) -> dict[str, Any]:
     """Scores of the three systems (and, with ``speed``, enrich_articles throughput; with ``errors``, the
     pipeline's wrong spans by category), as a JSON-ready dict."""
+    from pipeline.enrich.entities import resolve_entities, with_known_actors
     from pipeline.enrich.entities.gazetteer import get_gazetteer
     from pipeline.enrich.entities.news_ner import NEWS_KEY, ONTONOTES_KEY
-    from pipeline.enrich.entities import resolve_entities, with_known_actors
     from pipeline.enrich.nlp import load_nlp, model_lineage
     from pipeline.settings import get_settings
 
