@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 
 from spacy.tokens import Token
 
-from pipeline.enrich.events.actors import EntityIndex, phrase_text
+from pipeline.enrich.dictionaries import agent_sector
+from pipeline.enrich.events.actors import AGENT_NOUNS, EntityIndex, phrase_text
 from pipeline.enrich.events.lexicon import TriggerMatch
 from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
 from pipeline.records import Actor
@@ -345,11 +346,15 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
             if child.dep_ == "dative" and child.pos_ == "ADP" and tok.pos_ == "VERB":
                 candidates.extend(c for c in child.children if c.dep_ == "pobj")  # "provided $2m *to* Fiji"
             elif child.dep_ in {"dobj", "dative", "nsubjpass", "obj"} and tok.pos_ == "VERB":
-                candidates.append(child)
+                if child.dep_ == "dobj" and index.actor_at(child) is None:
+                    # "pledged support to the Palestinians", "established ties with Nauru", "launched an
+                    # investigation into X": the object is the act, its complement the party.
+                    candidates.extend(_complement_parties(child, preps))
+                candidates.append(_partitive_whole(child))
             elif child.dep_ == "prep" and child.lower_ == "between":
                 # "restrictions between it and Israel", "talks between A and B": the parties, less the actor.
                 candidates.extend(c for c in child.children if c.dep_ == "pobj")
-            elif child.dep_ == "prep" and child.lower_ in preps:
+            elif child.dep_ == "prep" and (child.lower_ in preps or _relation_with(child, tok, frame)):
                 found = [c for c in child.children if c.dep_ == "pobj"]
                 candidates.extend(found)
                 if child.lower_ in _PLACE_PREPS:
@@ -383,7 +388,78 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 if country is not None:
                     actors.append(Actor(name=phrase_text(tok), country_code=country, label=None))
                     break
+    if not actors:
+        patient = _patient(candidates, frame, index, by_head, located)
+        if patient is not None:
+            actors.append(patient)
     return actors
+
+
+def _relation_with(prep: Token, tok: Token, frame: Frame) -> bool:
+    """ "established ties *with* Palau": a relation noun of the trigger names its other party."""
+    return prep.lower_ == "with" and tok.pos_ == "NOUN" and tok.i in frame.match.token_ids
+
+
+def _complement_parties(noun: Token, preps: frozenset[str]) -> list[Token]:
+    return [
+        pobj
+        for prep in noun.children
+        if prep.dep_ == "prep" and prep.lower_ in preps | _COMPLEMENT_PREPS
+        for pobj in prep.children
+        if pobj.dep_ == "pobj"
+    ]
+
+
+def _partitive_whole(noun: Token) -> Token:
+    """ "some of the U.N. peacekeepers", "parts of west Darfur": the whole the part belongs to."""
+    if noun.lemma_.lower() in _PARTITIVES:
+        whole = _of_object(noun)
+        if whole is not None:
+            return whole
+    return noun
+
+
+_COMPLEMENT_PREPS = frozenset({"into", "with"})
+_PARTITIVES = frozenset({
+    "some", "many", "most", "all", "part", "parts", "number", "several", "dozens", "hundreds", "one",
+})  # fmt: skip
+
+
+def _patient(
+    candidates: Sequence[Token],
+    frame: Frame,
+    index: EntityIndex,
+    by_head: Mapping[int, TriggerMatch],
+    located: set[int],
+) -> Actor | None:
+    """What was acted on when no party was: "attacked an army camp", "rejected the draft resolution",
+    "released prisoners". Of acts that hand something over or ease it ("provided medical supplies", "lifted
+    curfew hours") the object is the thing, not who receives it, so there only people count
+    ("freed Chadian citizens")."""
+    if frame.event_type in _TOPIC_TYPES or frame.converted:
+        return None  # "would not withdraw the bill": what a refusal withholds is no party to it
+    for cand in candidates:
+        if cand.pos_ not in _NOUNS or cand.i in by_head or cand.i in located or cand.i in frame.match.token_ids:
+            continue
+        if cand.ent_type_ in _NOT_PARTIES:
+            continue
+        lemma = cand.lemma_.lower()
+        if lemma in _TIME_NOUNS:
+            continue  # "rejected it on Thursday" parsed with Thursday as the object
+        people = lemma in AGENT_NOUNS or agent_sector(lemma) is not None
+        if frame.event_type in _PATIENT_TYPES or people:
+            return Actor(name=phrase_text(cand), country_code=index.country_modifier(cand, agent=people), label=None)
+    return None
+
+
+# Types whose object is on the receiving end even when it is a thing: what was attacked, rejected, accused.
+# Not a protest's: "protested against the plan" is against whoever made it.
+_PATIENT_TYPES = frozenset({"ASSAULT", "COERCE", "REJECT", "RETREAT", "ACCUSE", "THREATEN", "SANCTION"})
+_NOT_PARTIES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
+_TIME_NOUNS = frozenset({
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday",
+    "tomorrow", "week", "month", "year", "day", "night", "morning", "evening", "weekend",
+})  # fmt: skip
 
 
 # Acts done to a place: its people or state are on the receiving end ("attacked the cities in Saudi Arabia",

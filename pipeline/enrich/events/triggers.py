@@ -207,10 +207,10 @@ _NOT_WORDS = frozenset({"not", "n't", "never", "n’t"})
 _REFUSING_AUX = frozenset({"will", "wo", "would", "shall", "'ll", "do", "does", "can", "ca"})
 
 
-def _is_refusal(tok: Token, match: TriggerMatch, taxonomy: Taxonomy) -> bool:
+def _is_refusal(tok: Token, event_type: str, taxonomy: Taxonomy) -> bool:
     """A cooperative act its own clause says its actor does not or will not do: "will not lift the ban",
     "has never agreed to talks". Not "no aid arrived" (no actor refuses) nor a failure ("failed to meet")."""
-    if tok.pos_ != "VERB" or taxonomy.quad_class(match.trigger.event_type) not in _REFUSABLE_QUADS:
+    if tok.pos_ != "VERB" or taxonomy.quad_class(event_type) not in _REFUSABLE_QUADS:
         return False
     if not any(c.dep_ == "neg" and c.lower_ in _NOT_WORDS for c in tok.children):
         return False
@@ -328,7 +328,11 @@ def frame_for(
     if _is_generic(head) or _is_topic(head) or _is_unrealised(head):
         return None
     negated = _is_negated(head)
-    refusal = negated and _is_refusal(head, match, taxonomy)
+    refused_type, refuser = match.trigger.event_type, head
+    if negated and (ender := ended_by(match, taxonomy)) is not None:
+        # "will not lift the embargo", "will not end the strike": the concession of ending it is refused.
+        refused_type, refuser = taxonomy.cessation()[0] or refused_type, ender
+    refusal = negated and _is_refusal(refuser, refused_type, taxonomy)
     if negated and not refusal:
         return None
     sent = head.sent if sent is None else sent
@@ -345,7 +349,9 @@ def frame_for(
     if refusal:
         # Codebook (REJECT): declining to cooperate, concede or meet is a rejection of that act, not nothing;
         # "will not lift the ban" refuses a concession now, whatever its tense.
-        frame.event_type, frame.mode, frame.converted = "REJECT", taxonomy.demand_mode(frame.event_type), True
+        frame.event_type, frame.mode, frame.converted = "REJECT", taxonomy.demand_mode(refused_type), True
+        if refuser is not head:
+            frame.actor_head = refuser
         frame.reported = _is_reported(head)
         return frame
     frame.reference = _is_reference(head)

@@ -219,3 +219,65 @@ def test_a_country_filter_finds_a_known_leaders_events(nlp: Language) -> None:
     events = _events(nlp, "Putin accused Ukraine of shelling civilians near Donetsk.")
     russia = EventFilter.parse(countries="RUS")
     assert [e.event_type for e in events if russia.matches(e.model_dump(mode="json"))] == ["ACCUSE"]
+
+
+# -- session 8: refused concessions, returns and refuge, the object acted on ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The interior minister said the government will not lift the blockade of the port.",
+        "Striking nurses say they will not end the strike until wages rise.",
+    ],
+)
+def test_refusing_to_end_a_conflictual_act_is_a_rejection(nlp: Language, text: str) -> None:
+    types = [(e.event_type, e.mode) for e in _events(nlp, text)]
+    assert ("REJECT", "yield") in types
+
+
+def test_ending_a_conflictual_act_that_did_not_happen_is_no_event(nlp: Language) -> None:
+    # "did not" reports that it has not happened; it is no stance, so neither a concession nor a refusal.
+    assert not _events(nlp, "The army did not lift the curfew in the capital on Monday.")
+
+
+def test_returning_seized_property_to_a_state_is_a_retreat_to_it(nlp: Language) -> None:
+    (event,) = _events(nlp, "Germany returned two looted artifacts to Greece last week.")
+    assert (event.event_type, event.mode) == ("RETREAT", "return")
+    assert _roles([event]) == [("RETREAT", "DEU", "GRC")]
+
+
+def test_taking_in_refugees_is_aid(nlp: Language) -> None:
+    types = {e.event_type for e in _events(nlp, "Poland accepted 300 refugees from Ukraine.")}
+    assert types == {"AID"}
+
+
+def test_refusing_refugees_is_a_rejection(nlp: Language) -> None:
+    types = {e.event_type for e in _events(nlp, "Hungary will not accept any more refugees, its government said.")}
+    assert "REJECT" in types
+
+
+def test_the_thing_attacked_is_the_target_when_no_party_is_named(nlp: Language) -> None:
+    (event,) = _events(nlp, "Gunmen attacked a police station near the border.")
+    assert event.event_type == "ASSAULT"
+    assert event.target is not None and event.target.name == "police station"
+
+
+def test_a_day_read_as_the_object_is_no_target(nlp: Language) -> None:
+    for event in _events(nlp, "The court rejected the appeal on Tuesday."):
+        assert event.target is None or "Tuesday" not in event.target.name
+
+
+def test_a_relation_names_its_other_party(nlp: Language) -> None:
+    events = _events(nlp, "Japan established diplomatic ties with Palau in March.")
+    assert ("JPN", "PLW") in [(s, t) for _, s, t in _roles(events)]
+
+
+def test_the_whole_of_a_part_acted_on_is_the_target(nlp: Language) -> None:
+    (event,) = _events(nlp, "The government expelled some of the Kenyan journalists.")
+    assert event.target is not None and event.target.country_code == "KEN"
+
+
+def test_what_is_withheld_in_a_refusal_is_no_party(nlp: Language) -> None:
+    events = _events(nlp, "The minister said the government would not withdraw the bill.")
+    assert all(e.target is None or "bill" not in e.target.name for e in events)
