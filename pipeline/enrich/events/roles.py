@@ -436,8 +436,9 @@ def _patient(
     "released prisoners". Of acts that hand something over or ease it ("provided medical supplies", "lifted
     curfew hours") the object is the thing, not who receives it, so there only people count
     ("freed Chadian citizens")."""
-    if frame.event_type in _TOPIC_TYPES or frame.converted:
-        return None  # "would not withdraw the bill": what a refusal withholds is no party to it
+    if frame.event_type in _TOPIC_TYPES or frame.converted or frame.cameo:
+        # "would not withdraw the bill": what a refusal withholds is no party to it; nor are the charges denied.
+        return None
     for cand in candidates:
         if cand.pos_ not in _NOUNS or cand.i in by_head or cand.i in located or cand.i in frame.match.token_ids:
             continue

@@ -65,6 +65,10 @@ class Frame:
     conditional: bool = False
     reported: bool = False
     converted: bool = False
+    # The CAMEO code when the frame's reading decides it rather than its type: a concession announced or agreed
+    # to, not done ("will release", "agreed to a ceasefire") is 035, express intent to yield; denying an
+    # accusation ("rejected the charges") is 016, deny responsibility.
+    cameo: str | None = None
     fallback_source: bool = False
     nonpolitical: bool = False  # its actor is a storm, a company, a club or a town: not an event of ours
     reference: bool = False  # "condemned *the launch*": refers to an event coded elsewhere, not a new one
@@ -359,6 +363,8 @@ def frame_for(
     frame.hedged = _is_hedged(head)
     frame.conditional = _is_conditional(head)
     frame.reported = _is_reported(head)
+    if frame.event_type == "REJECT" and _denies_accusation(head):
+        frame.cameo = _DENY_RESPONSIBILITY
     if content is not None:
         _apply_content(frame, content, taxonomy)
         frame.content_head = content.head
@@ -389,6 +395,7 @@ def frame_for(
             frame.conditional, frame.hedged = False, True
         frame.converted = new_type != frame.event_type
         frame.event_type, frame.mode = new_type, new_mode
+        frame.cameo = _INTENT_TO_YIELD if new_type == "CONCEDE" else None
     return frame
 
 
@@ -430,10 +437,28 @@ def _verb_key(verb: Token) -> str:
     return f"{lemma} {particle}" if particle else lemma
 
 
+_INTENT_TO_YIELD = "035"
+_DENY_RESPONSIBILITY = "016"
+
+
+_ACCUSATION_NOUNS = frozenset({
+    "accusation", "allegation", "charge", "claim", "responsibility", "involvement", "wrongdoing", "report",
+})  # fmt: skip
+
+
+def _denies_accusation(head: Token) -> bool:
+    """ "denied charges that", "rejected allegations of": a denial of what it is accused of."""
+    return head.pos_ == "VERB" and any(
+        c.dep_ in {"dobj", "nsubjpass"} and c.lemma_.lower() in _ACCUSATION_NOUNS for c in head.children
+    )
+
+
 def _apply_content(frame: Frame, content: TriggerMatch, taxonomy: Taxonomy) -> None:
     inner_type, inner_mode = content.trigger.event_type, content.trigger.mode
     if frame.event_type in {"REQUEST", "REJECT"}:
         frame.mode = frame.mode or taxonomy.demand_mode(inner_type)
+        if frame.event_type == "REJECT" and inner_type == "ACCUSE":
+            frame.cameo = _DENY_RESPONSIBILITY  # "denied the charges", "rejected accusations"
     elif frame.event_type == "THREATEN":
         frame.mode = frame.mode or taxonomy.intent(inner_type, inner_mode)[1]
     elif frame.event_type == "AGREE":
@@ -441,6 +466,7 @@ def _apply_content(frame: Frame, content: TriggerMatch, taxonomy: Taxonomy) -> N
         new_type, new_mode = taxonomy.intent(inner_type, inner_mode)
         if new_type != "AGREE":
             frame.event_type, frame.mode, frame.converted = new_type, new_mode, True
+            frame.cameo = _INTENT_TO_YIELD if new_type == "CONCEDE" else None
 
 
 def in_sentence(match: TriggerMatch) -> bool:

@@ -281,3 +281,25 @@ def test_the_whole_of_a_part_acted_on_is_the_target(nlp: Language) -> None:
 def test_what_is_withheld_in_a_refusal_is_no_party(nlp: Language) -> None:
     events = _events(nlp, "The minister said the government would not withdraw the bill.")
     assert all(e.target is None or "bill" not in e.target.name for e in events)
+
+
+@pytest.mark.parametrize(
+    ("text", "event_type", "cameo_root"),
+    [
+        # An announced or agreed concession is CAMEO's intent to yield (035); one carried out is yielding (08).
+        ("The rebels said they will release the hostages next week.", "CONCEDE", "03"),
+        ("The two militias have agreed to a ceasefire in the port city.", "CONCEDE", "03"),
+        ("The army lifted the curfew in the capital.", "CONCEDE", "08"),
+        # CAMEO files an apology under diplomatic cooperation (055).
+        ("Japan apologized to South Korea for the remarks.", "CONCEDE", "05"),
+        # Statements: a pessimistic comment (012), an empathetic one (018), a denial of responsibility (016).
+        ("The envoy expressed concern about the escalation in the region.", "ACCUSE", "01"),
+        ("The president expressed his condolences to the people of Turkey.", "SUPPORT", "01"),
+        ("The minister denied charges that his government had armed the militia.", "REJECT", "01"),
+    ],
+)
+def test_the_cameo_root_follows_what_the_sentence_does(
+    nlp: Language, text: str, event_type: str, cameo_root: str
+) -> None:
+    roots = {(e.event_type, e.cameo_root) for e in _events(nlp, text)}
+    assert (event_type, cameo_root) in roots
