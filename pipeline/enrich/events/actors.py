@@ -244,7 +244,7 @@ class EntityIndex:
             return self.actor_from_entity(entity)
         if tok.pos_ not in {"NOUN", "PROPN", "NUM"}:
             return None
-        known = self.known_name(tok)
+        known = self.known_name(tok) or self._titled_name(tok)
         if known is not None:
             return known
         lemma = tok.lemma_.lower()
@@ -321,6 +321,20 @@ class EntityIndex:
             return None  # a bare country code is the gazetteer's to read
         label = "PERSON" if known.person else "ORG"
         return Actor(name=phrase, country_code=known.country, label=label, role=known.sector)
+
+    def _titled_name(self, tok: Token) -> Actor | None:
+        """A name the model did not tag, introduced with an office ("President Atambayev"): a person holding
+        it, of the country an adjective gives ("Kyrgyz President X") if any."""
+        if tok.pos_ != "PROPN" or tok.ent_type_:
+            return None
+        compounds = [c for c in tok.lefts if c.dep_ == "compound"]
+        if not any(c.lemma_.lower() in ROLE_NOUNS for c in compounds):
+            return None
+        words = [c for c in compounds if c.pos_ == "PROPN" and c.lemma_.lower() not in ROLE_NOUNS] + [tok]
+        name = " ".join(t.text for t in words)
+        self.titled.add(name)
+        title = next(c for c in compounds if c.lemma_.lower() in ROLE_NOUNS)
+        return Actor(name=name, country_code=self.country_modifier(title, agent=True), label="PERSON")
 
     def pair_at(self, tok: Token) -> list[Actor]:
         """The two parties "the two leaders", "both governments" or "the two" refer back to: the latest two

@@ -136,12 +136,35 @@ def speech_act_contents(
 
 def clause_verb(head: Token) -> Token:
     """The verb whose tense and subject apply to a trigger: itself, or the light verb of a nominal one."""
-    light = head.head.lemma_.lower() in _LIGHT_VERBS
-    if head.pos_ in {"NOUN", "PROPN"} and head.dep_ in {"dobj", "attr", "nsubjpass"} and light:
-        return head.head
+    noun = _phrase_head(head)
+    light = noun.head.lemma_.lower() in _LIGHT_VERBS
+    if noun.pos_ in {"NOUN", "PROPN", "NUM"} and noun.dep_ in {"dobj", "attr", "nsubjpass"} and light:
+        return noun.head
     if head.pos_ == "ADP" and head.head.i != head.i:
         return head.head  # "spoke *by telephone*"
+    if head.dep_ == "pobj" and head.head.lower_ == "with":
+        # "pounded the hideouts *with airstrikes*": the means of the clause's act (the parser often hangs
+        # "with" on the object instead of the verb).
+        attached = head.head.head
+        if attached.pos_ == "VERB":
+            return attached
+        if attached.dep_ == "dobj" and attached.head.pos_ == "VERB":
+            return attached.head
     return head
+
+
+_MEASURE_PREPS = frozenset({"in", "of"})
+
+
+def _phrase_head(head: Token) -> Token:
+    """The noun phrase a nominal trigger heads or modifies: "launched a *mediation* effort" -> effort,
+    "provided $3 million in *humanitarian* funding" -> million."""
+    tok = head
+    if tok.dep_ in {"amod", "compound"} and tok.head.pos_ in {"NOUN", "PROPN"}:
+        tok = tok.head
+    if tok.dep_ == "pobj" and tok.head.lower_ in _MEASURE_PREPS and tok.head.head.like_num:
+        tok = tok.head.head
+    return tok
 
 
 def aux_words(verb: Token) -> set[str]:

@@ -303,3 +303,26 @@ def test_the_cameo_root_follows_what_the_sentence_does(
 ) -> None:
     roots = {(e.event_type, e.cameo_root) for e in _events(nlp, text)}
     assert (event_type, cameo_root) in roots
+
+
+# -- the act's doer when the trigger is a modifier or a means ------------------------------------------------
+
+
+def test_an_adjective_trigger_in_the_object_takes_the_verbs_subject(nlp: Language) -> None:
+    events = _events(nlp, "Ireland provided €3 million in humanitarian funding to Lebanon last year.")
+    assert ("AID", "IRL", "LBN") in _roles(events)
+
+
+def test_a_noun_modifier_trigger_in_the_object_takes_the_verbs_subject(nlp: Language) -> None:
+    events = _events(nlp, "Kuwait launched a mediation effort between the two parties.")
+    assert ("CONSULT", "KWT", None) in _roles(events)
+
+
+def test_the_means_of_an_attack_belongs_to_the_clauses_subject(nlp: Language) -> None:
+    (event,) = _events(nlp, "Syrian troops pounded rebel positions with airstrikes near the border.")
+    assert event.event_type == "ASSAULT" and event.source is not None and event.source.country_code == "SYR"
+
+
+def test_a_name_the_model_missed_introduced_with_an_office_is_a_person(nlp: Language) -> None:
+    events = _events(nlp, "President Japarov has pushed for changes to the constitution.")
+    assert [e.source.name for e in events if e.source is not None] == ["Japarov"]
