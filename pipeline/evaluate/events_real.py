@@ -20,7 +20,9 @@ no date. Scoring rules (written out in docs/enrichment.md):
 - *span agreement*: an actor agrees with a gold span when its name shares a content word (letters or digits,
   not a stop word, compared case-folded, with a possessive 's dropped) with the span's words; the source is
   scored on sentences with a gold ``S`` or ``R`` span, the target on those with a ``T`` or ``R`` span; an
-  ``R`` span counts for either side; a missing actor disagrees.
+  ``R`` span counts for either side; a missing actor disagrees. A country the coder names by its canonical
+  name agrees with a span naming it another way ("United Kingdom" with "Britain", "United States" with "The
+  US"; both looked up in the gazetteer).
 
 Nothing is fitted to these labels: the rules and dictionaries come from the codebook and the PETRARCH
 dictionaries. But rules were revised after reading errors, so each sentence has a fixed fold (``fold_of``: a
@@ -140,11 +142,28 @@ def content_words(text: str) -> set[str]:
     return {w for w in words if w not in _STOP}
 
 
-def agrees(name: str | None, spans: Sequence[str]) -> bool:
+def agrees(name: str | None, spans: Sequence[str], country_code: str | None = None) -> bool:
+    """Whether an actor named ``name`` (of ``country_code``) is one of the gold spans: they share a content word,
+    or the actor is a country and a span names that same country another way ("United Kingdom" for "Britain",
+    "United States" for "The US"): the coder names a state by its canonical name, the reporter by any of its."""
     if not name:
         return False
     mine = content_words(name)
-    return any(mine & content_words(span) for span in spans)
+    if any(mine & content_words(span) for span in spans):
+        return True
+    return country_code is not None and _country_named(name) == country_code and any(
+        _country_named(span) == country_code for span in spans
+    )
+
+
+def _country_named(text: str) -> str | None:
+    from pipeline.enrich.entities.gazetteer import get_gazetteer
+
+    words = text.split()
+    if words and words[0].casefold() == "the":
+        words = words[1:]
+    country = get_gazetteer().country(" ".join(words))
+    return country.iso3 if country is not None else None
 
 
 def main_event(events: Sequence[Any], main_type: str | None) -> Any | None:
@@ -216,14 +235,14 @@ def _scores(
     for sentence, event in zip(roles, role_mains, strict=True):
         source_gold = (*sentence.sources, *sentence.reciprocal)
         target_gold = (*sentence.targets, *sentence.reciprocal)
-        source = event.source.name if event is not None and event.source is not None else None
-        target = event.target.name if event is not None and event.target is not None else None
+        source = event.source if event is not None else None
+        target = event.target if event is not None else None
         if source_gold:
             source_total += 1
-            source_hits += agrees(source, source_gold)
+            source_hits += source is not None and agrees(source.name, source_gold, source.country_code)
         if target_gold:
             target_total += 1
-            target_hits += agrees(target, target_gold)
+            target_hits += target is not None and agrees(target.name, target_gold, target.country_code)
     # Reliability: is the main event's PentaClass right, by its confidence.
     confidences = [(m.confidence, p == g) for m, p, g in zip(mains, predicted, gold, strict=True) if m is not None]
     with_event = sum(1 for ev in coded if ev) + sum(1 for ev in role_coded if ev)
