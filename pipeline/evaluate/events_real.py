@@ -151,8 +151,10 @@ def agrees(name: str | None, spans: Sequence[str], country_code: str | None = No
     mine = content_words(name)
     if any(mine & content_words(span) for span in spans):
         return True
-    return country_code is not None and _country_named(name) == country_code and any(
-        _country_named(span) == country_code for span in spans
+    return (
+        country_code is not None
+        and _country_named(name) == country_code
+        and any(_country_named(span) == country_code for span in spans)
     )
 
 

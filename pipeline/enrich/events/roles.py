@@ -114,6 +114,8 @@ def _usable_target(actor: Actor, frame: Frame, index: EntityIndex) -> Actor | No
     if actor.label == "GPE" and not index.is_country(actor.name):
         if frame.mode == "visit":
             return index.state_actor(actor.country_code)
+        if frame.event_type in _TOWN_TARGET_TYPES and actor.country_code:
+            return actor  # "threatened to shell Haifa": the town is what is attacked, with its country
         return actor if index.is_political(actor) else None
     if actor.label == "ORG" and not index.is_political(actor) and frame.event_type in _MUTUAL_TYPES:
         return None  # a company met or agreed with is business news; one banned, sued or attacked is a target
@@ -366,7 +368,7 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 # verb as its conjunct. A name with no clause of its own coordinated there is another object.
                 candidates.append(child)
     actors: list[Actor] = []
-    for cand in candidates:
+    for cand in map(_partitive_whole, candidates):
         for tok in (cand, *_conjuncts(cand)):
             actor = index.actor_at(tok)
             if actor is None and tok.pos_ in _NOUNS and tok.i not in by_head and cand.i not in located:
@@ -388,6 +390,15 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 if country is not None:
                     actors.append(Actor(name=phrase_text(tok), country_code=country, label=None))
                     break
+    if not actors and frame.event_type in _PATIENT_TYPES:
+        # "banned national newspapers" (the trigger "ban > newspaper"): its own object, when people or a body
+        # of them, was acted on ("imposed martial law", "rejected the offer": a thing, no party).
+        own = [doc[i] for i in sorted(frame.match.token_ids - {frame.head.i}) if doc[i].dep_ in {"dobj", "nsubjpass"}]
+        actors.extend(
+            Actor(name=phrase_text(t), country_code=None, label=None, role=agent_sector(t.lemma_.lower()))
+            for t in own[:1]
+            if t.pos_ in _NOUNS and (t.lemma_.lower() in AGENT_NOUNS or agent_sector(t.lemma_.lower()))
+        )
     if not actors:
         patient = _patient(candidates, frame, index, by_head, located)
         if patient is not None:
@@ -396,8 +407,15 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
 
 
 def _relation_with(prep: Token, tok: Token, frame: Frame) -> bool:
-    """ "established ties *with* Palau": a relation noun of the trigger names its other party."""
-    return prep.lower_ == "with" and tok.pos_ == "NOUN" and tok.i in frame.match.token_ids
+    """ "established ties *with* Palau", "established ties on Saturday *with* Bhutan": a relation noun of the
+    trigger names its other party, whether the parser hangs "with" on the noun or on the verb."""
+    if prep.lower_ != "with" or tok.i not in frame.match.token_ids:
+        return False
+    doc = tok.doc
+    return tok.pos_ == "NOUN" or any(doc[i].lemma_.lower() in _RELATION_NOUNS for i in frame.match.token_ids)
+
+
+_RELATION_NOUNS = frozenset({"tie", "relation", "relationship", "border"})
 
 
 def _complement_parties(noun: Token, preps: frozenset[str]) -> list[Token]:
@@ -463,6 +481,7 @@ _TIME_NOUNS = frozenset({
 })  # fmt: skip
 
 
+_TOWN_TARGET_TYPES = frozenset({"ASSAULT", "THREATEN"})
 # Acts done to a place: its people or state are on the receiving end ("attacked the cities in Saudi Arabia",
 # "lifted its blockade of Yemen", "eased curfew in Amman").
 _PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "SANCTION", "CONCEDE", "RETREAT", "AID", "PROTEST"})

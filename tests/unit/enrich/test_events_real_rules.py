@@ -326,3 +326,28 @@ def test_the_means_of_an_attack_belongs_to_the_clauses_subject(nlp: Language) ->
 def test_a_name_the_model_missed_introduced_with_an_office_is_a_person(nlp: Language) -> None:
     events = _events(nlp, "President Japarov has pushed for changes to the constitution.")
     assert [e.source.name for e in events if e.source is not None] == ["Japarov"]
+
+
+def test_a_relation_named_after_the_verbs_other_words_still_names_its_party(nlp: Language) -> None:
+    events = _events(nlp, "Israel has established diplomatic ties on Saturday with Bhutan.")
+    assert ("SUPPORT", "ISR", "BTN") in _roles(events)
+
+
+def test_closing_borders_with_several_countries_targets_each(nlp: Language) -> None:
+    events = _events(nlp, "Ghana closed its borders with Ivory Coast, Togo and Burkina Faso on Sunday.")
+    assert {t for _, _, t in _roles(events)} >= {"TGO", "BFA"}
+
+
+def test_the_bodies_a_ban_falls_on_are_its_target(nlp: Language) -> None:
+    (event,) = [e for e in _events(nlp, "A court in Caracas has banned national newspapers from printing photographs.")]
+    assert event.event_type == "COERCE" and event.target is not None and "newspapers" in event.target.name
+
+
+def test_a_town_threatened_is_the_target_with_its_country(nlp: Language) -> None:
+    events = _events(nlp, "Hezbollah threatened to shell Haifa if the strikes continue.")
+    assert ("THREATEN", "LBN", "ISR") in _roles(events)
+
+
+def test_the_whole_of_a_number_attacked_is_the_target(nlp: Language) -> None:
+    events = _events(nlp, "Saudi hackers launched cyber attacks on a number of Iranian government websites.")
+    assert any(e.target is not None and e.target.country_code == "IRN" for e in events)
