@@ -385,6 +385,12 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         # country's, is on the receiving end.
         for i in sorted(frame.match.token_ids - {frame.head.i}):
             tok = doc[i]
+            if tok.pos_ in _NOUNS and tok.dep_ == "dobj" and tok.lemma_.lower() in _PEER_NOUNS:
+                # "called his Lebanese counterpart(, Michel Aoun)": the peer is the other party.
+                peer = index.actor_at(tok)
+                if peer is not None:
+                    actors.append(peer)
+                    break
             if tok.pos_ in _NOUNS and tok.dep_ in {"dobj", "nsubjpass"} and frame.event_type not in _TOPIC_TYPES:
                 country = index.country_modifier(tok, agent=False)
                 if country is not None:
@@ -482,6 +488,7 @@ _TIME_NOUNS = frozenset({
 
 
 _TOWN_TARGET_TYPES = frozenset({"ASSAULT", "THREATEN"})
+_PEER_NOUNS = frozenset({"counterpart", "colleague"})
 # Acts done to a place: its people or state are on the receiving end ("attacked the cities in Saudi Arabia",
 # "lifted its blockade of Yemen", "eased curfew in Amman").
 _PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "SANCTION", "CONCEDE", "RETREAT", "AID", "PROTEST"})

@@ -351,3 +351,20 @@ def test_a_town_threatened_is_the_target_with_its_country(nlp: Language) -> None
 def test_the_whole_of_a_number_attacked_is_the_target(nlp: Language) -> None:
     events = _events(nlp, "Saudi hackers launched cyber attacks on a number of Iranian government websites.")
     assert any(e.target is not None and e.target.country_code == "IRN" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Iranian president called his Lebanese counterpart, Michel Aoun, on Tuesday.", ("CONSULT", "IRN", "LBN")),
+        ("The US military gave new equipment to the Philippine Marines.", ("AID", "USA", "PHL")),
+        ("Hamas had accepted a formula likely to lead to an end of the crisis.", ("AGREE", "PSE", None)),
+        ("The United States returned two paintings to the government of Brazil.", ("RETREAT", "USA", "BRA")),
+        ("Russia launched cyber warfare against the UK.", ("COERCE", "RUS", "GBR")),
+        ("Bolivian President Evo Morales declared a state of siege in Pando.", ("COERCE", "BOL", None)),
+    ],
+)
+def test_more_of_the_fields_verb_phrases(
+    nlp: Language, text: str, expected: tuple[str, str | None, str | None]
+) -> None:
+    assert expected in _roles(_events(nlp, text))
