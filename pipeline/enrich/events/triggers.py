@@ -26,6 +26,8 @@ _LIGHT_VERBS = frozenset({
     "organise", "lead", "undertake", "mount", "take", "give", "issue", "host", "announce", "declare",
     "impose", "file", "open", "reach", "sign", "have", "attend", "join", "deliver", "provide", "send",
     "resume", "renew", "escalate", "intensify", "step", "use", "fire", "lodge", "register",
+    # Authorising an act is taking it: "approved the extradition", "ordered the deployment".
+    "approve", "authorize", "authorise", "order", "complete",
 })  # fmt: skip
 # Verbs and adjectives whose to-complement is not (yet) done: "plans to meet", "is ready to sign".
 _FUTURE_GOVERNORS = frozenset({
@@ -162,9 +164,14 @@ def _phrase_head(head: Token) -> Token:
     tok = head
     if tok.dep_ in {"amod", "compound"} and tok.head.pos_ in {"NOUN", "PROPN"}:
         tok = tok.head
-    if tok.dep_ == "pobj" and tok.head.lower_ in _MEASURE_PREPS and tok.head.head.like_num:
-        tok = tok.head.head
+    if tok.dep_ == "pobj" and tok.head.lower_ in _MEASURE_PREPS:
+        container = tok.head.head
+        if container.like_num or container.lemma_.lower() in _CONTAINER_NOUNS:
+            tok = container  # "$3 million in funding", "a new round of joint exercises"
     return tok
+
+
+_CONTAINER_NOUNS = frozenset({"round", "series", "wave", "spate", "string", "set", "package", "program", "programme"})
 
 
 def aux_words(verb: Token) -> set[str]:

@@ -368,3 +368,16 @@ def test_more_of_the_fields_verb_phrases(
     nlp: Language, text: str, expected: tuple[str, str | None, str | None]
 ) -> None:
     assert expected in _roles(_events(nlp, text))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Approving or ordering an act is taking it; "a round of" exercises is still the exercises.
+        ("A Dutch court on Thursday approved the extradition of a suspected militant to France.", "COOPERATE"),
+        ("Jordan and the United States began a new round of joint military exercises in the desert.", "COOPERATE"),
+        ("The Security Council approved the deployment of an advance team to the port city.", "MOBILIZE"),
+    ],
+)
+def test_an_act_authorised_or_begun_is_its_authors(nlp: Language, text: str, expected: str) -> None:
+    assert any(e.event_type == expected and e.source is not None for e in _events(nlp, text))
