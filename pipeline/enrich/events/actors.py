@@ -75,7 +75,8 @@ _POLITICAL_ORG_WORDS = frozenset({
     "authorities", "coalition", "alliance", "brigade", "brigades", "militia", "battalion", "regiment",
     "confederation", "federation", "league", "bloc", "junta", "presidency", "embassy", "service", "services",
     "republic", "kingdom", "state", "legislature", "opposition", "rebels", "liberation", "resistance",
-    "rights", "watch", "amnesty", "mission",
+    "rights", "watch", "amnesty", "mission", "enforcement", "customs", "immigration", "bureau", "directorate",
+    "prosecutor", "prosecutors", "association",
 })  # fmt: skip
 
 
@@ -244,7 +245,7 @@ class EntityIndex:
             return self.actor_from_entity(entity)
         if tok.pos_ not in {"NOUN", "PROPN", "NUM"}:
             return None
-        known = self.known_name(tok) or self._titled_name(tok)
+        known = self.known_name(tok) or self._titled_name(tok) or _untagged_body(tok)
         if known is not None:
             return known
         lemma = tok.lemma_.lower()
@@ -511,6 +512,23 @@ def _title_country(span: Span) -> str | None:
 def _of_object(tok: Token) -> Token | None:
     of_phrase = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ == "of"), None)
     return next((c for c in of_phrase.children if c.dep_ == "pobj"), None) if of_phrase is not None else None
+
+
+def _untagged_body(tok: Token) -> Actor | None:
+    """A capitalised name the model did not tag whose last word says it is a body of state ("Immigration and
+    Customs Enforcement", "Border Security Directorate")."""
+    if tok.pos_ != "PROPN" or tok.ent_type_ or tok.lower_ not in _POLITICAL_ORG_WORDS:
+        return None
+    words: list[Token] = []
+    for t in reversed(tok.doc[tok.left_edge.i : tok.i + 1]):
+        if not (t.is_title or (words and (t.pos_ == "CCONJ" or t.text == "&"))):
+            break  # the capitalised run that ends in the body's word
+        words.insert(0, t)
+    while words and not words[0].is_title:
+        words.pop(0)
+    if len(words) < 2:
+        return None
+    return Actor(name=" ".join(t.text for t in words), country_code=None, label="ORG")
 
 
 def _has_title(span: Span) -> bool:

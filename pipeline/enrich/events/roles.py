@@ -84,7 +84,7 @@ def fill_actors(
         visitor = next(t for t in targets if t.label in {"PERSON", "GPE"})
         frame.event_type, frame.mode = "CONSULT", None
         source, targets = visitor, [source]
-    if source is not None and not index.is_political(source):
+    if source is not None and not index.is_political(source) and not _acts_among_states(source, frame, index):
         frame.nonpolitical, source = True, None
     elif source is None and not nominal and _named_nonactor_subject(verb, index):
         frame.nonpolitical = True  # "the storm destroyed", "oil prices rallied", "the train derailed"
@@ -120,6 +120,20 @@ def _usable_target(actor: Actor, frame: Frame, index: EntityIndex) -> Actor | No
     if actor.label == "ORG" and not index.is_political(actor) and frame.event_type in _MUTUAL_TYPES:
         return None  # a company met or agreed with is business news; one banned, sued or attacked is a target
     return actor
+
+
+def _acts_among_states(source: Actor, frame: Frame, index: EntityIndex) -> bool:
+    """A person the dictionaries do not know and the text gives no office, acting where a state is named in
+    the same sentence ("Lopez-Gatell defended Mexico's handling", "Wilson signed an agreement with Israel"):
+    a political actor of that sentence, where an unknown person alone ("Porter rejected an allegation") is not
+    taken to be one."""
+    if source.label != "PERSON":
+        return False
+    for tok in frame.sent:
+        entity = index.entity_at(tok)
+        if entity is not None and entity.label in {"GPE", "NORP"} and index.is_country(entity.name):
+            return True
+    return False
 
 
 def _is_passive(verb: Token) -> bool:

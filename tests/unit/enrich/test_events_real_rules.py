@@ -381,3 +381,17 @@ def test_more_of_the_fields_verb_phrases(
 )
 def test_an_act_authorised_or_begun_is_its_authors(nlp: Language, text: str, expected: str) -> None:
     assert any(e.event_type == expected and e.source is not None for e in _events(nlp, text))
+
+
+def test_an_unknown_person_acting_where_a_state_is_named_is_a_political_actor(nlp: Language) -> None:
+    events = _events(nlp, "Pete Wilson signed an agreement to promote trade and tourism with Israel.")
+    assert [(e.event_type, e.source.name if e.source else None) for e in events] == [("AGREE", "Pete Wilson")]
+
+
+def test_an_unknown_person_alone_is_not(nlp: Language) -> None:
+    assert not _events(nlp, "Mr Porter has strongly rejected an allegation about his past.")
+
+
+def test_a_customs_agency_is_a_body_of_government(nlp: Language) -> None:
+    events = _events(nlp, "Immigration and Customs Enforcement returned two stolen paintings to Peru.")
+    assert ("RETREAT", None, "PER") in _roles(events)
