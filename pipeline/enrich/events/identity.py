@@ -128,14 +128,14 @@ def claimable(frame: Frame) -> bool:
 
 
 def _cameo_root(frame: Frame, taxonomy: Taxonomy) -> str:
-    """The trigger's own CAMEO root when it has one and the frame still has the trigger's type (an appeal is
-    02, a demand 10, whatever the mode its content gives); else the one the frame's reading gave (an intent to
-    yield is 03, a denial 01); else the type's (or mode's) root."""
+    """The one the frame's reading gave (an intent to yield is 03, a denial 01, a call for sanctions 10); else the
+    trigger's own CAMEO root when it has one and the frame still has the trigger's type (an appeal is 02, a
+    demand 10, whatever the mode its content gives); else the type's (or mode's) root."""
+    if frame.cameo:
+        return frame.cameo[:2]
     trigger = frame.match.trigger
     if trigger.cameo and trigger.event_type == frame.event_type:
         return trigger.cameo[:2]
-    if frame.cameo:
-        return frame.cameo[:2]
     return taxonomy.cameo_root(frame.event_type, frame.mode)
 
 

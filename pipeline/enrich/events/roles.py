@@ -54,6 +54,9 @@ def fill_actors(
         # "offered to host talks with Belarusian officials": the counterpart is named in the content.
         content_verb = clause_verb(frame.content_head)
         targets = _targets_of(frame, content_verb, index, by_head)
+        if content_verb.lemma_.lower() in _SENDING_VERBS:
+            # "offered to send troops to help the Philippine army": the forces sent are the offerer's own.
+            targets = [t for t in targets if t.label is not None or t.country_code is not None]
         for obj in (c for c in content_verb.children if c.dep_ == "dobj"):
             targets += _targets_of(frame, obj, index, by_head)
     if nominal and not sources:
@@ -474,8 +477,9 @@ def _patient(
     "released prisoners". Of acts that hand something over or ease it ("provided medical supplies", "lifted
     curfew hours") the object is the thing, not who receives it, so there only people count
     ("freed Chadian citizens")."""
-    if frame.event_type in _TOPIC_TYPES or frame.converted or frame.cameo:
-        # "would not withdraw the bill": what a refusal withholds is no party to it; nor are the charges denied.
+    if frame.event_type in _TOPIC_TYPES or frame.converted or frame.cameo or frame.content_head is not None:
+        # "would not withdraw the bill": what a refusal withholds is no party to it; nor are the charges denied,
+        # nor what is offered ("offered to send troops").
         return None
     for cand in candidates:
         if cand.pos_ not in _NOUNS or cand.i in by_head or cand.i in located or cand.i in frame.match.token_ids:
@@ -503,6 +507,7 @@ _TIME_NOUNS = frozenset({
 
 _TOWN_TARGET_TYPES = frozenset({"ASSAULT", "THREATEN"})
 _PEER_NOUNS = frozenset({"counterpart", "colleague"})
+_SENDING_VERBS = frozenset({"send", "deploy", "dispatch", "station"})
 # Acts done to a place: its people or state are on the receiving end ("attacked the cities in Saudi Arabia",
 # "lifted its blockade of Yemen", "eased curfew in Amman").
 _PLACE_TARGET_TYPES = frozenset({"ASSAULT", "COERCE", "MOBILIZE", "SANCTION", "CONCEDE", "RETREAT", "AID", "PROTEST"})

@@ -291,6 +291,40 @@ def _is_topic(tok: Token) -> bool:
     return tok.pos_ in {"NOUN", "PROPN"} and tok.dep_ == "pobj" and tok.head.lower_ in _TOPIC_PREPS
 
 
+_ILLS = frozenset({
+    "epidemic", "pandemic", "outbreak", "virus", "disease", "ebola", "malaria", "cholera", "covid", "coronavirus",
+    "poverty", "hunger", "famine", "corruption", "inflation", "unemployment", "climate", "drought", "fire",
+    "wildfire", "flood", "cause", "illiteracy", "malnutrition", "crime",
+})  # fmt: skip
+_FIGHT_LEMMAS = frozenset({"fight", "combat", "battle", "tackle"})
+
+
+_PEACEKEEPING = "074"
+_FORCES = frozenset({"troop", "soldier", "peacekeeper", "force", "contingent", "battalion", "unit", "team"})
+
+
+def _keeps_the_peace(frame: Frame, head: Token) -> bool:
+    """ "is deploying 300 troops to the UN peacekeeping mission", "British troops have arrived in Mali to join
+    the peacekeeping mission": forces sent to keep the peace are military protection given (CAMEO 074, PLOVER
+    AID), not a show of force or a visit."""
+    if frame.event_type not in {"MOBILIZE", "CONSULT"} or (frame.event_type == "CONSULT" and frame.mode != "visit"):
+        return False
+    if not any(t.lower_.startswith("peacekeep") for t in head.subtree):
+        return False
+    subjects = [c for c in head.children if c.dep_ in {"nsubj", "nsubjpass"}]
+    return frame.event_type == "MOBILIZE" or any(t.lemma_.lower() in _FORCES for s in subjects for t in s.subtree)
+
+
+def _fights_an_ill(head: Token, match: TriggerMatch) -> bool:
+    """ "to fight the Ebola epidemic", "fighting the root causes", "the battle against poverty": a struggle
+    against a disease or a social ill is no use of force."""
+    if match.trigger.event_type != "ASSAULT" or head.lemma_.lower() not in _FIGHT_LEMMAS:
+        return False
+    objects = [c for c in head.children if c.dep_ == "dobj"]
+    objects += [p for c in head.children if c.dep_ == "prep" and c.lower_ == "against" for p in c.children]
+    return any(o.lemma_.lower() in _ILLS or any(c.lemma_.lower() in _ILLS for c in o.children) for o in objects)
+
+
 def _is_unrealised(tok: Token) -> bool:
     """An infinitive hanging on a noun names a plan, offer or right, not something done: "an offer to
     *host* a conference", "efforts to *attack*"."""
@@ -359,7 +393,7 @@ def frame_for(
     """The frame of a trigger, or None when it reports no event. ``sent``: the trigger's sentence, when the caller
     has it already (``Token.sent`` finds a sentence's bounds anew at every call)."""
     head = match.head
-    if _is_generic(head) or _is_topic(head) or _is_unrealised(head):
+    if _is_generic(head) or _is_topic(head) or _is_unrealised(head) or _fights_an_ill(head, match):
         return None
     negated = _is_negated(head)
     refused_type, refuser = match.trigger.event_type, head
@@ -388,6 +422,8 @@ def frame_for(
             frame.actor_head = refuser
         frame.reported = _is_reported(head)
         return frame
+    if _keeps_the_peace(frame, head):
+        frame.event_type, frame.mode, frame.converted, frame.cameo = "AID", None, True, _PEACEKEEPING
     frame.reference = _is_reference(head)
     frame.future = _is_future(head)
     frame.hedged = _is_hedged(head)
@@ -468,6 +504,8 @@ def _verb_key(verb: Token) -> str:
 
 
 _INTENT_TO_YIELD = "035"
+_DEMAND = "10"
+_PUNITIVE = frozenset({"SANCTION", "COERCE", "ASSAULT"})
 _DENY_RESPONSIBILITY = "016"
 
 
@@ -489,10 +527,22 @@ def _apply_content(frame: Frame, content: TriggerMatch, taxonomy: Taxonomy) -> N
         frame.mode = frame.mode or taxonomy.demand_mode(inner_type)
         if frame.event_type == "REJECT" and inner_type == "ACCUSE":
             frame.cameo = _DENY_RESPONSIBILITY  # "denied the charges", "rejected accusations"
+        if frame.event_type == "REQUEST" and inner_type in _PUNITIVE and ended_by(content, taxonomy) is None:
+            # "called for sanctions against Turkey": asking for punishment of a party is a demand against it
+            # (CAMEO 10), not an appeal (02), however the trigger alone is coded.
+            frame.cameo = _DEMAND
     elif frame.event_type == "THREATEN":
         frame.mode = frame.mode or taxonomy.intent(inner_type, inner_mode)[1]
     elif frame.event_type == "AGREE":
-        # Promising a concession is a CONCEDE, promising force a THREATEN (codebook 3.1, 3.4).
+        # Promising a concession is a CONCEDE, promising force a THREATEN (codebook 3.1, 3.4). Agreeing to end
+        # a conflictual act ("agreed to lift sanctions") promises the concession of ending it; offering troops
+        # ("offered to send troops to help") offers help, not force.
+        if ended_by(content, taxonomy) is not None:
+            frame.event_type, frame.mode, frame.converted = "CONCEDE", None, True
+            frame.cameo = _INTENT_TO_YIELD
+            return
+        if inner_type == "MOBILIZE":
+            return
         new_type, new_mode = taxonomy.intent(inner_type, inner_mode)
         if new_type != "AGREE":
             frame.event_type, frame.mode, frame.converted = new_type, new_mode, True

@@ -395,3 +395,48 @@ def test_an_unknown_person_alone_is_not(nlp: Language) -> None:
 def test_a_customs_agency_is_a_body_of_government(nlp: Language) -> None:
     events = _events(nlp, "Immigration and Customs Enforcement returned two stolen paintings to Peru.")
     assert ("RETREAT", None, "PER") in _roles(events)
+
+
+# -- what an agreement, an offer or a call is about ---------------------------------------------------------
+
+
+def test_agreeing_to_lift_tariffs_is_an_intent_to_yield(nlp: Language) -> None:
+    events = _events(nlp, "Mexico and Canada agreed to lift retaliatory tariffs on American products.")
+    assert {(e.event_type, e.cameo_root) for e in events} == {("CONCEDE", "03")}
+
+
+def test_offering_troops_to_help_is_an_offer_not_a_threat(nlp: Language) -> None:
+    events = _events(nlp, "Australia has offered to send troops to help the Philippine army fight the militants.")
+    offers = [e for e in events if e.source is not None and e.source.country_code == "AUS"]
+    assert [e.event_type for e in offers] == ["AGREE"]
+    assert all(e.target is None or "troops" not in e.target.name for e in offers)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Britain is deploying 300 troops to the UN peacekeeping mission in Mali.",
+        "Hundreds of Irish troops have arrived in Lebanon to join the United Nations peacekeeping mission there.",
+    ],
+)
+def test_forces_sent_to_keep_the_peace_are_military_protection_given(nlp: Language, text: str) -> None:
+    assert {(e.event_type, e.cameo_root) for e in _events(nlp, text)} == {("AID", "07")}
+
+
+def test_a_peacekeeping_official_visiting_is_still_a_visit(nlp: Language) -> None:
+    assert {e.event_type for e in _events(nlp, "The UN peacekeeping chief visited Mali on Monday.")} == {"CONSULT"}
+
+
+def test_fighting_an_epidemic_is_no_assault(nlp: Language) -> None:
+    assert not _events(nlp, "Germany announced a sixfold increase in funding to fight the Ebola epidemic.")
+
+
+def test_calling_for_sanctions_against_a_state_is_a_demand_against_it(nlp: Language) -> None:
+    (event,) = _events(nlp, "The Greek foreign minister on Monday called for sanctions against Turkey.")
+    assert (event.event_type, event.cameo_root) == ("REQUEST", "10")
+    assert event.target is not None and event.target.country_code == "TUR"
+
+
+def test_calling_for_talks_is_still_an_appeal(nlp: Language) -> None:
+    events = _events(nlp, "The minister called for talks with the rebels.")
+    assert {(e.event_type, e.cameo_root) for e in events} == {("REQUEST", "02")}
