@@ -75,7 +75,9 @@ def fill_actors(
         frame.fallback_source = leading is not None
     source = sources[0] if sources else None
     if len(sources) > 1:
-        if frame.event_type in _MUTUAL_TYPES:
+        # An agreement both failed to reach ("A and B failed to reach agreement") is mutual like one reached.
+        failed_agreement = frame.event_type == "REJECT" and frame.match.trigger.event_type == "AGREE"
+        if frame.event_type in _MUTUAL_TYPES or failed_agreement:
             if not targets:
                 targets = sources[1:]
         else:

@@ -27,7 +27,7 @@ _LIGHT_VERBS = frozenset({
     "impose", "file", "open", "reach", "sign", "have", "attend", "join", "deliver", "provide", "send",
     "resume", "renew", "escalate", "intensify", "step", "use", "fire", "lodge", "register",
     # Authorising an act is taking it: "approved the extradition", "ordered the deployment".
-    "approve", "authorize", "authorise", "order", "complete",
+    "approve", "authorize", "authorise", "order", "complete", "extend",
 })  # fmt: skip
 # Verbs and adjectives whose to-complement is not (yet) done: "plans to meet", "is ready to sign".
 _FUTURE_GOVERNORS = frozenset({
@@ -315,6 +315,13 @@ def _keeps_the_peace(frame: Frame, head: Token) -> bool:
     return frame.event_type == "MOBILIZE" or any(t.lemma_.lower() in _FORCES for s in subjects for t in s.subtree)
 
 
+def _failed_agreement(head: Token, match: TriggerMatch) -> bool:
+    if match.trigger.event_type != "AGREE":
+        return False
+    gov = _governor(clause_verb(head))
+    return gov is not None and gov.lemma_.lower() == "fail"
+
+
 def _fights_an_ill(head: Token, match: TriggerMatch) -> bool:
     """ "to fight the Ebola epidemic", "fighting the root causes", "the battle against poverty": a struggle
     against a disease or a social ill is no use of force."""
@@ -401,6 +408,13 @@ def frame_for(
         # "will not lift the embargo", "will not end the strike": the concession of ending it is refused.
         refused_type, refuser = taxonomy.cessation()[0] or refused_type, ender
     refusal = negated and _is_refusal(refuser, refused_type, taxonomy)
+    if negated and not refusal and _failed_agreement(head, match):
+        # "failed to reach agreement on a trade deal": talks that end without one reject each side's terms
+        # (CAMEO 12), not nothing.
+        sent = head.sent if sent is None else sent
+        frame = Frame(match=match, sent=sent, event_type="REJECT", mode=None, converted=True)
+        frame.reported = _is_reported(head)
+        return frame
     if negated and not refusal:
         return None
     sent = head.sent if sent is None else sent

@@ -440,3 +440,17 @@ def test_calling_for_sanctions_against_a_state_is_a_demand_against_it(nlp: Langu
 def test_calling_for_talks_is_still_an_appeal(nlp: Language) -> None:
     events = _events(nlp, "The minister called for talks with the rebels.")
     assert {(e.event_type, e.cameo_root) for e in events} == {("REQUEST", "02")}
+
+
+def test_failing_to_reach_agreement_is_a_mutual_rejection(nlp: Language) -> None:
+    events = _events(nlp, "The United States and South Korea failed to reach agreement on a free-trade deal.")
+    assert {r for r in _roles(events)} >= {("REJECT", "USA", "KOR")}
+
+
+def test_failing_to_meet_is_still_nothing(nlp: Language) -> None:
+    assert not _events(nlp, "The two leaders failed to meet on Monday.")
+
+
+def test_extending_a_curfew_is_imposing_it_anew(nlp: Language) -> None:
+    events = _events(nlp, "The prime minister announced that the government will extend the nightly curfew.")
+    assert [e.event_type for e in events] == ["THREATEN"]
