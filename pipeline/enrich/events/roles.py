@@ -348,7 +348,14 @@ def _target_preps(frame: Frame) -> frozenset[str]:
         preps.discard("on")  # "talks on trade"
     if frame.mode == "visit":
         preps |= {"in", "for"}
+    if lemma in _LEAVING_LEMMAS and frame.event_type in {"RETREAT", "CONCEDE"}:
+        preps.add("from")  # "withdrew its troops from Syria": the place left is the other party
     return frozenset(preps)
+
+
+_LEAVING_LEMMAS = frozenset({"withdraw", "pull", "evacuate", "retreat"})
+_OWN_FORCE_POSSESSIVES = frozenset({"its", "their", "his", "her", "our"})
+_FORCE_NOUNS = frozenset({"troop", "soldier", "force", "forces", "personnel", "contingent", "army", "military"})
 
 
 def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[int, TriggerMatch]) -> list[Actor]:
@@ -388,6 +395,8 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 candidates.append(child)
     actors: list[Actor] = []
     for cand in map(_partitive_whole, candidates):
+        if _own_forces(cand):
+            continue  # "withdrew its troops", "sent their soldiers": the actor's own, not the other party
         for tok in (cand, *_conjuncts(cand)):
             actor = index.actor_at(tok)
             if actor is None and tok.pos_ in _NOUNS and tok.i not in by_head and cand.i not in located:
@@ -441,6 +450,12 @@ def _relation_with(prep: Token, tok: Token, frame: Frame) -> bool:
 
 
 _RELATION_NOUNS = frozenset({"tie", "relation", "relationship", "border"})
+
+
+def _own_forces(noun: Token) -> bool:
+    return noun.lemma_.lower() in _FORCE_NOUNS and any(
+        c.dep_ == "poss" and c.lower_ in _OWN_FORCE_POSSESSIVES for c in noun.children
+    )
 
 
 def _complement_parties(noun: Token, preps: frozenset[str]) -> list[Token]:

@@ -454,3 +454,13 @@ def test_failing_to_meet_is_still_nothing(nlp: Language) -> None:
 def test_extending_a_curfew_is_imposing_it_anew(nlp: Language) -> None:
     events = _events(nlp, "The prime minister announced that the government will extend the nightly curfew.")
     assert [e.event_type for e in events] == ["THREATEN"]
+
+
+def test_the_place_troops_withdraw_from_is_the_target_not_the_troops(nlp: Language) -> None:
+    events = _events(nlp, "Russia has begun withdrawing some of its troops from Syria, its defence minister said.")
+    assert ("RETREAT", "RUS", "SYR") in _roles(events)
+
+
+def test_refusing_to_withdraw_a_bill_from_parliament_names_no_parliament(nlp: Language) -> None:
+    events = _events(nlp, "The minister said the government would not withdraw the bill from Congress.")
+    assert all(e.target is None or e.target.name != "Congress" for e in events)
