@@ -9,6 +9,7 @@ import structlog
 from spacy.language import Language
 
 from pipeline.enrich.entities.gazetteer import get_gazetteer
+from pipeline.enrich.parsing import use_attribute_lookup
 from pipeline.errors import BadSetting
 from pipeline.settings import Settings
 
@@ -46,6 +47,8 @@ def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
     missing = {"parser", "ner"} - set(nlp.pipe_names)
     if missing:
         raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
+    # The same tags, POS and morphology as the model's attribute ruler, by look-up (pipeline.enrich.parsing).
+    use_attribute_lookup(nlp)
     news_ner_model = _news_ner_path(settings.news_ner_model) if news_ner else None
     if news_ner_model is not None:
         if not Path(news_ner_model).exists() and not spacy_package_installed(news_ner_model):

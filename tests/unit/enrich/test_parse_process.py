@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import time
 from collections.abc import Iterator
@@ -11,7 +12,15 @@ import pytest
 from spacy.language import Language
 
 from pipeline.enrich.core import EnrichmentFailure, EnrichmentResult, ParseRequest, enrich_articles, parse_request
-from pipeline.enrich.parse_process import ParseProcess, child_pipeline, enrich_through_wire, finish_parse
+from pipeline.enrich.parse_process import (
+    DOC_ATTRS,
+    ParseProcess,
+    child_pipeline,
+    enrich_through_wire,
+    finish_parse,
+    from_wire,
+    to_wire,
+)
 from pipeline.settings import get_settings
 
 from .conftest import raw_article
@@ -118,3 +127,29 @@ def test_a_fresh_child_after_the_reload_period() -> None:
         assert process.starts == 2 and process.ready() != first
     finally:
         process.close()
+
+
+def test_the_wire_carries_what_a_docbin_carries(nlp: Language, child_nlp: Language, seed_text: str) -> None:
+    # The wire is DocBin's content without its zlib and per-token string collection: the docs rebuilt from it
+    # must be those a DocBin round trip gives, failures kept in their places, through a pickle as the pool sends it.
+    from spacy.tokens import Doc, DocBin
+
+    parsed: list[Doc | EnrichmentFailure] = [*child_nlp.pipe([*TEXTS, seed_text])]
+    parsed.insert(2, EnrichmentFailure("", "parsing failed: test", "ValueError"))
+    parsed.append(Doc(child_nlp.vocab, words=["no", "spaces", "known"]))  # has_unknown_spaces
+    wire = pickle.loads(pickle.dumps(to_wire(parsed, child_nlp.pipe_names)))
+    rebuilt = from_wire(wire, nlp)
+    docbin = DocBin(attrs=DOC_ATTRS, store_user_data=False)
+    for doc in parsed:
+        if isinstance(doc, Doc):
+            docbin.add(doc)
+    expected = iter(DocBin().from_bytes(docbin.to_bytes()).get_docs(nlp.vocab))
+    assert len(rebuilt) == len(parsed)
+    for original, doc in zip(parsed, rebuilt, strict=True):
+        if isinstance(original, EnrichmentFailure):
+            assert isinstance(doc, EnrichmentFailure) and doc.reason == original.reason
+            continue
+        assert isinstance(doc, Doc)
+        reference = next(expected)
+        assert doc.to_json() == reference.to_json() and doc.has_unknown_spaces == reference.has_unknown_spaces
+        assert (doc.to_array(DOC_ATTRS) == reference.to_array(DOC_ATTRS)).all()
