@@ -6,10 +6,12 @@ two cores: the child parses batch n+1 while the worker finishes batch n. The chi
 but the news NER (``child_pipeline``); the worker runs the news NER on the docs it gets back, then reads the
 titles and codes the events, which balances the two sides (the child's share stays the larger).
 
-What crosses the process boundary is plain: the texts in; back, the docs as a ``DocBin`` (tokens, tags,
-lemmas, morphology, parse, entities, and the strings they use) and the names of the components run. The worker
-rebuilds the docs on its own pipeline's vocabulary (the same model's), so lexeme attributes read the same, and
-the outputs are those of one process (``tests/unit/enrich/test_parse_process.py``).
+What crosses the process boundary is plain: the texts in; back, each doc as an array (tokens, tags, lemmas,
+morphology, parse, entities: ``Doc.to_array``) with its spaces, the strings the arrays refer to, and the names of
+the components run. The worker rebuilds the docs on its own pipeline's vocabulary (the same model's), so lexeme
+attributes read the same, and the outputs are those of one process (``tests/unit/enrich/test_parse_process.py``).
+(spaCy's ``DocBin`` carried them before: it reads each token's nine strings in Python and zlib-compresses the
+lot, 2.3 ms of the child's CPU per news article against 0.3 now; ``benchmarks/enrich_profile.py --wire``.)
 
 A child that dies (killed, out of memory, a crash in native code) breaks the pool: the batch is parsed again in
 a new child one article at a time, so that an article that kills the parser fails alone (an
@@ -27,11 +29,14 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, cast
 
+import numpy
 import structlog
+from spacy.attrs import SPACY
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
 from pipeline.enrich.core import (
     EnrichmentFailure,
@@ -49,8 +54,12 @@ from pipeline.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
 
-# Every token attribute enrichment reads; DocBin adds the whitespace, the span groups and the strings used.
-DOC_ATTRS = ["ORTH", "NORM", "TAG", "POS", "MORPH", "LEMMA", "HEAD", "DEP", "SENT_START", "ENT_IOB", "ENT_TYPE"]
+# Every token attribute enrichment reads, ORTH first (the words the worker rebuilds each doc from).
+DOC_ATTRS: list[int | str] = [
+    *("ORTH", "NORM", "TAG", "POS", "MORPH", "LEMMA", "HEAD", "DEP", "SENT_START", "ENT_IOB", "ENT_TYPE")
+]
+# The columns whose values are string ids (the others are enums, offsets and flags).
+_STRING_COLUMNS = [DOC_ATTRS.index(name) for name in ("ORTH", "NORM", "TAG", "MORPH", "LEMMA", "DEP", "ENT_TYPE")]
 _PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal for this process when its parent dies
 
 
@@ -59,29 +68,56 @@ class WireBatch:
     """The child's parse of a request's texts as it crosses the process boundary."""
 
     count: int  # texts in the request
-    docs: bytes  # DocBin of the texts that parsed, in order
     failures: dict[int, tuple[str, str]]  # index of a text that did not parse: (reason, error type)
     components: tuple[str, ...]  # the components the child ran
+    # Per text that parsed, in order: its DOC_ATTRS (a row per token) and whether each token has a space after it.
+    arrays: list[numpy.ndarray] = field(default_factory=list)
+    spaces: list[numpy.ndarray] = field(default_factory=list)
+    strings: list[str] = field(default_factory=list)  # every string the arrays' string columns refer to
+
+    def extend(self, other: WireBatch) -> None:
+        """Append ``other``'s docs (one request parsed piecewise: ``ParseProcess.parse_after_crash``)."""
+        self.arrays += other.arrays
+        self.spaces += other.spaces
+        self.strings = sorted(set(self.strings) | set(other.strings))
 
 
 def to_wire(docs: list[Doc | EnrichmentFailure], components: Sequence[str]) -> WireBatch:
-    wire = DocBin(attrs=DOC_ATTRS, store_user_data=False)
-    failures: dict[int, tuple[str, str]] = {}
+    wire = WireBatch(len(docs), {}, tuple(components))
+    ids: set[int] = set()
+    strings = None
     for i, doc in enumerate(docs):
         if isinstance(doc, EnrichmentFailure):
-            failures[i] = (doc.reason, doc.error_type)
-        else:
-            wire.add(doc)
-    return WireBatch(len(docs), wire.to_bytes(), failures, tuple(components))
+            wire.failures[i] = (doc.reason, doc.error_type)
+            continue
+        if doc.spans or doc.cats or doc.has_unknown_spaces:
+            raise ValueError("a doc with span groups, categories or unknown spaces cannot cross as arrays")
+        array = doc.to_array(DOC_ATTRS).reshape((len(doc), len(DOC_ATTRS)))
+        wire.arrays.append(array)
+        wire.spaces.append(doc.to_array(SPACY).astype(bool))
+        # Each distinct id once (numpy), not nine strings per token: the child's CPU is the scarcer.
+        ids.update(numpy.unique(array[:, _STRING_COLUMNS]).tolist())
+        strings = doc.vocab.strings
+    if strings is not None:
+        wire.strings = sorted(strings[key] for key in ids if key)
+    return wire
 
 
 def from_wire(wire: WireBatch, nlp: Language) -> list[Doc | EnrichmentFailure]:
     """The docs rebuilt on ``nlp``'s vocabulary (the same model's)."""
-    parsed = DocBin().from_bytes(wire.docs).get_docs(nlp.vocab)
+    for string in wire.strings:
+        nlp.vocab.strings.add(string)
+    parsed = iter(zip(wire.arrays, wire.spaces, strict=True))
     docs: list[Doc | EnrichmentFailure] = []
     for i in range(wire.count):
         failure = wire.failures.get(i)
-        docs.append(EnrichmentFailure("", *failure) if failure else next(parsed))
+        if failure:
+            docs.append(EnrichmentFailure("", *failure))
+            continue
+        array, spaces = next(parsed)
+        # Words by their ids (ORTH), each found in the vocabulary or made from the strings just added.
+        doc = Doc(nlp.vocab, words=cast(list[str], array[:, 0]), spaces=spaces.tolist())
+        docs.append(doc.from_array(DOC_ATTRS, cast(Any, array)))
     return docs
 
 
@@ -204,23 +240,21 @@ class ParseProcess:
             self._recovering = False
 
     def _parse_one_at_a_time(self, texts: list[str]) -> WireBatch:
-        docs = DocBin(attrs=DOC_ATTRS, store_user_data=False)
-        failures: dict[int, tuple[str, str]] = {}
-        components: tuple[str, ...] = ()
+        whole = WireBatch(len(texts), {}, ())
         for i, text in enumerate(texts):
             try:
                 wire = self._pool.submit(_parse_in_child, [text]).result()
             except BrokenProcessPool as exc:
                 log.error("an article killed the parse process", index=i, error=repr(exc))
-                failures[i] = ("parsing failed: the spaCy process died parsing this article", "ParserCrashed")
+                whole.failures[i] = ("parsing failed: the spaCy process died parsing this article", "ParserCrashed")
                 self._replace_pool()
                 continue
-            components = wire.components
+            whole.components = wire.components
             if wire.failures:
-                failures[i] = wire.failures[0]
+                whole.failures[i] = wire.failures[0]
             else:
-                docs.merge(DocBin().from_bytes(wire.docs))
-        return WireBatch(len(texts), docs.to_bytes(), failures, components)
+                whole.extend(wire)
+        return whole
 
     def _replace_if_broken(self) -> bool:
         """A new pool if the child of this one died; True if so."""
