@@ -9,6 +9,11 @@ stages add up to the whole.
 
     .venv/bin/python benchmarks/enrich_profile.py --set synthetic --limit 300 --repeat 3
     .venv/bin/python benchmarks/enrich_profile.py --set news --limit 64 --cprofile 30
+    .venv/bin/python benchmarks/enrich_profile.py --set news --limit 48 --wire
+
+``--wire`` adds what a worker with a parse process pays to move the docs between the two processes
+(``pipeline.enrich.parse_process``): the child's ``to_wire`` and pickling, and the worker's unpickling and
+``from_wire``, per article, and the bytes per article.
 """
 
 from __future__ import annotations
@@ -146,12 +151,34 @@ def measure(articles: list[RawArticle], nlp: Any, batch_size: int) -> dict[str, 
     return {BARE: bare, NEWS_NER: bare - without_news, WHOLE: whole, OWN: whole - stages[f"  {PARSE}"]} | stages
 
 
+def wire_rows(articles: list[RawArticle], nlp: Any, batch_size: int, repeat: int) -> dict[str, float]:
+    """CPU ms per article of the docs' way from the parse process to the worker, and its bytes per article."""
+    import pickle
+
+    from pipeline.enrich.parse_process import child_pipeline, from_wire, to_wire
+
+    child = child_pipeline(Settings())
+    texts = [article.text for article in articles]
+    parsed = [core.parse_texts(child, texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+    sent = [pickle.dumps(to_wire(docs, child.pipe_names)) for docs in parsed]
+    steps: dict[str, Callable[[], Any]] = {
+        "the child: to_wire and pickle": lambda: [pickle.dumps(to_wire(docs, child.pipe_names)) for docs in parsed],
+        "the worker: unpickle and from_wire": lambda: [from_wire(pickle.loads(data), nlp) for data in sent],
+    }
+    best = dict.fromkeys(steps, float("inf"))
+    for _ in range(repeat):
+        for name, step in steps.items():
+            best[name] = min(best[name], cpu_ms_per_item(step, len(texts)))
+    return best | {"bytes per article": sum(map(len, sent)) / len(texts)}
+
+
 def main(
     story_set: StorySet = typer.Option(StorySet.synthetic, "--set", help="synthetic stories or real-length news"),
     limit: int = typer.Option(300, "--limit", min=1, help="How many stories (the sets repeat to fill it)"),
     repeat: int = typer.Option(1, "--repeat", min=1, help="Rounds; each figure is the lowest (least disturbed)"),
     cprofile: int = typer.Option(0, "--cprofile", min=0, help="Also print the top N functions of a cProfile run"),
     sort: str = typer.Option("cumulative", "--sort", help="cProfile order: cumulative or tottime"),
+    wire: bool = typer.Option(False, "--wire", help="Also the docs' way from a parse process to the worker"),
 ) -> None:
     """CPU ms per article: bare nlp.pipe, and enrich_articles stage by stage (exclusive times)."""
     from pipeline.enrich.nlp import load_nlp
@@ -175,6 +202,10 @@ def main(
     for row in sorted(set(best) - {BARE, NEWS_NER, WHOLE, OWN}, key=lambda row: -best[row]):
         table.add_row(row, f"{best[row]:.1f}", f"{best[row] / whole:.0%}")
     Console().print(table)
+
+    if wire:
+        for name, figure in wire_rows(articles, nlp, settings.enrich_batch_size, repeat).items():
+            print(f"{name:<40} {figure:10.3f}" if "bytes" not in name else f"{name:<40} {figure:10,.0f}")
 
     if cprofile:
         profile = cProfile.Profile()

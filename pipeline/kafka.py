@@ -71,6 +71,11 @@ def faust_credentials(settings: Settings) -> Any:
     return None
 
 
+def compression_type(settings: Settings) -> str | None:
+    """The producers' codec (PIPELINE_KAFKA_COMPRESSION), as both kafka-python and aiokafka name it."""
+    return None if settings.kafka_compression == "none" else settings.kafka_compression
+
+
 def faust_app(settings: Settings, group: str, **options: Any) -> Any:
     """A Faust app on the configured broker with the project's common options; ``options`` add or override.
 
@@ -91,7 +96,7 @@ def faust_app(settings: Settings, group: str, **options: Any) -> Any:
         web_enabled=False,
         producer_acks=-1,
         producer_max_request_size=4_000_000,
-        **options,
+        **({"producer_compression_type": compression_type(settings)} | options),
     )
 
 
@@ -141,7 +146,7 @@ def make_producer(settings: Settings, client_id: str) -> KafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=20,
-        compression_type="gzip",
+        compression_type=compression_type(settings),
         key_serializer=lambda key: None if key is None else key.encode("utf-8"),  # None: a keyless message
         max_request_size=4_000_000,
     )

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     webhook_max_backoff_seconds: float = Field(default=60.0, gt=0)
     # The webhook deliverer polls while it retries, so only a single request longer than this drops it.
     webhook_max_poll_interval_ms: int = Field(default=300_000, ge=1)
+    # How every producer of the pipeline compresses its record batches (kafka-python's and Faust's alike). zstd
+    # keeps gzip's ratio at a seventh of its CPU (benchmarks/serialization_profile.py, docs/performance.md).
+    kafka_compression: Literal["zstd", "gzip", "none"] = "zstd"
     # The broker's message.max.bytes: dead letters keep a payload only while the letter stays below it.
     kafka_max_message_bytes: int = Field(default=1_000_000, ge=1024)
     # How long a consumer may go between polls before the group drops it. The indexer polls (paused) while

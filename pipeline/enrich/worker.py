@@ -50,7 +50,7 @@ log = structlog.get_logger(__name__)
 
 
 def create_app(settings: Settings) -> faust.App:
-    app: faust.App = faust_app(settings, settings.enricher_group, producer_compression_type="gzip")
+    app: faust.App = faust_app(settings, settings.enricher_group)  # compressing as PIPELINE_KAFKA_COMPRESSION says
     return app
 
 

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, cast
 
 import structlog
-from elastic_transport import JsonSerializer
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
 from pipeline.errors import EXIT_DATA_ERROR, EXIT_NO_PERMISSION, EXIT_NOT_FOUND, PipelineError
 from pipeline.index.documents import article_document, event_document, merge_event
+from pipeline.index.es import JSON
 from pipeline.records import EnrichedArticle, Event
 
 log = structlog.get_logger(__name__)
@@ -107,9 +107,6 @@ def _raise_for_request(exc: Exception) -> NoReturn:
     raise ElasticsearchUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
 
-_JSON = JsonSerializer()
-
-
 def _chunks(operations: list[dict[str, Any]]) -> Iterator[list[bytes]]:
     """Action/document pairs in bulk requests of at most MAX_BULK_BYTES (one oversized pair goes alone), each
     line serialised here as the client would, once: the client passes bytes through, and their length is the
@@ -117,7 +114,7 @@ def _chunks(operations: list[dict[str, Any]]) -> Iterator[list[bytes]]:
     chunk: list[bytes] = []
     size = 0
     for action, document in zip(operations[::2], operations[1::2], strict=True):
-        pair = [_JSON.json_dumps(action) + b"\n", _JSON.json_dumps(document) + b"\n"]
+        pair = [JSON.json_dumps(action) + b"\n", JSON.json_dumps(document) + b"\n"]
         pair_size = len(pair[0]) + len(pair[1])
         if chunk and size + pair_size > MAX_BULK_BYTES:
             yield chunk

@@ -104,6 +104,34 @@ def read_topic(settings: Settings, topic: str, timeout: float = 60.0) -> list[Co
         consumer.close()
 
 
+CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}  # a record batch's attributes & 0x07
+
+
+def batch_codecs(settings: Settings, topic: str) -> set[str]:
+    """The codecs of the record batches on ``topic``, as a kafka-python consumer finds them reading it to the end.
+
+    Watches (and calls through) kafka-python's batch iterator in this thread only; every record is still read
+    and decompressed by the real client."""
+    from kafka.record.memory_records import MemoryRecords
+
+    seen: set[str] = set()
+    reader = threading.get_ident()
+    next_batch = MemoryRecords.next_batch
+
+    def watched(self: MemoryRecords, *args: Any, **kwargs: Any) -> Any:
+        batch = next_batch(self, *args, **kwargs)
+        if batch is not None and threading.get_ident() == reader:
+            seen.add(CODEC_NAMES.get(batch.compression_type, str(batch.compression_type)))
+        return batch
+
+    MemoryRecords.next_batch = watched
+    try:
+        read_topic(settings, topic)
+    finally:
+        MemoryRecords.next_batch = next_batch
+    return seen
+
+
 def dead_letters(settings: Settings) -> list[DeadLetter]:
     return [DeadLetter.model_validate_json(m.value) for m in read_topic(settings, settings.topic_dead_letter)]
 

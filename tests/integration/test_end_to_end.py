@@ -23,9 +23,10 @@ from kafka import KafkaAdminClient, KafkaProducer
 from pipeline.ids import article_id
 from pipeline.index.es import delete_indices, ensure_indices, make_client
 from pipeline.index.indexer import Indexer
-from pipeline.kafka import LagProbe, ensure_topics
+from pipeline.kafka import LagProbe, ensure_topics, make_producer
 from pipeline.records import DeadLetter, EnrichedArticle, Event, RawArticle
 from pipeline.settings import Settings
+from tests.integration.stages import batch_codecs
 from tests.integration.stages import read_topic as read_to_end
 from tests.shared_data import SEED_ARTICLE, require_shared
 
@@ -113,7 +114,7 @@ def e2e(kafka_bootstrap: str, es_url: str, tmp_path_factory: pytest.TempPathFact
 
 @pytest.fixture(scope="module")
 def producer(e2e: Settings) -> Iterator[KafkaProducer]:
-    p = KafkaProducer(bootstrap_servers=e2e.kafka, acks="all", key_serializer=str.encode)
+    p = make_producer(e2e, "e2e-collector")  # the collector's producer, compressing as the settings say
     yield p
     p.close()
 
@@ -201,6 +202,19 @@ def test_events_are_published_and_indexed(
     wait_for(lambda: count(es, e2e.index_events) >= len(set(seed.event_ids)), "events indexed")
     stored = indexed(es, e2e.index_events, seed.event_ids[0])
     assert stored is not None and seed.article_id in stored["article_ids"]
+
+
+def test_every_stage_reads_what_the_others_compress_with_the_configured_codec(
+    e2e: Settings, seed: EnrichedArticle, lag: LagProbe
+) -> None:
+    """PIPELINE_KAFKA_COMPRESSION (zstd by default) in both clients: the collector's kafka-python producer wrote
+    the raw topic, the enricher's Faust (aiokafka) producer the enriched and events topics, in zstd batches only;
+    the enricher read the first (the seed was enriched), the indexer the others (it was indexed), and
+    ``pipeline subscribe`` reads the events (``test_subscribe_prints_published_events``)."""
+    assert e2e.kafka_compression == "zstd"
+    wait_for(lambda: drained(lag, e2e), "enricher and indexer to catch up")
+    for topic in (e2e.topic_raw, e2e.topic_enriched, e2e.topic_events):
+        assert batch_codecs(e2e, topic) == {"zstd"}, topic
 
 
 def test_two_workers_share_the_partitions(e2e: Settings, seed: EnrichedArticle) -> None:

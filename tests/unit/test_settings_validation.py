@@ -32,6 +32,7 @@ WRONG: dict[str, str] = {
     "kibana_ca_certs": "/nonexistent/ca.pem",
     "kafka_security_protocol": "TLS",
     "kafka_sasl_mechanism": "GSSAPI",
+    "kafka_compression": "brotli",
     "kafka_sasl_username": "",
     "kafka_ssl_cafile": "/nonexistent/ca.pem",
     "devstack_dir": A_FILE,

@@ -120,6 +120,7 @@ class LexiconIndex:
             if not possible or tok.is_punct or tok.is_space:  # most words begin no trigger: no more to read
                 continue
             verb = tok.pos_ == "VERB"
+            arguments: _VerbArguments | None = None  # read once per verb, for all its patterns
             for key in tok_keys:
                 for trig in self.lemma.get(key, ()):
                     if _pos_ok(tok, trig):
@@ -131,7 +132,8 @@ class LexiconIndex:
                         yield TriggerMatch(trig, span.root, frozenset(range(tok.i, phrase_match)))
                 if verb:
                     for trig in self.verb_arg.get(key, ()):
-                        ids = _match_verb_arg(tok, trig)
+                        arguments = arguments or _VerbArguments(tok)
+                        ids = _match_verb_arg(tok, trig, arguments)
                         if ids is not None:
                             yield TriggerMatch(trig, tok, ids)
 
@@ -171,31 +173,52 @@ def _match_phrase(doc: Doc, start: int, words: tuple[str, ...]) -> int | None:
     return end
 
 
-def _match_verb_arg(verb: Token, trig: Trigger) -> frozenset[int] | None:
+class _VerbArguments:
+    """A verb's particles, and the tokens an argument is looked for in (its children on ``_ARG_DEPS`` arcs,
+    breadth first, ``max_depth`` arcs deep), each by the words it answers to (``_word_ok``). Read once per verb:
+    the compiled dictionaries give a common verb hundreds of patterns, and walking its tree for each one was the
+    coder's largest cost after the parse (benchmarks/enrich_profile.py)."""
+
+    __slots__ = ("particles", "reached")
+
+    def __init__(self, verb: Token, max_depth: int = 3) -> None:
+        self.particles = [(c, _words_of(c)) for c in verb.children if c.dep_ in _PARTICLE_DEPS]
+        self.reached: dict[str, list[Token]] = defaultdict(list)  # word -> tokens answering to it, breadth first
+        frontier = [(c, 1) for c in verb.children if c.dep_ in _ARG_DEPS]
+        while frontier:
+            tok, depth = frontier.pop(0)
+            for word in _words_of(tok):
+                self.reached[word].append(tok)
+            if depth < max_depth:
+                frontier.extend((c, depth + 1) for c in tok.children if c.dep_ in _ARG_DEPS)
+
+
+def _words_of(tok: Token) -> set[str]:
+    """The words ``_word_ok`` accepts for ``tok``."""
+    return {tok.lower_, tok.lemma_.lower()}
+
+
+def _match_verb_arg(verb: Token, trig: Trigger, arguments: _VerbArguments) -> frozenset[int] | None:
     ids = {verb.i}
     for particle in trig.words[1:]:
-        hit = next((c for c in verb.children if c.dep_ in _PARTICLE_DEPS and _word_ok(c, particle)), None)
+        hit = next((c for c, words in arguments.particles if particle in words), None)
         if hit is None:
             return None
         ids.add(hit.i)
-    arg_ids = _find_arg(verb, trig.arg)
+    arg_ids = _find_arg(arguments, trig.arg)
     if arg_ids is None:
         return None
     return frozenset(ids | arg_ids)
 
 
-def _find_arg(verb: Token, arg: tuple[str, ...], max_depth: int = 3) -> set[int] | None:
+def _find_arg(arguments: _VerbArguments, arg: tuple[str, ...]) -> set[int] | None:
+    """The first token reached (breadth first) that is the argument's head word and follows its other words."""
     head_word, before = arg[-1], arg[:-1]
-    frontier = [(c, 1) for c in verb.children if c.dep_ in _ARG_DEPS]
-    while frontier:
-        tok, depth = frontier.pop(0)
-        if _word_ok(tok, head_word):
-            start = tok.i - len(before)
-            doc = tok.doc
-            if start >= 0 and all(_word_ok(doc[start + k], w) for k, w in enumerate(before)):
-                return set(range(start, tok.i + 1))
-        if depth < max_depth:
-            frontier.extend((c, depth + 1) for c in tok.children if c.dep_ in _ARG_DEPS)
+    for tok in arguments.reached.get(head_word, ()):
+        start = tok.i - len(before)
+        doc = tok.doc
+        if start >= 0 and all(_word_ok(doc[start + k], w) for k, w in enumerate(before)):
+            return set(range(start, tok.i + 1))
     return None
 
 
