@@ -27,8 +27,8 @@ import typer
 from rich.console import Console
 
 import pipeline
-from pipeline.train.conll import ConllSentence, TokenSpan, read_documents
-from pipeline.train.silver import CONLL_LABEL_OF, SILVER_LABELS, with_silver
+from pipeline.train.conll import CONLL_LABEL_OF, ConllSentence, TokenSpan, read_documents
+from pipeline.train.silver import SILVER_LABELS, with_silver
 
 CONFIG = Path(__file__).with_name("ner.cfg")
 DATA_DIR = Path(pipeline.__file__).resolve().parents[1].parent / "shared" / "data" / "ner"

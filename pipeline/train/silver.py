@@ -5,7 +5,7 @@ CoNLL++ gold (PER, ORG, LOC, MISC) is kept as it is, with two refinements where 
 exactly a gold span: a gold MISC it reads as NORP, EVENT, WORK_OF_ART, LAW or PRODUCT takes that label ("Iraqi"
 NORP, "World Cup" EVENT), and a gold LOC it reads as FAC becomes FAC ("Camp David"): finer labels of the same
 names, which the pipeline reads downstream and which count as MISC and LOC in a CoNLL comparison
-(``CONLL_LABEL_OF``). A silver span of a label CoNLL lacks is added where it overlaps no gold span (gold is the
+(``conll.CONLL_LABEL_OF``). A silver span of a label CoNLL lacks is added where it overlaps no gold span (gold is the
 better reader of names, and annotators marked every name, so a silver PERSON, ORG, GPE or LOC is never added).
 LANGUAGE is left out: nothing downstream reads it, and CoNLL marks languages MISC.
 
@@ -41,20 +41,6 @@ SILVER_LABELS = frozenset(
 REFINEMENTS = {
     "MISC": frozenset({"NORP", "EVENT", "WORK_OF_ART", "LAW", "PRODUCT"}),
     "LOC": frozenset({"FAC"}),
-}
-# How the trained model's labels compare with CoNLL's (for selection on dev and ``pipeline evaluate ner``);
-# labels absent here (DATE, CARDINAL, ...) have no CoNLL counterpart and are not scored.
-CONLL_LABEL_OF = {
-    "PER": "PER",
-    "ORG": "ORG",
-    "LOC": "LOC",
-    "FAC": "LOC",
-    "MISC": "MISC",
-    "NORP": "MISC",
-    "EVENT": "MISC",
-    "WORK_OF_ART": "MISC",
-    "LAW": "MISC",
-    "PRODUCT": "MISC",
 }
 
 
