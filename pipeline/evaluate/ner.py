@@ -5,11 +5,12 @@ gold entity's, and every mention counts (a name written five times is five entit
 LOC: spaCy's PERSON is PER, GPE, LOC and FAC are LOC, ORG is ORG; gold MISC and predicted NORP, DATE and the
 rest are not scored, so a demonym ("Iraqi", MISC in CoNLL) predicted as a place is a false positive.
 
-Three systems are scored on one parse of the data: the small OntoNotes model's own entities ("spaCy"), the
-project's news model alone ("news model", when loaded), and the pipeline's canonical entities (every mention of
-each, with its entity's type). Sentences are joined into their CoNLL documents (split at ``-DOCSTART-``),
-tokens separated by spaces and sentences by newlines, so that resolution across an article's mentions has the
-context it has in news.
+Systems scored on one parse of the data: the small OntoNotes model's own entities ("spaCy", unless a one-pass
+news model runs instead of it), the project's news model alone ("news model", when loaded; its labels compared
+as CoNLL's, ``conll.CONLL_LABEL_OF``: FAC is LOC, NORP and the other names a one-pass model learnt for gold MISC
+are MISC, unscored), and the pipeline's canonical entities (every mention of each, with its entity's type).
+Sentences are joined into their CoNLL documents (split at ``-DOCSTART-``), tokens separated by spaces and
+sentences by newlines, so that resolution across an article's mentions has the context it has in news.
 
 ``--speed`` times ``enrich_articles`` (the function the worker calls) on the same documents with and without
 the news model, in one run on one machine, by the wall clock and by this process's CPU time (which other
@@ -33,7 +34,7 @@ from rich.table import Table
 import pipeline
 from pipeline.evaluate import evaluate_app
 from pipeline.evaluate.ner_errors import SpanError, classify, summary
-from pipeline.train.conll import read_documents
+from pipeline.train.conll import CONLL_LABEL_OF, read_documents
 
 SCORED_LABELS = ("PER", "ORG", "LOC")
 SPACY_TO_CONLL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
@@ -112,8 +113,12 @@ def spacy_spans(spans: Iterable[Any]) -> set[Span]:
 
 
 def news_spans(spans: Iterable[Any]) -> set[Span]:
-    """Scored spans among the news model's entity spans (CoNLL labels already)."""
-    return {(ent.start_char, ent.end_char, ent.label_) for ent in spans if ent.label_ in SCORED_LABELS}
+    """Scored spans among the news model's entity spans, its labels compared as CoNLL's (FAC is LOC)."""
+    return {
+        (ent.start_char, ent.end_char, CONLL_LABEL_OF[ent.label_])
+        for ent in spans
+        if CONLL_LABEL_OF.get(ent.label_) in SCORED_LABELS
+    }
 
 
 def pipeline_spans(entities: Iterable[Any]) -> set[Span]:
@@ -131,7 +136,7 @@ SYSTEMS = (("spacy", "spaCy"), ("news", "news model"), ("pipeline", "pipeline"))
 
 
 def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: bool = False) -> dict[str, Any]:
-    """Scores of the three systems (and, with ``speed``, enrich_articles throughput; with ``errors``, the
+    """Scores of the systems (and, with ``speed``, enrich_articles throughput; with ``errors``, the
     pipeline's wrong spans by category), as a JSON-ready dict."""
     from pipeline.enrich.entities import resolve_entities, with_known_actors
     from pipeline.enrich.entities.gazetteer import get_gazetteer
@@ -152,10 +157,14 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: 
     resolve_seconds = time.perf_counter() - started
 
     has_news = "news_ner" in nlp.pipe_names
-    scores = {name: Scores() for name, _ in SYSTEMS}
+    # With a one-pass news model the small model's ner is not run: no "spaCy" system then.
+    has_small = not has_news or not getattr(nlp.get_pipe("news_ner"), "one_pass", False)
+    systems = {"pipeline"} | ({"news"} if has_news else set()) | ({"spacy"} if has_small else set())
+    scores = {name: Scores() for name, _ in SYSTEMS if name in systems}
     wrong_spans: list[SpanError] = []
     for document, doc, entities in zip(documents, docs, resolved, strict=True):
-        scores["spacy"].add(document.gold, spacy_spans(doc.spans[ONTONOTES_KEY] if has_news else doc.ents))
+        if has_small:
+            scores["spacy"].add(document.gold, spacy_spans(doc.spans[ONTONOTES_KEY] if has_news else doc.ents))
         model = news_spans(doc.spans[NEWS_KEY]) if has_news else None
         if model is not None:
             scores["news"].add(document.gold, model)
@@ -175,7 +184,6 @@ def evaluate(data: Path, limit: int | None = None, speed: bool = False, errors: 
         "systems": {
             name: {label: score.prf(label) for label in SCORED_LABELS} | {"overall": score.prf()}
             for name, score in scores.items()
-            if name != "news" or has_news
         },
         "throughput": {
             "parse_tokens_per_second": tokens / parse_seconds if parse_seconds else 0.0,

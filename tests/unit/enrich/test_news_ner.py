@@ -1,8 +1,10 @@
-"""The news NER next to the OntoNotes model: which entity comes from which source, and the shipped model."""
+"""The news NER: beside the OntoNotes model (which entity comes from which source), or alone as the one entity
+reader (its labels mapped to the OntoNotes ones); and the shipped model."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import spacy
 from hypothesis import given, settings
@@ -10,7 +12,16 @@ from hypothesis import strategies as st
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from pipeline.enrich.entities.news_ner import NEWS_KEY, ONTONOTES_KEY, SHIPPED_MODEL, merge_entities
+from pipeline.enrich.entities.news_ner import (
+    NEWS_KEY,
+    ONTONOTES_KEY,
+    SHIPPED_MODEL,
+    conll_labels_to_ontonotes,
+    merge_entities,
+    ontonotes_entities,
+)
+from pipeline.enrich.nlp import load_nlp, model_lineage
+from pipeline.settings import Settings
 
 _blank = spacy.blank("en")
 
@@ -177,3 +188,141 @@ def test_overlapping_spans_never_fail_the_merge(
     inputs = {(start, end) for start, end, _ in ontonotes + news}
     # Every entity is one of the inputs' spans, a body of office being an OntoNotes span.
     assert all((e.start, e.end) in inputs for e in doc.ents)
+
+
+# One pass: a news model that reads the OntoNotes labels too (0.2.0, ``pipeline train ner`` with silver labels)
+# is the only entity reader, its spans relabelled by ``ontonotes_entities``.
+
+
+def mapped(text: str, news: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    doc = _blank(text)
+    spans = [_span(doc, surface, label) for surface, label in news]
+    return [(e.text, e.label_) for e in ontonotes_entities(doc, spans)]
+
+
+def test_conll_labels_become_ontonotes_ones_and_the_learnt_ontonotes_labels_stay() -> None:
+    text = "Juventus beat Ajax in Rome on Sunday as 40,000 Italian fans cheered Del Piero at the Stadio Olimpico."
+    news = [
+        ("Juventus", "ORG"),
+        ("Ajax", "ORG"),
+        ("Rome", "LOC"),
+        ("Sunday", "DATE"),
+        ("40,000", "CARDINAL"),
+        ("Italian", "NORP"),
+        ("Del Piero", "PER"),
+        ("the Stadio Olimpico", "FAC"),
+    ]
+    assert mapped(text, news) == [
+        ("Juventus", "ORG"),
+        ("Ajax", "ORG"),
+        ("Rome", "GPE"),  # a place the gazetteer knows
+        ("Sunday", "DATE"),
+        ("40,000", "CARDINAL"),
+        ("Italian", "NORP"),
+        ("Del Piero", "PERSON"),
+        ("the Stadio Olimpico", "FAC"),
+    ]
+
+
+def test_a_place_is_typed_by_the_gazetteer() -> None:
+    text = "Talks in Kharkiv, in Ukraine and on the Korean Peninsula."
+    news = [("Kharkiv", "LOC"), ("Ukraine", "LOC"), ("Korean Peninsula", "LOC")]
+    assert mapped(text, news) == [("Kharkiv", "GPE"), ("Ukraine", "GPE"), ("Korean Peninsula", "LOC")]
+
+
+def test_a_misc_name_is_no_output_entity_but_its_finer_labels_are() -> None:
+    text = "The Iraqi team won the World Cup and the Nobel Prize with an Apple iPhone under the Geneva Conventions."
+    news = [
+        ("Iraqi", "NORP"),
+        ("World Cup", "EVENT"),
+        ("Nobel Prize", "MISC"),
+        ("iPhone", "PRODUCT"),
+        ("Geneva Conventions", "LAW"),
+    ]
+    assert mapped(text, news) == [
+        ("Iraqi", "NORP"),
+        ("World Cup", "EVENT"),
+        ("iPhone", "PRODUCT"),
+        ("Geneva Conventions", "LAW"),
+    ]
+
+
+def test_french_conll_labels_are_mapped_alike() -> None:
+    doc = _blank("Emmanuel Macron a parlé à Lyon avec la SNCF et des Européens.")
+    doc.ents = [
+        _span(doc, "Emmanuel Macron", "PER"),
+        _span(doc, "Lyon", "LOC"),
+        _span(doc, "SNCF", "ORG"),
+        _span(doc, "Européens", "MISC"),
+    ]
+    assert [(e.text, e.label_) for e in conll_labels_to_ontonotes(doc).ents] == [
+        ("Emmanuel Macron", "PERSON"),
+        ("Lyon", "GPE"),
+        ("SNCF", "ORG"),
+    ]
+
+
+def _untrained_news_model(path: Path, labels: list[str]) -> str:
+    """A news model with these NER labels (untrained: only which labels it reads matters here)."""
+    model = spacy.blank("en")
+    ner = model.add_pipe("ner")
+    for label in labels:
+        ner.add_label(label)
+    model.initialize()
+    model.meta.update({"name": "news_ner", "version": "0.2.0"})
+    model.to_disk(path)
+    return str(path)
+
+
+ONE_PASS = ["PER", "ORG", "LOC", "MISC", "NORP", "FAC", "DATE", "CARDINAL"]
+
+
+def test_a_news_model_reading_the_ontonotes_labels_is_the_one_entity_reader(tmp_path: Path) -> None:
+    model = _untrained_news_model(tmp_path / "one-pass", ONE_PASS)
+    nlp = load_nlp(Settings(news_ner_model=model))
+    assert "ner" not in nlp.component_names and nlp.pipe_names[-1] == "news_ner"
+    doc = nlp("Angela Merkel met German ministers in Munich on Monday.")
+    assert ONTONOTES_KEY not in doc.spans and NEWS_KEY in doc.spans
+    assert not {e.label_ for e in doc.ents} & {"PER", "MISC"}
+    name, version = model_lineage(nlp)
+    assert name.endswith("+news_ner") and version.endswith("+0.2.0")
+    # a parse process leaves the news NER to its worker and loads no entity reader at all
+    assert "ner" not in load_nlp(Settings(news_ner_model=model), news_ner=False).component_names
+
+
+def test_a_news_model_reading_conll_labels_alone_runs_beside_the_small_models_ner(tmp_path: Path) -> None:
+    model = _untrained_news_model(tmp_path / "conll", ["PER", "ORG", "LOC", "MISC"])
+    nlp = load_nlp(Settings(news_ner_model=model))
+    assert nlp.pipe_names[-2:] == ["ner", "news_ner"]
+    assert ONTONOTES_KEY in nlp("Angela Merkel met German ministers on Monday.").spans
+
+
+def test_without_a_news_model_the_small_model_reads_the_entities() -> None:
+    nlp = load_nlp(Settings(news_ner_model="none"))
+    assert "ner" in nlp.pipe_names and "news_ner" not in nlp.pipe_names
+    labels = {e.label_ for e in nlp("Angela Merkel met German ministers in Munich on Monday.").ents}
+    assert {"PERSON", "NORP", "GPE", "DATE"} <= labels
+
+
+_MAP_WORDS = ["Joint", "Chiefs", "of", "Staff", "Simon", "Parke", "England", "the", "said", "Paris", "15-7", "."]
+_MAP_DOC = _blank(" ".join(_MAP_WORDS * 2))
+_MODEL_LABELS = ["PER", "ORG", "LOC", "MISC", "FAC", "NORP", "DATE", "CARDINAL", "EVENT"]
+
+
+def _model_spans() -> st.SearchStrategy[list[tuple[int, int, str]]]:
+    bounds = st.tuples(st.integers(0, len(_MAP_DOC) - 1), st.integers(1, 6)).map(
+        lambda start_length: (start_length[0], min(len(_MAP_DOC), start_length[0] + start_length[1]))
+    )
+    return st.lists(
+        st.tuples(bounds, st.sampled_from(_MODEL_LABELS)).map(lambda b: (b[0][0], b[0][1], b[1])), max_size=10
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(news=_model_spans())
+def test_every_model_span_but_misc_becomes_one_entity(news: list[tuple[int, int, str]]) -> None:
+    doc = Doc(_MAP_DOC.vocab, words=[t.text for t in _MAP_DOC])
+    spans = filter_spans(Span(doc, start, end, label=label) for start, end, label in news)  # a model's: disjoint
+    doc.ents = ontonotes_entities(doc, spans)
+    assert [(e.start, e.end) for e in doc.ents] == sorted((s.start, s.end) for s in spans if s.label_ != "MISC")
+    assert not {e.label_ for e in doc.ents} & {"PER", "MISC"}  # CoNLL-only labels never reach doc.ents

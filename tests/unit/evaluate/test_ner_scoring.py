@@ -6,7 +6,7 @@ from pathlib import Path
 
 from spacy.language import Language
 
-from pipeline.evaluate.ner import Scores, pipeline_spans, read_conll
+from pipeline.evaluate.ner import Scores, news_spans, pipeline_spans, read_conll
 from pipeline.records import Entity, Mention
 
 CONLL = """-DOCSTART- -X- -X- O
@@ -55,6 +55,15 @@ def test_every_mention_counts_and_a_demonym_read_as_a_place_is_a_false_positive(
     as_norp = Scores()
     as_norp.add(gold, pipeline_spans([entity("Iraqi", "NORP", (0, 5, "Iraqi"))]))
     assert as_norp.prf()["precision"] == 0.0 and as_norp.prf()["support"] == 2  # NORP is not scored
+
+
+def test_the_news_models_finer_labels_count_as_conll_ones() -> None:
+    import spacy
+
+    doc = spacy.blank("en")("Iraqi troops left Camp David on Monday")
+    doc.ents = [doc.char_span(0, 5, "NORP"), doc.char_span(18, 28, "FAC"), doc.char_span(32, 38, "DATE")]
+    # FAC is a LOC; NORP (a MISC in CoNLL) and DATE are not scored
+    assert news_spans(doc.ents) == {(18, 28, "LOC")}
 
 
 def test_a_span_off_by_a_word_or_a_type_scores_nothing() -> None:
