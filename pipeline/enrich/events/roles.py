@@ -134,11 +134,11 @@ def _acts_among_states(source: Actor, frame: Frame, index: EntityIndex) -> bool:
     taken to be one."""
     if source.label != "PERSON":
         return False
-    for tok in frame.sent:
-        entity = index.entity_at(tok)
-        if entity is not None and entity.label in {"GPE", "NORP"} and index.is_country(entity.name):
-            return True
-    return False
+    sent = frame.sent
+    return any(
+        sent.start <= span.start < sent.end and entity.label in {"GPE", "NORP"} and index.is_country(entity.name)
+        for span, entity in index.mention_spans
+    )
 
 
 def _is_passive(verb: Token) -> bool:
@@ -378,7 +378,7 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                     # "pledged support to the Palestinians", "established ties with Nauru", "launched an
                     # investigation into X": the object is the act, its complement the party.
                     candidates.extend(_complement_parties(child, preps))
-                candidates.append(_partitive_whole(child))
+                candidates.append(child)
             elif child.dep_ == "prep" and child.lower_ == "between":
                 # "restrictions between it and Israel", "talks between A and B": the parties, less the actor.
                 candidates.extend(c for c in child.children if c.dep_ == "pobj")
@@ -393,8 +393,9 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 # A small-model parse error: in "met with X, a ..., and Y" the second name is often hung on the
                 # verb as its conjunct. A name with no clause of its own coordinated there is another object.
                 candidates.append(child)
+    candidates = [_partitive_whole(cand) for cand in candidates]  # "some of the peacekeepers": the peacekeepers
     actors: list[Actor] = []
-    for cand in map(_partitive_whole, candidates):
+    for cand in candidates:
         if _own_forces(cand):
             continue  # "withdrew its troops", "sent their soldiers": the actor's own, not the other party
         for tok in (cand, *_conjuncts(cand)):

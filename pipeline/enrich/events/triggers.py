@@ -291,14 +291,6 @@ def _is_topic(tok: Token) -> bool:
     return tok.pos_ in {"NOUN", "PROPN"} and tok.dep_ == "pobj" and tok.head.lower_ in _TOPIC_PREPS
 
 
-_ILLS = frozenset({
-    "epidemic", "pandemic", "outbreak", "virus", "disease", "ebola", "malaria", "cholera", "covid", "coronavirus",
-    "poverty", "hunger", "famine", "corruption", "inflation", "unemployment", "climate", "drought", "fire",
-    "wildfire", "flood", "cause", "illiteracy", "malnutrition", "crime",
-})  # fmt: skip
-_FIGHT_LEMMAS = frozenset({"fight", "combat", "battle", "tackle"})
-
-
 _PEACEKEEPING = "074"
 _FORCES = frozenset({"troop", "soldier", "peacekeeper", "force", "contingent", "battalion", "unit", "team"})
 
@@ -320,6 +312,14 @@ def _failed_agreement(head: Token, match: TriggerMatch) -> bool:
         return False
     gov = _governor(clause_verb(head))
     return gov is not None and gov.lemma_.lower() == "fail"
+
+
+_ILLS = frozenset({
+    "epidemic", "pandemic", "outbreak", "virus", "disease", "ebola", "malaria", "cholera", "covid", "coronavirus",
+    "poverty", "hunger", "famine", "corruption", "inflation", "unemployment", "climate", "drought", "fire",
+    "wildfire", "flood", "cause", "illiteracy", "malnutrition", "crime",
+})  # fmt: skip
+_FIGHT_LEMMAS = frozenset({"fight", "combat", "battle", "tackle"})
 
 
 def _fights_an_ill(head: Token, match: TriggerMatch) -> bool:
@@ -408,19 +408,19 @@ def frame_for(
         # "will not lift the embargo", "will not end the strike": the concession of ending it is refused.
         refused_type, refuser = taxonomy.cessation()[0] or refused_type, ender
     refusal = negated and _is_refusal(refuser, refused_type, taxonomy)
-    if negated and not refusal and _failed_agreement(head, match):
-        # "failed to reach agreement on a trade deal": talks that end without one reject each side's terms
-        # (CAMEO 12), not nothing.
-        sent = head.sent if sent is None else sent
-        frame = Frame(match=match, sent=sent, event_type="REJECT", mode=None, converted=True)
-        frame.reported = _is_reported(head)
-        return frame
-    if negated and not refusal:
+    failed = negated and not refusal and _failed_agreement(head, match)
+    if negated and not refusal and not failed:
         return None
     sent = head.sent if sent is None else sent
     if _in_question(sent):
         return None
     frame = Frame(match=match, sent=sent, event_type=match.trigger.event_type, mode=match.trigger.mode)
+    if failed:
+        # "failed to reach agreement on a trade deal": talks that end without one reject each side's terms
+        # (CAMEO 12), not nothing.
+        frame.event_type, frame.mode, frame.converted = "REJECT", None, True
+        frame.reported = _is_reported(head)
+        return frame
     obliged, speaker_verb = _obligation(head)
     if obliged is not None and speaker_verb is not None and not refusal:
         # "Russia says Israel must end attacks": saying another party must act is demanding it (CAMEO 10, PLOVER
