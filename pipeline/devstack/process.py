@@ -19,9 +19,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.errors import ServiceUnavailable
 
-class DevstackError(RuntimeError):
-    """A failure the user can act on; the message says what happened and what to do."""
+
+class DevstackError(ServiceUnavailable, RuntimeError):
+    """A failure the user can act on; the message says what happened and what to do. An expected failure like any
+    other service being unavailable (exit 69, no traceback), whichever command started the local stack."""
 
 
 @dataclass(frozen=True)

@@ -89,3 +89,14 @@ def test_a_bad_option_value_is_a_message() -> None:
     result = run_pipeline("reindex", "everything")
     assert_message(result, exit_code=EXIT_USAGE, says="cannot reindex 'everything'", where="")
     assert "choose articles, events or all" in result.stderr
+
+
+def test_a_local_stack_that_cannot_start_is_a_message() -> None:
+    # `./run demo` with port 9092 held by another process printed a traceback: the devstack's own error was not
+    # among the expected failures the CLI turns into messages.
+    from pipeline.devstack.process import DevstackError
+    from pipeline.errors import explain
+
+    failure = explain(DevstackError("Kafka cannot listen on 127.0.0.1:9092: the port is in use; stop it"))
+    assert failure is not None and failure.exit_code == EXIT_UNAVAILABLE
+    assert failure.lines() == ["error: Kafka cannot listen on 127.0.0.1:9092: the port is in use; stop it"]
