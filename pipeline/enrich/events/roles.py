@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from spacy.tokens import Token
+from spacy.tokens import Span, Token
 
 from pipeline.enrich.dictionaries import agent_sector
+from pipeline.enrich.entities.gazetteer import get_gazetteer
 from pipeline.enrich.events.actors import AGENT_NOUNS, EntityIndex, phrase_text
 from pipeline.enrich.events.lexicon import TriggerMatch
 from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
@@ -119,8 +120,10 @@ def _usable_target(actor: Actor, frame: Frame, index: EntityIndex) -> Actor | No
     if actor.label == "GPE" and not index.is_country(actor.name):
         if frame.mode == "visit":
             return index.state_actor(actor.country_code)
-        if frame.event_type in _TOWN_TARGET_TYPES and actor.country_code:
-            return actor  # "threatened to shell Haifa": the town is what is attacked, with its country
+        if frame.event_type in _TOWN_TARGET_TYPES | _RESTRICTION_TYPES and actor.country_code:
+            # "threatened to shell Haifa", "declared a ceasefire in Benghazi": the town is what is attacked or
+            # restricted, with its country.
+            return actor
         return actor if index.is_political(actor) else None
     if actor.label == "ORG" and not index.is_political(actor) and frame.event_type in _MUTUAL_TYPES:
         return None  # a company met or agreed with is business news; one banned, sued or attacked is a target
@@ -377,7 +380,10 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 if child.dep_ == "dobj" and index.actor_at(child) is None:
                     # "pledged support to the Palestinians", "established ties with Nauru", "launched an
                     # investigation into X": the object is the act, its complement the party.
-                    candidates.extend(_complement_parties(child, preps))
+                    carries_trigger = any(c.i in frame.match.token_ids for c in child.children)
+                    # "launched a mediation effort between A and B": the trigger's own act is between them;
+                    # "discussed a hotline between the coast guards" names a topic, not the other party.
+                    candidates.extend(_complement_parties(child, preps | ({"between"} if carries_trigger else set())))
                 candidates.append(child)
             elif child.dep_ == "prep" and child.lower_ == "between":
                 # "restrictions between it and Israel", "talks between A and B": the parties, less the actor.
@@ -387,7 +393,8 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 candidates.extend(found)
                 if child.lower_ in _PLACE_PREPS:
                     located.update(c.i for c in found)  # "at the Foreign Ministry building": where, not whose
-            elif child.dep_ == "ccomp" and frame.event_type in {"THREATEN", "ACCUSE", "REQUEST"}:
+            elif frame.event_type in {"THREATEN", "ACCUSE", "REQUEST"} and _content_clause(child):
+                # "demanded that the US ease sanctions", "its demand that US ease sanctions": who is told to act.
                 candidates.extend(c for c in child.children if c.dep_ == "nsubj")
             elif child.dep_ == "conj" and child.pos_ == "PROPN" and candidates and not _has_subject(child):
                 # A small-model parse error: in "met with X, a ..., and Y" the second name is often hung on the
@@ -407,6 +414,11 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 actor = Actor(name=phrase_text(tok), country_code=None, label=None)
             if actor is None and tok.i in by_head:
                 frame.event_objects.append(tok.i)  # resolved once every trigger has its actors
+                if frame.event_type not in _TOPIC_TYPES:
+                    # "rejected a request by Mr. Erdogan", "rejected accusations by the US": whose act it was,
+                    # even when that act is no event of its own (a request that is only rejected).
+                    pronoun = any(c.dep_ == "poss" and c.pos_ == "PRON" for c in tok.children)
+                    actor = None if pronoun else _nominal_source(tok, index)  # "on their release": unclear whose
             if actor is not None and all(not same_actor(actor, a) for a in actors):
                 actors.append(actor)
     if not actors:
@@ -425,6 +437,10 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 if country is not None:
                     actors.append(Actor(name=phrase_text(tok), country_code=country, label=None))
                     break
+    if not actors and verb.lemma_.lower() in _GIVING_VERBS:
+        actors.extend(_nested_recipients(verb, index))
+    if not actors and frame.event_type in _RESTRICTION_TYPES:
+        actors.extend(_restricted_places(frame, verb, index))
     if not actors and frame.event_type in _PATIENT_TYPES:
         # "banned national newspapers" (the trigger "ban > newspaper"): its own object, when people or a body
         # of them, was acted on ("imposed martial law", "rejected the offer": a thing, no party).
@@ -439,6 +455,85 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         if patient is not None:
             actors.append(patient)
     return actors
+
+
+def _content_clause(child: Token) -> bool:
+    """A clause saying what is demanded, threatened or alleged: a verb's complement, or a "that" clause on the
+    trigger noun ("its demand that US ease sanctions")."""
+    if child.dep_ == "ccomp":
+        return True
+    return (
+        child.dep_ == "acl"
+        and child.head.pos_ == "NOUN"
+        and any(c.dep_ == "mark" and c.lower_ == "that" for c in child.children)
+    )
+
+
+def _nested_recipients(verb: Token, index: EntityIndex) -> list[Actor]:
+    """ "sent 100 vehicles and a team of paratroopers to Lebanon": the parser often hangs the destination on the
+    last thing sent rather than on the verb; it is still where (to whom) they went."""
+    found: list[Actor] = []
+    for obj in (c for c in verb.children if c.dep_ == "dobj"):
+        for tok in obj.subtree:
+            if tok.dep_ != "prep" or tok.lower_ != "to" or tok.head.pos_ not in _NOUNS or _depth(tok, obj) > 4:
+                continue
+            for pobj in (c for c in tok.children if c.dep_ == "pobj"):
+                actor = index.actor_at(pobj)
+                if actor is not None and all(not same_actor(actor, a) for a in found):
+                    found.append(actor)
+    return found
+
+
+def _depth(tok: Token, top: Token) -> int:
+    depth = 0
+    while tok.i != top.i and tok.head.i != tok.i:
+        tok, depth = tok.head, depth + 1
+    return depth
+
+
+def _restricted_places(frame: Frame, verb: Token, index: EntityIndex) -> list[Actor]:
+    """ "declared a ceasefire in Tripoli", "imposed a curfew in parts of North West Frontier Province",
+    "eased restrictions across Gaza": a restriction or its end is laid on the place it covers, when no party
+    is named."""
+    doc = verb.doc
+    anchors = [verb, *(doc[i] for i in sorted(frame.match.token_ids) if doc[i].pos_ in _NOUNS)]
+    # A town counts when the sentence names its country: "declared a state of siege in Pando" by Bolivia's
+    # president is not about Uruguay's Pando, the only one the gazetteer has.
+    named = _countries_named(frame.sent, index)
+    for anchor in anchors:
+        for prep in anchor.children:
+            if prep.dep_ != "prep" or prep.lower_ not in _COVERING_PREPS:
+                continue
+            for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+                place = _place_party(_partitive_whole(pobj), frame, index)
+                if place is not None and (_capital(place.name) or place.country_code in named):
+                    return [place]
+    return []
+
+
+def _countries_named(sent: Span, index: EntityIndex) -> set[str]:
+    """The countries a sentence names, as states, capitals or nationalities ("the Libyan army")."""
+    found: set[str] = set()
+    for span, entity in index.mention_spans:
+        if sent.start <= span.start < sent.end and entity.label in {"GPE", "NORP"}:
+            code = index.country_of(entity)
+            if code and (entity.label == "NORP" or index.is_country(entity.name) or _capital(entity.name)):
+                found.add(code)
+    return found
+
+
+def _capital(name: str) -> bool:
+    return get_gazetteer().capital_country(name) is not None
+
+
+_COVERING_PREPS = frozenset({"in", "on", "over", "across", "throughout", "around"})
+# Restrictions laid on a place, and their end: curfews, sieges, ceasefires, sanctions, withdrawals.
+_RESTRICTION_TYPES = frozenset({"COERCE", "CONCEDE", "RETREAT", "SANCTION"})
+# Verbs of handing something over: whoever it goes to is the other party.
+_GIVING_VERBS = frozenset({
+    "send", "deploy", "dispatch", "donate", "deliver", "provide", "supply", "give", "ship", "hand", "transfer",
+    "contribute", "return", "allocate", "grant", "lend", "airlift", "extend",
+})  # fmt: skip
 
 
 def _relation_with(prep: Token, tok: Token, frame: Frame) -> bool:

@@ -464,3 +464,58 @@ def test_the_place_troops_withdraw_from_is_the_target_not_the_troops(nlp: Langua
 def test_refusing_to_withdraw_a_bill_from_parliament_names_no_parliament(nlp: Language) -> None:
     events = _events(nlp, "The minister said the government would not withdraw the bill from Congress.")
     assert all(e.target is None or e.target.name != "Congress" for e in events)
+
+
+# -- targets: whose act, where, to whom ----------------------------------------------------------------------
+
+
+def test_a_rejected_request_names_who_made_it(nlp: Language) -> None:
+    events = _events(
+        nlp, "The Dutch government rejected a request by President Erdogan to address a rally in Rotterdam."
+    )
+    assert ("REJECT", "NLD", "TUR") in _roles(events)
+
+
+def test_rejected_accusations_name_their_accuser(nlp: Language) -> None:
+    events = _events(nlp, "Kenya's government rejected accusations by Uganda that its police had detained traders.")
+    assert ("REJECT", "KEN", "UGA") in _roles(events)
+
+
+def test_a_rejected_act_of_unclear_owner_names_nobody(nlp: Language) -> None:
+    # "their release": whose release is not said; the possessive pronoun is not resolved into a party.
+    events = _events(nlp, "The minister offered to host talks in Riga on their release.")
+    assert all(e.target is None or e.target.name != "Riga" for e in events)
+
+
+def test_a_ceasefire_declared_in_a_city_is_laid_on_that_city(nlp: Language) -> None:
+    events = _events(nlp, "The Libyan army declared a three-day ceasefire in Benghazi on Sunday.")
+    (event,) = [e for e in events if e.source is not None and e.source.country_code == "LBY"]
+    assert event.target is not None and event.target.name == "Benghazi"
+
+
+def test_a_curfew_over_part_of_a_province_is_laid_on_the_province(nlp: Language) -> None:
+    events = _events(nlp, "Authorities in Pakistan imposed a curfew in parts of Lahore after the riots.")
+    targets = {e.target.country_code for e in events if e.target is not None}
+    assert "PAK" in targets
+
+
+def test_a_destination_hung_on_the_last_thing_sent_is_still_the_recipient(nlp: Language) -> None:
+    events = _events(
+        nlp, "Canada has sent 40 armoured vehicles and a unit of engineers to Jordan to help guard the border."
+    )
+    assert ("COOPERATE", "CAN", "JOR") in _roles(events) or ("AID", "CAN", "JOR") in _roles(events)
+
+
+def test_a_mediation_effort_between_two_parties_names_them(nlp: Language) -> None:
+    events = _events(nlp, "Qatar launched a mediation effort between Ethiopia and Eritrea.")
+    assert {r for r in _roles(events) if r[0] == "CONSULT"} == {("CONSULT", "QAT", "ETH"), ("CONSULT", "QAT", "ERI")}
+
+
+def test_a_hotline_discussed_between_coast_guards_names_no_party(nlp: Language) -> None:
+    events = _events(nlp, "The two ministers spent an hour discussing a hotline between the navies.")
+    assert all(e.target is None or "navies" not in e.target.name for e in events)
+
+
+def test_a_demand_that_a_state_act_names_the_state(nlp: Language) -> None:
+    events = _events(nlp, "Iran has repeated its demand that Britain release the seized tanker.")
+    assert ("REQUEST", "IRN", "GBR") in _roles(events)
