@@ -108,6 +108,7 @@ PANELS: dict[str, str] = {
     "devstack": LOCAL,
 }
 
+
 def _register_all() -> None:
     for name in _COMMAND_MODULES:
         try:

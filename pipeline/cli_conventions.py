@@ -48,5 +48,3 @@ def apply_conventions(root: click.Command) -> click.Command:
             if shown is not None and param.show_default is not False:
                 param.show_default = shown
     return root
-
-

@@ -74,9 +74,7 @@ def write_schemas(directory: Path = SCHEMAS_DIR) -> list[Path]:
     written = []
     for name in MESSAGE_MODELS:
         path = directory / f"{name}.schema.json"
-        path.write_text(
-            json.dumps(export_json_schema(name), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        path.write_text(json.dumps(export_json_schema(name), indent=2, sort_keys=True) + "\n", encoding="utf-8")
         written.append(path)
     return written
 

@@ -53,8 +53,10 @@ def main() -> int:
     if isinstance(result, EnrichmentFailure):
         problems.append(f"English enrichment failed: {result.reason}")
     else:
-        print(f"english: {name} {version}, {nlp.pipe_names}: {len(result.article.entities)} entities, "
-              f"{len(result.events)} events")
+        print(
+            f"english: {name} {version}, {nlp.pipe_names}: {len(result.article.entities)} entities, "
+            f"{len(result.events)} events"
+        )
         if not result.article.entities:
             problems.append("the English article got no entities")
     french = entity_nlp_for("fr", settings)

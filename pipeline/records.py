@@ -150,9 +150,7 @@ class Event(Record):
     source: Actor | None = None
     target: Actor | None = None
     location: Location | None = None
-    date: str | None = Field(
-        None, description="ISO date (YYYY-MM-DD, or YYYY-MM / YYYY when that is all known)"
-    )
+    date: str | None = Field(None, description="ISO date (YYYY-MM-DD, or YYYY-MM / YYYY when that is all known)")
     date_text: str | None = None
     evidence: Evidence
     confidence: float = Field(ge=0.0, le=1.0)

@@ -518,8 +518,14 @@ class Collector:
             log.exception("item failed", feed=feed.source_id, link=shown(item.link))
             problem = Problem(Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}", item.link)
             final = ItemState(
-                feed.source_id, item.key or item_fingerprint(item), item_fingerprint(item), "rejected",
-                self.settings.max_item_attempts, None, known.first_seen_at if known else self._clock(), self._clock(),
+                feed.source_id,
+                item.key or item_fingerprint(item),
+                item_fingerprint(item),
+                "rejected",
+                self.settings.max_item_attempts,
+                None,
+                known.first_seen_at if known else self._clock(),
+                self._clock(),
             )
             self._reject(feed, report, item, problem)
             self.store.save_item(final)
@@ -533,8 +539,9 @@ class Collector:
                 continue
             if waiting.outcome == "retry":
                 report.rejected += 1
-                log.warning("item left its feed before it could be collected", feed=feed.source_id,
-                            item=shown(waiting.item_key))
+                log.warning(
+                    "item left its feed before it could be collected", feed=feed.source_id, item=shown(waiting.item_key)
+                )
                 self.publisher.send_dead_letter(
                     dead_letter(
                         "collect",
@@ -548,8 +555,13 @@ class Collector:
 
     def _reject(self, feed: FeedConfig, report: FeedReport, item: FeedItem, problem: Problem) -> None:
         report.rejected += 1
-        log.warning("item rejected", feed=feed.source_id, link=shown(item.link), reason=problem.reason.value,
-                    detail=problem.detail)
+        log.warning(
+            "item rejected",
+            feed=feed.source_id,
+            link=shown(item.link),
+            reason=problem.reason.value,
+            detail=problem.detail,
+        )
         self.publisher.send_dead_letter(
             dead_letter(
                 "collect",
@@ -595,11 +607,20 @@ class Collector:
                 self._reject(feed, report, item, outcome)
             else:  # its dead letter went out when it was first given up on
                 report.rejected += 1
-                log.warning("item failed again", feed=feed.source_id, link=shown(item.link),
-                            reason=outcome.reason.value, give_ups=give_ups)
+                log.warning(
+                    "item failed again",
+                    feed=feed.source_id,
+                    link=shown(item.link),
+                    reason=outcome.reason.value,
+                    give_ups=give_ups,
+                )
             if retry_at is not None:
-                log.info("item to be tried again from its feed", feed=feed.source_id, link=shown(item.link),
-                         in_seconds=round(retry_at - now))
+                log.info(
+                    "item to be tried again from its feed",
+                    feed=feed.source_id,
+                    link=shown(item.link),
+                    in_seconds=round(retry_at - now),
+                )
             remember("rejected", None, retry_at)
             return
         outcome = bounded_article(outcome)

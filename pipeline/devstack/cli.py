@@ -29,11 +29,17 @@ def build_app() -> typer.Typer:
             False, "--print-env", help="Print `export PIPELINE_...=...` lines on stdout for `eval`."
         ),
         brokers: int | None = typer.Option(
-            None, "--brokers", min=1, max=9,
+            None,
+            "--brokers",
+            min=1,
+            max=9,
             help="Kafka brokers (KRaft, each also a controller). Default: PIPELINE_DEVSTACK_BROKERS or 1.",
         ),
         es_nodes: int | None = typer.Option(
-            None, "--es-nodes", min=1, max=9,
+            None,
+            "--es-nodes",
+            min=1,
+            max=9,
             help="Elasticsearch nodes. Default: PIPELINE_DEVSTACK_ES_NODES or 1.",
         ),
     ) -> None:

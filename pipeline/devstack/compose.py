@@ -194,11 +194,25 @@ def mb(value: int) -> str:
 # The shell: commands, podman, docker-compose.
 
 
-def run(cmd: list[str], *, env: Mapping[str, str] | None = None, check: bool = True, capture: bool = True,
-        timeout: float = 3600, cwd: Path = ROOT, input_bytes: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    capture: bool = True,
+    timeout: float = 3600,
+    cwd: Path = ROOT,
+    input_bytes: bytes | None = None,
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        cmd, cwd=cwd, env=dict(env) if env is not None else None, capture_output=capture, text=input_bytes is None,
-        timeout=timeout, check=False, input=input_bytes,
+        cmd,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        capture_output=capture,
+        text=input_bytes is None,
+        timeout=timeout,
+        check=False,
+        input=input_bytes,
     )
     if check and result.returncode != 0:
         tail = (result.stderr or result.stdout or "")[-2000:] if capture else ""
@@ -245,15 +259,19 @@ def prune_superseded() -> int:
     stage images stay: they are podman's layer cache for the next build."""
     template = f'{{{{.ID}}}} {{{{index .Labels "{INPUTS_LABEL}"}}}}'
     rows = podman("images", "--filter", "dangling=true", "--format", template)
-    stale = [ident for ident, _, label in (line.partition(" ") for line in rows.splitlines())
-             if label and label != "<no value>" and label not in _CURRENT_DIGESTS]
+    stale = [
+        ident
+        for ident, _, label in (line.partition(" ") for line in rows.splitlines())
+        if label and label != "<no value>" and label not in _CURRENT_DIGESTS
+    ]
     for ident in stale:
         run(["podman", "rmi", ident], env=podman_env(), check=False)
     return len(stale)
 
 
-def build(name: str, context: Path, digest: str, *, dockerfile: Path | None = None,
-          args: Mapping[str, str] | None = None) -> bool:
+def build(
+    name: str, context: Path, digest: str, *, dockerfile: Path | None = None, args: Mapping[str, str] | None = None
+) -> bool:
     """Build ``name`` unless an image built from the same inputs exists; True when it was built."""
     _CURRENT_DIGESTS.add(digest)
     if image_inputs(name) == digest:
@@ -266,8 +284,9 @@ def build(name: str, context: Path, digest: str, *, dockerfile: Path | None = No
         cmd += ["--build-arg", f"{key}={value}"]
     log = CACHE / f"build-{name.split('/')[-1].replace(':', '-')}.log"
     with log.open("w") as out:
-        result = subprocess.run([*cmd, str(context)], env=podman_env(), stdout=out, stderr=subprocess.STDOUT,
-                                check=False)
+        result = subprocess.run(
+            [*cmd, str(context)], env=podman_env(), stdout=out, stderr=subprocess.STDOUT, check=False
+        )
     if result.returncode != 0:
         raise ComposeTestError(f"building {name} failed (exit {result.returncode}); see {log}")
     return True
@@ -286,8 +305,11 @@ def build_images(report: Report) -> None:
                 if path.is_file() and path.name != "lock":
                     path.unlink()
         tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
-        run(["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", DEBIAN_IMAGE], env=podman_env(),
-            input_bytes=tar.stdout.read() if tar.stdout else b"")
+        run(
+            ["podman", "import", "--change", 'CMD ["/bin/bash"]', "-", DEBIAN_IMAGE],
+            env=podman_env(),
+            input_bytes=tar.stdout.read() if tar.stdout else b"",
+        )
         tar.wait()
         shutil.rmtree(rootfs, ignore_errors=True)
         built.append(DEBIAN_IMAGE)
@@ -307,8 +329,19 @@ def build_images(report: Report) -> None:
 
     fill_wheelhouse()
     python_id = podman("image", "inspect", "--format", "{{.Id}}", PYTHON_IMAGE).strip()
-    sources = [ROOT / p for p in ("deploy/Dockerfile", "pyproject.toml", "README.md", "pipeline", "schemas",
-                                  "deploy/feeds.yaml", "deploy/kibana", ".dockerignore")]
+    sources = [
+        ROOT / p
+        for p in (
+            "deploy/Dockerfile",
+            "pyproject.toml",
+            "README.md",
+            "pipeline",
+            "schemas",
+            "deploy/feeds.yaml",
+            "deploy/kibana",
+            ".dockerignore",
+        )
+    ]
     args = {"PYTHON_IMAGE": PYTHON_IMAGE, "WHEELHOUSE_ONLY": "true", "SPACY_MODEL_SOURCE": "pypi"}
     # Wheels by name (package and version): one rebuilt from its sdist in another clone differs in bytes only.
     wheels = sorted(p.name for p in (ROOT / "deploy" / "wheelhouse").glob("*.whl"))
@@ -319,8 +352,10 @@ def build_images(report: Report) -> None:
     pruned = prune_superseded()
     if pruned:
         report.facts["images built"] += f"; {pruned} untagged images of earlier builds removed"
-    sizes = {name: int(podman("image", "inspect", "--format", "{{.Size}}", name).strip())
-             for name in (PIPELINE_IMAGE, compose_image("kafka"), compose_image("elasticsearch"))}
+    sizes = {
+        name: int(podman("image", "inspect", "--format", "{{.Size}}", name).strip())
+        for name in (PIPELINE_IMAGE, compose_image("kafka"), compose_image("elasticsearch"))
+    }
     report.facts["image sizes"] = ", ".join(f"{name} {mb(size)}" for name, size in sizes.items())
     if sizes[PIPELINE_IMAGE] > 1.2e9:
         report.facts["pipeline image over 1.2 GB"] = mb(sizes[PIPELINE_IMAGE])
@@ -379,8 +414,21 @@ def fill_wheelhouse() -> None:
         return
     listing = CACHE / "requirements.txt"
     listing.write_text(requirements, encoding="utf-8")
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--find-links", str(wheelhouse), "-r", str(listing),
-         "-w", str(wheelhouse)])
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--find-links",
+            str(wheelhouse),
+            "-r",
+            str(listing),
+            "-w",
+            str(wheelhouse),
+        ]
+    )
     stamp.write_text(want + "\n")
 
 
@@ -433,8 +481,13 @@ def podman_service() -> Iterator[None]:
     path = CACHE / "podman.sock"
     path.unlink(missing_ok=True)
     log = (CACHE / "podman-service.log").open("w")
-    process = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{path}"], env=podman_env(),
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        ["podman", "system", "service", "--time=0", f"unix://{path}"],
+        env=podman_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     _SOCKET[:] = [f"unix://{path}"]
     try:
         wait_for(lambda: path.exists() and _ping(path), 60, "podman system service to answer")
@@ -542,8 +595,7 @@ def wait_healthy(services: set[str], timeout: float) -> dict[str, str]:
             if setup[0].startswith("exited"):
                 raise ComposeTestError(f"setup failed: {setup[0]} (docker-compose logs setup)")
             return None
-        healthy = all(any(service_of(n) == s and st.endswith(":healthy") for n, st in states.items())
-                      for s in services)
+        healthy = all(any(service_of(n) == s and st.endswith(":healthy") for n, st in states.items()) for s in services)
         return by_service if healthy else None
 
     return dict(wait_for(ready, timeout, f"{sorted(services)} to be healthy", every=3))
@@ -616,13 +668,16 @@ def check_samples(ports: Mapping[str, int], report: Report) -> set[str]:
     korea = run([pipeline_cli, "search", "--events", "--country", "KOR", "--format", "jsonl"], env=env).stdout
     if not found or "CONSULT" not in types or not korea.strip():
         raise ComposeTestError(f"search: {len(found)} events, types {sorted(map(str, types))}, KOR: {bool(korea)}")
-    subscribed = run([pipeline_cli, "subscribe", "--from-beginning", "--format", "jsonl", "--idle-exit", "20"],
-                     env=env, timeout=300).stdout
+    subscribed = run(
+        [pipeline_cli, "subscribe", "--from-beginning", "--format", "jsonl", "--idle-exit", "20"], env=env, timeout=300
+    ).stdout
     sub_ids = {json.loads(line)["event_id"] for line in subscribed.splitlines() if line.strip()}
     es_ids = event_ids(ports)
     if sub_ids != es_ids:
-        raise ComposeTestError(f"host subscriber saw {len(sub_ids)} events, search has {len(es_ids)}; "
-                               f"only in search: {sorted(es_ids - sub_ids)[:3]}")
+        raise ComposeTestError(
+            f"host subscriber saw {len(sub_ids)} events, search has {len(es_ids)}; "
+            f"only in search: {sorted(es_ids - sub_ids)[:3]}"
+        )
     report.facts["sample"] = (
         f"{articles} articles, {events} events indexed (types {', '.join(sorted(map(str, types)))}); "
         f"search found {len(found)}, a host subscriber on events.enriched {len(sub_ids)}"
@@ -655,7 +710,9 @@ def produce_articles(ports: Mapping[str, int], count: int, tag: str) -> set[str]
     ids = set()
     for number in range(count):
         text = _visible_text(texts[number % len(texts)])
-        article = plain_article(text, title=f"compose-test {tag} {number}", url=f"https://compose-test.example/{tag}/{number}")
+        article = plain_article(
+            text, title=f"compose-test {tag} {number}", url=f"https://compose-test.example/{tag}/{number}"
+        )
         producer.send(settings.topic_raw, key=article.article_id.encode(), value=article.model_dump_json().encode())
         ids.add(article.article_id)
     producer.flush(60)
@@ -690,8 +747,10 @@ def kill_enricher(ports: Mapping[str, int], report: Report) -> None:
     wait_healthy({"enricher"}, 600)
     wait_for(lambda: wanted <= article_ids(ports), 600, "every article published around the crash to be indexed", 5)
     indexed = es_count(ports, "news-articles", {"terms": {"_id": sorted(wanted)}})
-    report.facts["enricher killed"] = (f"{name} restarted by its restart policy; {indexed} of {len(wanted)} articles "
-                                       "published around the SIGKILL indexed, none lost")
+    report.facts["enricher killed"] = (
+        f"{name} restarted by its restart policy; {indexed} of {len(wanted)} articles "
+        "published around the SIGKILL indexed, none lost"
+    )
 
 
 def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> None:
@@ -700,8 +759,11 @@ def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> Non
     from pipeline.settings import Settings
 
     compose(ports, "up", "-d", "--no-build", "--no-recreate", "--scale", f"enricher={replicas}")
-    wait_for(lambda: sum(service_of(c["Names"][0]) == "enricher" for c in project_containers()) == replicas, 120,
-             f"{replicas} enricher containers")
+    wait_for(
+        lambda: sum(service_of(c["Names"][0]) == "enricher" for c in project_containers()) == replicas,
+        120,
+        f"{replicas} enricher containers",
+    )
     settings = Settings()
     admin = KafkaAdminClient(bootstrap_servers=f"localhost:{ports['PIPELINE_COMPOSE_KAFKA_PORT']}")
 
@@ -715,8 +777,9 @@ def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> Non
         owners: dict[str, list[int]] = {}
         for member in group.members:
             assignment = member.member_assignment
-            partitions = [p for topic, ps in getattr(assignment, "assignment", []) if topic == settings.topic_raw
-                          for p in ps]
+            partitions = [
+                p for topic, ps in getattr(assignment, "assignment", []) if topic == settings.topic_raw for p in ps
+            ]
             owners[member.client_host + " " + member.member_id[:24]] = sorted(partitions)
         held = sorted(p for ps in owners.values() for p in ps)
         complete = len(owners) == replicas and held == list(range(total))
@@ -730,7 +793,8 @@ def check_scaled(ports: Mapping[str, int], replicas: int, report: Report) -> Non
     wait_healthy({"enricher"}, 600)
     idle = replicas - active
     report.facts[f"scaled to {replicas}"] = "; ".join(f"{m}: {p}" for m, p in owners.items()) + (
-        f" ({idle} idle: Faust fills each worker up to ceil({total}/{replicas}) partitions)" if idle else "")
+        f" ({idle} idle: Faust fills each worker up to ceil({total}/{replicas}) partitions)" if idle else ""
+    )
 
 
 def check_subscriptions(ports: Mapping[str, int], report: Report) -> None:
@@ -746,17 +810,22 @@ def check_subscriptions(ports: Mapping[str, int], report: Report) -> None:
 
     def holding() -> list[int] | None:
         (group,) = admin.describe_consumer_groups([settings.subscriptions_group])
-        held = sorted(p for member in group.members
-                      for topic, ps in getattr(member.member_assignment, "assignment", [])
-                      if topic == settings.topic_events for p in ps)
+        held = sorted(
+            p
+            for member in group.members
+            for topic, ps in getattr(member.member_assignment, "assignment", [])
+            if topic == settings.topic_events
+            for p in ps
+        )
         return held if group.state == "Stable" and held else None
 
     try:
         held = wait_for(holding, 600, f"the subscriptions worker to take partitions of {settings.topic_events}", 5)
     finally:
         admin.close()
-    report.facts["subscriptions profile"] = (f"`subscriptions run` up, holding {settings.topic_events} "
-                                             f"partitions {held} in {settings.subscriptions_group}")
+    report.facts["subscriptions profile"] = (
+        f"`subscriptions run` up, holding {settings.topic_events} partitions {held} in {settings.subscriptions_group}"
+    )
 
 
 def check_down(ports: Mapping[str, int], report: Report) -> None:
@@ -773,8 +842,9 @@ def check_down(ports: Mapping[str, int], report: Report) -> None:
 
 def record_memory(label: str, report: Report) -> None:
     per_service, total = memory_table(memory_usage())
-    report.facts[f"memory, {label}"] = (", ".join(f"{s} {mb(b)}" for s, b in sorted(per_service.items()))
-                                         + f"; total {mb(total)}")
+    report.facts[f"memory, {label}"] = (
+        ", ".join(f"{s} {mb(b)}" for s, b in sorted(per_service.items())) + f"; total {mb(total)}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

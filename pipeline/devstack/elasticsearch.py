@@ -156,9 +156,7 @@ def _check_traversable(path: Path, run_as: RunAs) -> None:
             )
 
 
-def elasticsearch_yml(
-    layout: Layout, node: EsNode, paths: EsPaths, overrides: Mapping[str, str] | None = None
-) -> str:
+def elasticsearch_yml(layout: Layout, node: EsNode, paths: EsPaths, overrides: Mapping[str, str] | None = None) -> str:
     """The node's configuration; ``overrides`` replace or add settings (a dedicated node in a fault test)."""
     lines = [
         f"cluster.name: {layout.es_cluster_name}",
@@ -359,8 +357,7 @@ def wait_ready(layout: Layout, launchers: list[ProcessRecord], timeout: float) -
             if not launcher.is_running():
                 dead = output.parent / f"{launcher.name.removesuffix('-launcher')}.out"
                 raise DevstackError(
-                    f"Elasticsearch (pid {launcher.pid}) exited during startup. Last lines of {dead}:\n"
-                    f"{tail(dead, 40)}"
+                    f"Elasticsearch (pid {launcher.pid}) exited during startup. Last lines of {dead}:\n{tail(dead, 40)}"
                 )
         health = probe(layout)
         if health is not None:

@@ -103,9 +103,7 @@ def enrich_articles(
     return finish_batch(prepared, parse_request(nlp, prepared.request))
 
 
-def prepare_batch(
-    articles: Sequence[RawArticle], lang: str, *, max_text_chars: int | None = None
-) -> PreparedBatch:
+def prepare_batch(articles: Sequence[RawArticle], lang: str, *, max_text_chars: int | None = None) -> PreparedBatch:
     """Identify each article's language and cut its text for parsing (``max_text_chars``, else the setting)."""
     limit = max_text_chars if max_text_chars is not None else get_settings().max_text_chars
     languages = [article_language(article) for article in articles]
@@ -255,7 +253,8 @@ def _enrich_one(
     if doc is not None and "events" not in skipped:
         coded = event_coding.code_events(doc, entities, article, lineage, headline_types=headline, text=text)
         # Only for articles with events, whose prior the coder has just asked for (story_prior keeps the last).
-        main_type = emitted_main_type(coded, story_prior(text, article.title) if coded else None, headline)
+        prior = story_prior(text, article.title, event_coding.sentence_count(doc)) if coded else None
+        main_type = emitted_main_type(coded, prior, headline)
     enriched = EnrichedArticle(
         **{name: getattr(article, name) for name in _COPIED_FIELDS if name != "language"},
         language=language.code,

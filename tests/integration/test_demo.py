@@ -42,6 +42,7 @@ def test_demo_runs_the_whole_pipeline_on_the_samples(kafka_bootstrap: str, es_ur
         PIPELINE_STATE_PATH=str(tmp_path / "collector.sqlite3"),
         PIPELINE_DEMO_PORT=str(_free_port()),
     )
+
     def demo() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "pipeline", "demo", "--max-wait", "240"],

@@ -43,9 +43,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture()
 def isolated(settings: Settings, kafka_bootstrap: str, es_url: str) -> Iterator[tuple[Settings, Elasticsearch]]:
-    private = private_settings(
-        settings, "ixf", indexer_max_poll_interval_ms=10_000, indexer_retry_max_seconds=2.0
-    )
+    private = private_settings(settings, "ixf", indexer_max_poll_interval_ms=10_000, indexer_retry_max_seconds=2.0)
     ensure_topics(private)
     with private_indices(private) as es:
         yield private, es

@@ -79,7 +79,11 @@ def _command_text(value: Any) -> str:
 def test_compose_file_is_valid() -> None:
     result = subprocess.run(
         [_docker_compose(), "--file", str(COMPOSE_FILE), "config", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, f"docker-compose config -q rejected docker-compose.yml:\n{result.stderr}"
 
@@ -164,8 +168,11 @@ def test_infrastructure_settings() -> None:
 def test_data_lives_in_named_volumes() -> None:
     found = services()
     declared = set(_resolved().get("volumes") or {})
-    wanted = {"kafka": "/var/lib/kafka/data", "elasticsearch": "/usr/share/elasticsearch/data",
-              "collector": "/var/lib/pipeline"}
+    wanted = {
+        "kafka": "/var/lib/kafka/data",
+        "elasticsearch": "/usr/share/elasticsearch/data",
+        "collector": "/var/lib/pipeline",
+    }
     for name, target in wanted.items():
         mounts = [str(v) for v in found[name].get("volumes", [])]
         named = [m for m in mounts if m.split(":")[0] in declared and f":{target}" in m]
@@ -216,8 +223,15 @@ def _compose_commands() -> list[tuple[str, list[str]]]:
 
 
 # The pipeline command each service runs.
-EXPECTED = {"setup": "setup", "kibana-setup": "setup", "collector": "collect", "enricher": "enrich", "indexer": "index",
-            "subscriptions": "subscriptions", "deliver": "subscriptions"}
+EXPECTED = {
+    "setup": "setup",
+    "kibana-setup": "setup",
+    "collector": "collect",
+    "enricher": "enrich",
+    "indexer": "index",
+    "subscriptions": "subscriptions",
+    "deliver": "subscriptions",
+}
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED))
@@ -284,7 +298,8 @@ def _ignored(path: str, patterns: list[str]) -> bool:
 
 def test_dockerignore_keeps_what_the_build_copies() -> None:
     patterns = [
-        line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
     copied = re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE.read_text(encoding="utf-8"), re.M)

@@ -28,7 +28,12 @@ ALSO = {"kibana": {"profiles"}, "kibana-setup": {"profiles"}, "elasticsearch": {
 def _config(*files: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     args = [arg for file in files for arg in ("--file", file)]
     result = subprocess.run(
-        [_docker_compose(), *args, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+        [_docker_compose(), *args, "config"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
         env={"PATH": "/usr/bin:/bin:/usr/local/bin", **(env or {})},
     )
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
@@ -97,14 +102,28 @@ def _host_ports(config: dict[str, Any]) -> dict[str, set[int]]:
 
 
 def test_host_ports_default_as_documented_and_move_with_the_environment() -> None:
-    assert _host_ports(base()) == {"kafka": {29092}, "elasticsearch": {9200}, "kibana": {5601},
-                                   "collector": {9101}, "indexer": {9102}}
-    moved = {"PIPELINE_COMPOSE_KAFKA_PORT": "39092", "PIPELINE_COMPOSE_ES_PORT": "39200",
-             "PIPELINE_COMPOSE_KIBANA_PORT": "35601", "PIPELINE_COMPOSE_COLLECTOR_METRICS_PORT": "39101",
-             "PIPELINE_COMPOSE_INDEXER_METRICS_PORT": "39102"}
+    assert _host_ports(base()) == {
+        "kafka": {29092},
+        "elasticsearch": {9200},
+        "kibana": {5601},
+        "collector": {9101},
+        "indexer": {9102},
+    }
+    moved = {
+        "PIPELINE_COMPOSE_KAFKA_PORT": "39092",
+        "PIPELINE_COMPOSE_ES_PORT": "39200",
+        "PIPELINE_COMPOSE_KIBANA_PORT": "35601",
+        "PIPELINE_COMPOSE_COLLECTOR_METRICS_PORT": "39101",
+        "PIPELINE_COMPOSE_INDEXER_METRICS_PORT": "39102",
+    }
     config = _config(str(COMPOSE_FILE), str(LOCAL_FILE), env=moved)
-    assert _host_ports(config) == {"kafka": {39092}, "elasticsearch": {39200}, "kibana": {35601},
-                                   "collector": {39101}, "indexer": {39102}}
+    assert _host_ports(config) == {
+        "kafka": {39092},
+        "elasticsearch": {39200},
+        "kibana": {35601},
+        "collector": {39101},
+        "indexer": {39102},
+    }
     # A host client is told the port it connected to, or it would be sent to 29092.
     assert "EXTERNAL://localhost:39092" in config["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     assert set(moved) == set(compose_test.DEFAULT_PORTS)
@@ -117,25 +136,41 @@ def test_host_ports_default_as_documented_and_move_with_the_environment() -> Non
 def test_ports_default_unless_taken_or_exported() -> None:
     taken = {29092, 9200}
     spare = iter([40001, 40002, 40003])
-    ports = compose_test.choose_ports({"PIPELINE_COMPOSE_KIBANA_PORT": "45601"}, lambda p: p not in taken,
-                                      lambda: next(spare))
-    assert ports == {"PIPELINE_COMPOSE_KAFKA_PORT": 40001, "PIPELINE_COMPOSE_ES_PORT": 40002,
-                     "PIPELINE_COMPOSE_KIBANA_PORT": 45601, "PIPELINE_COMPOSE_COLLECTOR_METRICS_PORT": 9101,
-                     "PIPELINE_COMPOSE_INDEXER_METRICS_PORT": 9102}
+    ports = compose_test.choose_ports(
+        {"PIPELINE_COMPOSE_KIBANA_PORT": "45601"}, lambda p: p not in taken, lambda: next(spare)
+    )
+    assert ports == {
+        "PIPELINE_COMPOSE_KAFKA_PORT": 40001,
+        "PIPELINE_COMPOSE_ES_PORT": 40002,
+        "PIPELINE_COMPOSE_KIBANA_PORT": 45601,
+        "PIPELINE_COMPOSE_COLLECTOR_METRICS_PORT": 9101,
+        "PIPELINE_COMPOSE_INDEXER_METRICS_PORT": 9102,
+    }
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("512.3MB", 512_300_000), ("1.2GB", 1_200_000_000), ("900kB", 900_000), ("1.5GiB", 1_610_612_736), ("0B", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("512.3MB", 512_300_000),
+        ("1.2GB", 1_200_000_000),
+        ("900kB", 900_000),
+        ("1.5GiB", 1_610_612_736),
+        ("0B", 0),
+    ],
+)
 def test_podman_memory_figures(text: str, expected: int) -> None:
     assert compose_test.parse_memory(text) == expected
 
 
 def test_memory_adds_up_replicas_per_service() -> None:
     project = compose_test.PROJECT
-    per_service, total = compose_test.memory_table({
-        f"{project}_enricher_1": 1000, f"{project}_enricher_2": 1500, f"{project}_kibana-setup_1": 10,
-    })
+    per_service, total = compose_test.memory_table(
+        {
+            f"{project}_enricher_1": 1000,
+            f"{project}_enricher_2": 1500,
+            f"{project}_kibana-setup_1": 10,
+        }
+    )
     assert per_service == {"enricher": 2500, "kibana-setup": 10} and total == 2510
 
 
@@ -146,9 +181,20 @@ def test_image_inputs_digest_follows_the_files(tmp_path_factory: pytest.TempPath
     assert first != compose_test.inputs_digest([context / "Dockerfile"], "base-2"), "a new base image rebuilds"
 
 
-@pytest.mark.parametrize(("partitions", "replicas", "active"), [
-    (4, 1, 1), (4, 2, 2), (4, 3, 2), (4, 4, 4), (4, 6, 4), (6, 3, 3), (8, 3, 3), (8, 5, 4), (0, 2, 0),
-])
+@pytest.mark.parametrize(
+    ("partitions", "replicas", "active"),
+    [
+        (4, 1, 1),
+        (4, 2, 2),
+        (4, 3, 2),
+        (4, 4, 4),
+        (4, 6, 4),
+        (6, 3, 3),
+        (8, 3, 3),
+        (8, 5, 4),
+        (0, 2, 0),
+    ],
+)
 def test_how_many_enrichers_get_partitions(partitions: int, replicas: int, active: int) -> None:
     # Measured with 4 partitions: 2 replicas hold [0, 1] and [2, 3]; 3 replicas hold [0, 1], [2, 3] and nothing.
     # The rest follows faust/assignor/copartitioned_assignor.py: max_capacity = ceil(partitions / clients), filled

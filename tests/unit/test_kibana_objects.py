@@ -142,9 +142,7 @@ def _data_view_of_layer(obj: Obj, layer: str) -> str:
 AGGREGATABLE = {"keyword", "date", "integer", "long", "float", "double", "boolean", "ip"}
 
 
-def test_lens_fields_exist_and_aggregate(
-    objects: list[Obj], mappings: dict[str, dict[str, dict[str, Any]]]
-) -> None:
+def test_lens_fields_exist_and_aggregate(objects: list[Obj], mappings: dict[str, dict[str, dict[str, Any]]]) -> None:
     lenses = [o for o in objects if o["type"] == "lens"]
     assert lenses
     for obj in lenses:
@@ -226,8 +224,12 @@ def test_dashboard_panels(by_key: dict[tuple[str, str], Obj]) -> None:
         cells |= area
     assert len(refs) == len(panels), "every dashboard reference belongs to a panel"
     # What the dashboard promises: events over time, actors, countries, entities, the latest events.
-    for wanted in ("news-pipeline-events-over-time", "news-pipeline-top-actors", "news-pipeline-events-by-country",
-                   "news-pipeline-top-entities"):
+    for wanted in (
+        "news-pipeline-events-over-time",
+        "news-pipeline-top-actors",
+        "news-pipeline-events-by-country",
+        "news-pipeline-top-entities",
+    ):
         assert ("lens", wanted) in shown
     assert ("search", "news-pipeline-latest-events") in shown
     assert attributes["timeRestore"] is True and attributes["timeFrom"].startswith("now-")
@@ -279,20 +281,33 @@ def test_import_posts_multipart_with_xsrf_header(objects: list[Obj]) -> None:
 
 def test_import_waits_for_kibana_then_uses_url_credentials() -> None:
     kibana = FakeKibana(_ok)
-    import_saved_objects("http://elastic:secret@kibana:5601", OBJECTS, wait_seconds=5,
-                         transport=httpx.MockTransport(kibana))
+    import_saved_objects(
+        "http://elastic:secret@kibana:5601", OBJECTS, wait_seconds=5, transport=httpx.MockTransport(kibana)
+    )
     assert [r.url.path for r in kibana.requests] == ["/api/status", "/api/saved_objects/_import"]
     assert all(r.headers["authorization"].startswith("Basic ") for r in kibana.requests)
 
 
 def test_import_reports_rejected_objects() -> None:
     def partial(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, json={
-            "success": False, "successCount": 11,
-            "errors": [{"id": "news-pipeline-top-actors", "type": "lens", "meta": {"title": "Top source actors"},
-                        "error": {"type": "missing_references",
-                                  "references": [{"type": "index-pattern", "id": "news-events"}]}}],
-        })
+        return httpx.Response(
+            200,
+            json={
+                "success": False,
+                "successCount": 11,
+                "errors": [
+                    {
+                        "id": "news-pipeline-top-actors",
+                        "type": "lens",
+                        "meta": {"title": "Top source actors"},
+                        "error": {
+                            "type": "missing_references",
+                            "references": [{"type": "index-pattern", "id": "news-events"}],
+                        },
+                    }
+                ],
+            },
+        )
 
     with pytest.raises(KibanaError, match=r"rejected 1 of .*lens/news-pipeline-top-actors.*index-pattern/news-events"):
         import_saved_objects("http://kibana:5601", OBJECTS, transport=httpx.MockTransport(FakeKibana(partial)))

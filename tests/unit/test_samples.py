@@ -89,8 +89,9 @@ def parse_page(path: Path) -> PageParser:
 
 @pytest.fixture(scope="module")
 def feed() -> feedparser.FeedParserDict:
-    return feedparser.parse(FEED.read_bytes(), response_headers={"content-location": BASE,
-                                                                 "content-type": "application/rss+xml"})
+    return feedparser.parse(
+        FEED.read_bytes(), response_headers={"content-location": BASE, "content-type": "application/rss+xml"}
+    )
 
 
 def pages() -> list[Path]:
@@ -170,9 +171,7 @@ def test_syndicated_copy_is_a_near_duplicate_and_the_rest_are_not() -> None:
 def test_collector_feed_parser_resolves_links() -> None:
     parsed = parse_feed(FEED.read_bytes(), url=BASE, headers={"Content-Type": "application/rss+xml"})
     assert isinstance(parsed, ParsedFeed), parsed
-    assert {item.link for item in parsed.items} == {
-        f"http://samples.test:8765/articles/{p.name}" for p in pages()
-    }
+    assert {item.link for item in parsed.items} == {f"http://samples.test:8765/articles/{p.name}" for p in pages()}
 
 
 @pytest.fixture()
@@ -197,8 +196,10 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def test_served_feed_and_pages(served: str) -> None:
     with urllib.request.urlopen(f"{served}/feed.xml", timeout=5) as response:
-        parsed = feedparser.parse(response.read(), response_headers={"content-location": f"{served}/feed.xml",
-                                                                     "content-type": "application/rss+xml"})
+        parsed = feedparser.parse(
+            response.read(),
+            response_headers={"content-location": f"{served}/feed.xml", "content-type": "application/rss+xml"},
+        )
     assert parsed.entries
     for entry in parsed.entries:
         with urllib.request.urlopen(urljoin(f"{served}/feed.xml", entry.link), timeout=5) as response:

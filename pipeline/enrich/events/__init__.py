@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from spacy.tokens import Doc
 
 from pipeline.enrich.events.actors import EntityIndex
-from pipeline.enrich.events.classifier import story_prior, with_headline
+from pipeline.enrich.events.classifier import MIN_STORY_SENTENCES, story_prior, with_headline
 from pipeline.enrich.events.identity import events_from_frames
 from pipeline.enrich.events.lexicon import lexicon_index
 from pipeline.enrich.events.place_time import place_and_time, read_dateline
@@ -30,6 +30,16 @@ from pipeline.enrich.events.roles import assign_roles
 from pipeline.enrich.events.taxonomy import get_taxonomy
 from pipeline.enrich.events.triggers import frames_from_matches
 from pipeline.records import Entity, Event, Lineage, RawArticle
+
+
+def sentence_count(doc: Doc, enough: int = MIN_STORY_SENTENCES) -> int:
+    """The doc's sentences, counted up to ``enough`` (all that the story prior asks)."""
+    count = 0
+    for _ in doc.sents:
+        count += 1
+        if count >= enough:
+            break
+    return count
 
 
 def code_events(
@@ -58,7 +68,10 @@ def code_events(
     if not matches:
         return []
     if type_prior is None:
-        type_prior = with_headline(story_prior(doc.text if text is None else text, article.title), headline_types)
+        sentences = sentence_count(doc)
+        type_prior = with_headline(
+            story_prior(doc.text if text is None else text, article.title, sentences), headline_types
+        )
     index = EntityIndex.build(doc, entities, article.published_at)
     dateline = read_dateline(doc, index)
     frames = frames_from_matches(matches, taxonomy)

@@ -176,9 +176,16 @@ _PRIOR = Switch()
 classifier_disabled = _PRIOR.off
 
 
-def story_prior(text: str, title: str = "") -> dict[str, float] | None:
-    """Story-level type distribution for the coder, or None when no model is trained (or it is disabled)."""
-    if not _PRIOR.on:
+# A story prior needs a story. The classifier learnt from whole stories (median 218 words); given a sentence or
+# two it sees only the words the rules read better in context, and on real news sentences it cost PentaClass
+# accuracy (docs/enrichment.md, "The story prior").
+MIN_STORY_SENTENCES = 2
+
+
+def story_prior(text: str, title: str = "", sentences: int | None = None) -> dict[str, float] | None:
+    """Story-level type distribution for the coder, or None when no model is trained (or it is disabled), or
+    when the text, of ``sentences`` sentences, is too short to be a story."""
+    if not _PRIOR.on or (sentences is not None and sentences < MIN_STORY_SENTENCES):
         return None
     prior = _last_story_prior(text, title)
     return dict(prior) if prior is not None else None

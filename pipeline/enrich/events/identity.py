@@ -28,7 +28,8 @@ def _confidence(frame: Frame, type_prior: Mapping[str, float] | None) -> float:
     of the trigger (0.4-0.75: specific phrases above bare lemmas),
     +0.1 for a source actor, +0.05 if it is tied to a country, +0.05 for a target; then x0.5 conditional,
     x0.75 hedged (modal, "considering"), x0.85 reported inside a that-clause or converted by tense,
-    x0.85 when the source is only the sentence's leading actor, x0.85 without a named source; a
+    x0.85 when the source is only the sentence's leading actor, x0.8 told as background (a relative clause,
+    the past perfect), x0.85 without a named source; a
     document-level prior p(type), when given, scales by (0.8 + 0.4 p)."""
     score = frame.match.trigger.weight
     if frame.source is not None:
@@ -45,6 +46,8 @@ def _confidence(frame: Frame, type_prior: Mapping[str, float] | None) -> float:
         score *= 0.85
     if frame.fallback_source:
         score *= 0.85
+    if frame.background:
+        score *= 0.8  # the sentence's news is elsewhere: its main event should win the main type
     if frame.source is None:
         score *= 0.85  # an unnamed protester or authority
     if type_prior is not None:

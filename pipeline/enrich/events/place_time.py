@@ -138,8 +138,10 @@ def fill_location(frame: Frame, index: EntityIndex, dateline: Location | None) -
         frame.location = destination
         return
     in_its_story = index.dateline_story_end is None or frame.sent.start_char < index.dateline_story_end
-    if dateline is not None and in_its_story and (
-        destination is None or not destination.country_code or destination.country_code == dateline.country_code
+    if (
+        dateline is not None
+        and in_its_story
+        and (destination is None or not destination.country_code or destination.country_code == dateline.country_code)
     ):
         frame.location = dateline
         return

@@ -74,6 +74,7 @@ class Frame:
     fallback_source: bool = False
     nonpolitical: bool = False  # its actor is a storm, a company, a club or a town: not an event of ours
     reference: bool = False  # "condemned *the launch*": refers to an event coded elsewhere, not a new one
+    background: bool = False  # "two nationals *who had been arrested*": told as background, not the news
     content_head: Token | None = None  # the folded content of a speech act ("offered to *host* talks")
     obliged: Token | None = None  # who is told they must act ("Russia says *Israel* must end attacks")
     event_objects: list[int] = field(default_factory=list)  # heads of triggers that are this one's object
@@ -277,6 +278,15 @@ def _is_reported(tok: Token) -> bool:
     return verb.dep_ == "ccomp"
 
 
+def _is_background(tok: Token) -> bool:
+    """A trigger told as background to the news: in a relative clause ("a journalist *who was arrested* last
+    year", "antiquities *that were seized*") or in the past perfect ("they *had attacked*")."""
+    verb = clause_verb(tok)
+    if verb.dep_ == "relcl":
+        return True
+    return any(c.dep_ == "aux" and c.lower_ in {"had", "'d"} and c.tag_ == "VBD" for c in verb.children)
+
+
 def _is_generic(tok: Token) -> bool:
     """A nominal trigger that names no actual event: "any further launches", "possible talks"."""
     if tok.pos_ not in {"NOUN", "PROPN"}:
@@ -443,6 +453,7 @@ def frame_for(
     frame.hedged = _is_hedged(head)
     frame.conditional = _is_conditional(head)
     frame.reported = _is_reported(head)
+    frame.background = _is_background(head)
     if frame.event_type == "REJECT" and _denies_accusation(head):
         frame.cameo = _DENY_RESPONSIBILITY
     if content is not None:

@@ -33,9 +33,7 @@ TEXTS = [
 
 
 def json_feed(server: SampleServer, items: list[dict[str, str]]) -> bytes:
-    return json.dumps(
-        {"version": "https://jsonfeed.org/version/1.1", "title": "Sample JSON", "items": items}
-    ).encode()
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "title": "Sample JSON", "items": items}).encode()
 
 
 def test_a_json_feed_item_with_a_lone_surrogate_fails_alone(server: SampleServer, collect_settings: Settings) -> None:

@@ -12,6 +12,7 @@ from pipeline.enrich.events.classifier import (
     classifier_disabled,
     default_prior_weight,
     emitted_main_type,
+    load_classifier,
     main_event_type,
     read_classifier,
     save_classifier,
@@ -132,6 +133,13 @@ def test_headline_joins_the_story_prior() -> None:
 def test_prior_can_be_switched_off() -> None:
     with classifier_disabled():
         assert story_prior("anything at all") is None
+
+
+def test_a_single_sentence_is_no_story_for_the_prior() -> None:
+    text = "The minister said the army would withdraw from the border town."
+    assert story_prior(text, sentences=1) is None
+    if load_classifier() is not None:
+        assert story_prior(text, sentences=3) is not None
 
 
 def test_split_is_by_template_and_stable() -> None:

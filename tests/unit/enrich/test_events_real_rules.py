@@ -519,3 +519,13 @@ def test_a_hotline_discussed_between_coast_guards_names_no_party(nlp: Language) 
 def test_a_demand_that_a_state_act_names_the_state(nlp: Language) -> None:
     events = _events(nlp, "Iran has repeated its demand that Britain release the seized tanker.")
     assert ("REQUEST", "IRN", "GBR") in _roles(events)
+
+
+# -- the main event of a sentence ---------------------------------------------------------------------------
+
+
+def test_a_release_outweighs_the_arrest_told_as_background(nlp: Language) -> None:
+    text = "Egypt announced the release of three Sudanese traders who had been arrested near the border in March."
+    result = _enrich(nlp, text)
+    assert {e.event_type for e in result.events} >= {"RETREAT", "COERCE"}
+    assert result.article.main_event_type == "RETREAT"
