@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from elasticsearch import Elasticsearch
@@ -49,13 +50,29 @@ def raw_article(url: str, text: str, title: str) -> RawArticle:
     )
 
 
+# The enricher workers of this module and their log files, so that a wait that fails can say what they were
+# doing (a timeout alone once left a CI failure with nothing to go on).
+_WORKERS: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+
+def workers_report() -> str:
+    lines = []
+    for n, (worker, log) in enumerate(_WORKERS):
+        state = "running" if worker.poll() is None else f"exited with {worker.returncode}"
+        text = log.read_text(errors="replace") if log.exists() else "(no log)"
+        lines.append(f"--- enricher {n} (pid {worker.pid}, {state}), log tail ---\n{text[-3000:]}")
+    return "\n".join(lines)
+
+
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
+        if _WORKERS and all(worker.poll() is not None for worker, _ in _WORKERS):
+            raise AssertionError(f"every enricher worker exited while waiting for {what}\n{workers_report()}")
         time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n{workers_report()}")
 
 
 @pytest.fixture(scope="module")
@@ -83,15 +100,17 @@ def e2e(kafka_bootstrap: str, es_url: str, tmp_path_factory: pytest.TempPathFact
         ensure_topics(settings)
         client = make_client(settings)
         ensure_indices(client, settings)
+        logs = [state / f"enricher-{n}.log" for n in range(2)]
         workers = [
             subprocess.Popen(
                 [sys.executable, "-m", "pipeline", "enrich", "--loglevel", "warning"],
-                stdout=(state / f"enricher-{n}.log").open("wb"),
+                stdout=log.open("wb"),
                 stderr=subprocess.STDOUT,
                 env=dict(os.environ),
             )
-            for n in range(2)
+            for log in logs
         ]
+        _WORKERS[:] = list(zip(workers, logs, strict=True))
         indexer = Indexer(settings)
         thread = threading.Thread(target=indexer.run, daemon=True)
         thread.start()
@@ -109,6 +128,7 @@ def e2e(kafka_bootstrap: str, es_url: str, tmp_path_factory: pytest.TempPathFact
                     worker.kill()
                 log = (state / f"enricher-{n}.log").read_text(errors="replace")
                 print(f"--- enricher {n} log (tail) ---\n{log[-2000:]}")
+            _WORKERS.clear()
             delete_indices(client, settings)
 
 
