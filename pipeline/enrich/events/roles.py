@@ -76,9 +76,10 @@ def fill_actors(
         frame.fallback_source = leading is not None
     source = sources[0] if sources else None
     if len(sources) > 1:
-        # An agreement both failed to reach ("A and B failed to reach agreement") is mutual like one reached.
-        failed_agreement = frame.event_type == "REJECT" and frame.match.trigger.event_type == "AGREE"
-        if frame.event_type in _MUTUAL_TYPES or failed_agreement:
+        # An agreement reached or failed by several subjects is between them ("A and B failed to reach agreement").
+        # So is one agreed to by both ("Armenia and Azerbaijan agreed to a ceasefire").
+        agreed = frame.match.trigger.event_type == "AGREE"
+        if frame.event_type in _MUTUAL_TYPES or agreed:
             if not targets:
                 targets = sources[1:]
         else:
@@ -349,6 +350,8 @@ def _target_preps(frame: Frame) -> frozenset[str]:
         preps.add("at")
     if frame.event_type == "CONSULT":
         preps.discard("on")  # "talks on trade"
+    if frame.event_type == "SUPPORT":
+        preps.add("for")  # "voiced support for Kyiv", "condolences for the British people"
     if frame.mode == "visit":
         preps |= {"in", "for"}
     if lemma in _LEAVING_LEMMAS and frame.event_type in {"RETREAT", "CONCEDE"}:
@@ -356,7 +359,7 @@ def _target_preps(frame: Frame) -> frozenset[str]:
     return frozenset(preps)
 
 
-_LEAVING_LEMMAS = frozenset({"withdraw", "pull", "evacuate", "retreat"})
+_LEAVING_LEMMAS = frozenset({"withdraw", "pull", "evacuate", "retreat", "withdrawal", "pullout", "evacuation"})
 _OWN_FORCE_POSSESSIVES = frozenset({"its", "their", "his", "her", "our"})
 _FORCE_NOUNS = frozenset({"troop", "soldier", "force", "forces", "personnel", "contingent", "army", "military"})
 
@@ -437,6 +440,8 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 if country is not None:
                     actors.append(Actor(name=phrase_text(tok), country_code=country, label=None))
                     break
+    if not actors:
+        actors.extend(_trigger_object_owner(frame, index))
     if not actors and verb.lemma_.lower() in _GIVING_VERBS:
         actors.extend(_nested_recipients(verb, index))
     if not actors and frame.event_type in _RESTRICTION_TYPES:
@@ -455,6 +460,48 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         if patient is not None:
             actors.append(patient)
     return actors
+
+
+def _trigger_object_owner(frame: Frame, index: EntityIndex) -> list[Actor]:
+    """Whose the thing named in the trigger phrase is: "rejected *the Afghan government's* dialogue offer",
+    "defended *Iran's* position", "rejects demands *from the rebel group*", "will not lift the ban imposed *on
+    the LTTE*". The trigger's own noun is no party, but its owner, or whom it was laid on, is."""
+    if frame.event_type in _TOPIC_TYPES:
+        return []
+    doc = frame.head.doc
+    for i in sorted(frame.match.token_ids - {frame.head.i}):
+        noun = doc[i]
+        if noun.pos_ not in _NOUNS:
+            continue
+        owner = _object_party(noun, frame, index)
+        if owner is None:
+            owner = _imposed_on(noun, index)
+        if owner is not None and _plausible_place(owner, frame, index):
+            return [owner]
+    return []
+
+
+def _plausible_place(actor: Actor, frame: Frame, index: EntityIndex) -> bool:
+    """A town counts when it is a capital or the sentence names its country: "declared a state of siege in
+    Pando" by Bolivia's president is not about Uruguay's Pando, the only one the gazetteer has."""
+    if actor.label != "GPE" or index.is_country(actor.name) or _capital(actor.name):
+        return True
+    return actor.country_code in _countries_named(frame.sent, index)
+
+
+def _imposed_on(noun: Token, index: EntityIndex) -> Actor | None:
+    """ "the ban imposed on the LTTE", "proposals laid out by the National Assembly": a participle on the noun
+    names whom it was laid on, or who made it."""
+    for clause in (c for c in noun.children if c.dep_ == "acl" and c.tag_ == "VBN"):
+        for prep in (c for c in clause.children if c.dep_ in {"prep", "agent"} and c.lower_ in _IMPOSED_PREPS):
+            for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+                actor = index.actor_at(pobj)
+                if actor is not None:
+                    return actor
+    return None
+
+
+_IMPOSED_PREPS = frozenset({"on", "upon", "against", "by"})
 
 
 def _content_clause(child: Token) -> bool:
@@ -497,16 +544,13 @@ def _restricted_places(frame: Frame, verb: Token, index: EntityIndex) -> list[Ac
     is named."""
     doc = verb.doc
     anchors = [verb, *(doc[i] for i in sorted(frame.match.token_ids) if doc[i].pos_ in _NOUNS)]
-    # A town counts when the sentence names its country: "declared a state of siege in Pando" by Bolivia's
-    # president is not about Uruguay's Pando, the only one the gazetteer has.
-    named = _countries_named(frame.sent, index)
     for anchor in anchors:
         for prep in anchor.children:
             if prep.dep_ != "prep" or prep.lower_ not in _COVERING_PREPS:
                 continue
             for pobj in (c for c in prep.children if c.dep_ == "pobj"):
                 place = _place_party(_partitive_whole(pobj), frame, index)
-                if place is not None and (_capital(place.name) or place.country_code in named):
+                if place is not None and _plausible_place(place, frame, index):
                     return [place]
     return []
 
@@ -590,9 +634,12 @@ def _patient(
     "released prisoners". Of acts that hand something over or ease it ("provided medical supplies", "lifted
     curfew hours") the object is the thing, not who receives it, so there only people count
     ("freed Chadian citizens")."""
-    if frame.event_type in _TOPIC_TYPES or frame.converted or frame.cameo or frame.content_head is not None:
-        # "would not withdraw the bill": what a refusal withholds is no party to it; nor are the charges denied,
-        # nor what is offered ("offered to send troops").
+    if frame.event_type in _TOPIC_TYPES:
+        return None
+    # "would not withdraw the bill": what a refusal withholds is no party to it; nor are the charges denied,
+    # nor what is offered ("offered to send troops"). Who is to be freed is ("will release two guards").
+    releasing = frame.match.trigger.mode == "release"
+    if (frame.converted or frame.cameo or frame.content_head is not None) and not releasing:
         return None
     for cand in candidates:
         if cand.pos_ not in _NOUNS or cand.i in by_head or cand.i in located or cand.i in frame.match.token_ids:
@@ -602,8 +649,8 @@ def _patient(
         lemma = cand.lemma_.lower()
         if lemma in _TIME_NOUNS:
             continue  # "rejected it on Thursday" parsed with Thursday as the object
-        people = lemma in AGENT_NOUNS or agent_sector(lemma) is not None
-        if frame.event_type in _PATIENT_TYPES or people:
+        people = lemma in AGENT_NOUNS or agent_sector(lemma) is not None or (releasing and cand.tag_ == "NNS")
+        if (frame.event_type in _PATIENT_TYPES and not releasing) or people:
             return Actor(name=phrase_text(cand), country_code=index.country_modifier(cand, agent=people), label=None)
     return None
 

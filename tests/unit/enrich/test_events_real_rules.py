@@ -529,3 +529,43 @@ def test_a_release_outweighs_the_arrest_told_as_background(nlp: Language) -> Non
     result = _enrich(nlp, text)
     assert {e.event_type for e in result.events} >= {"RETREAT", "COERCE"}
     assert result.article.main_event_type == "RETREAT"
+
+
+def test_whose_offer_was_rejected_is_the_target(nlp: Language) -> None:
+    events = _events(nlp, "The rebel group rejected Colombia's peace offer on Monday.")
+    (refusal,) = [e for e in events if e.event_type == "REJECT"]
+    assert refusal.target is not None and refusal.target.country_code == "COL"
+
+
+def test_whose_position_is_defended_is_the_target(nlp: Language) -> None:
+    events = _events(nlp, "The foreign minister of Peru strongly defended Chile's position on the border dispute.")
+    (support,) = [e for e in events if e.event_type == "SUPPORT"]
+    assert support.target is not None and support.target.country_code == "CHL"
+
+
+def test_a_ban_imposed_on_a_group_names_the_group(nlp: Language) -> None:
+    events = _events(nlp, "The Indian government will not lift the ban imposed on Hezbollah.")
+    (refusal,) = [e for e in events if e.event_type == "REJECT"]
+    assert refusal.target is not None and refusal.target.name == "Hezbollah"
+
+
+def test_a_withdrawal_from_a_country_names_the_country(nlp: Language) -> None:
+    events = _events(nlp, "France completed its withdrawal of troops from Mali in August.")
+    assert ("RETREAT", "FRA", "MLI") in _roles(events)
+
+
+def test_condolences_for_a_people_name_that_people(nlp: Language) -> None:
+    events = _events(nlp, "The Japanese prime minister expressed his condolences for the Turkish people.")
+    (support,) = [e for e in events if e.event_type == "SUPPORT"]
+    assert support.target is not None and support.target.country_code == "TUR"
+
+
+def test_those_to_be_released_are_the_target_of_an_announced_release(nlp: Language) -> None:
+    events = _events(nlp, "The rebels said they will release three policemen held captive since March.")
+    (release,) = [e for e in events if e.event_type == "CONCEDE"]
+    assert release.target is not None and "policemen" in release.target.name
+
+
+def test_a_ceasefire_agreed_by_two_states_is_between_them(nlp: Language) -> None:
+    events = _events(nlp, "Ethiopia and Eritrea have agreed to a ceasefire along their border.")
+    assert ("CONCEDE", "ETH", "ERI") in _roles(events)
