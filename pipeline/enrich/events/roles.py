@@ -86,9 +86,9 @@ def fill_actors(
             frame.co_sources = [s for s in sources[1:] if index.is_political(s)]
     if frame.match.trigger.swap and source is not None and targets:
         source, targets = targets[0], [source]
-    elif head.lemma_.lower() == "welcome" and source is not None and any(t.label in {"PERSON", "GPE"} for t in targets):
-        # Welcoming a visitor is hosting them: a meeting in which the visitor is the actor (PLOVER CONSULT).
-        visitor = next(t for t in targets if t.label in {"PERSON", "GPE"})
+    elif head.lemma_.lower() == "welcome" and source is not None and (visitor := _welcomed_guest(verb, index)):
+        # Welcoming a visitor is hosting them: a meeting in which the visitor is the actor (PLOVER CONSULT). Not
+        # welcoming someone's offer or decision: that is support of it.
         frame.event_type, frame.mode = "CONSULT", None
         source, targets = visitor, [source]
     if source is not None and not index.is_political(source) and not _acts_among_states(source, frame, index):
@@ -104,6 +104,15 @@ def fill_actors(
         if all(not same_actor(usable, k) for k in kept):
             kept.append(usable)
     frame.targets = kept
+
+
+def _welcomed_guest(verb: Token, index: EntityIndex) -> Actor | None:
+    """The person or state a "welcome" has as its own object ("welcomed Kenya's president"), if any."""
+    for obj in (c for c in verb.children if c.dep_ == "dobj"):
+        actor = index.actor_at(obj)
+        if actor is not None and actor.label in {"PERSON", "GPE"}:
+            return actor
+    return None
 
 
 def _named_nonactor_subject(verb: Token, index: EntityIndex) -> bool:
@@ -172,12 +181,13 @@ def _undergoer(head: Token, verb: Token, index: EntityIndex) -> Actor | None:
 
 def _sources_of(head: Token, verb: Token, index: EntityIndex) -> list[Actor]:
     if head is not verb or head.pos_ in _NOUNS:
-        actor = _nominal_source(head, index)
-        if actor is not None:
-            return [actor]
+        # Who claimed an attack is its actor, whatever names the attack ("claimed the Easter bombings").
         claimant = _claimant(head)
         if claimant is not None:
             return _subject_parties(claimant, index)
+        actor = _nominal_source(head, index)
+        if actor is not None:
+            return [actor]
         if head is verb:
             return _purpose_sources(head, index)
     if _bare_participle(verb):
@@ -350,6 +360,8 @@ def _target_preps(frame: Frame) -> frozenset[str]:
         preps.add("at")
     if frame.event_type == "CONSULT":
         preps.discard("on")  # "talks on trade"
+    if frame.event_type == "ACCUSE":
+        preps.add("into")  # "an investigation into the ministry", "inquiry into Kempinski's dealings"
     if frame.event_type == "SUPPORT":
         preps.add("for")  # "voiced support for Kyiv", "condolences for the British people"
     if frame.mode == "visit":
@@ -404,11 +416,16 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 # verb as its conjunct. A name with no clause of its own coordinated there is another object.
                 candidates.append(child)
     candidates = [_partitive_whole(cand) for cand in candidates]  # "some of the peacekeepers": the peacekeepers
+    if verb.lemma_.lower() in _GIVING_VERBS:
+        # "donated $1m to the World Food Programme": whom it goes to before what is given.
+        candidates.sort(key=lambda c: c.dep_ != "pobj" or c.head.lower_ != "to")
     actors: list[Actor] = []
     for cand in candidates:
-        if _own_forces(cand):
+        if _own_forces(cand, leaving=frame.event_type == "RETREAT" and verb.lemma_.lower() in _LEAVING_LEMMAS):
             continue  # "withdrew its troops", "sent their soldiers": the actor's own, not the other party
         for tok in (cand, *_conjuncts(cand)):
+            if frame.event_type in _TOPIC_TYPES and _is_thing(tok, index):
+                continue  # "to discuss Syria-related topics": what is discussed, however national, is no party
             actor = index.actor_at(tok)
             if actor is None and tok.pos_ in _NOUNS and tok.i not in by_head and cand.i not in located:
                 actor = _object_party(tok, frame, index)
@@ -460,6 +477,15 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         if patient is not None:
             actors.append(patient)
     return actors
+
+
+def _is_thing(tok: Token, index: EntityIndex) -> bool:
+    """A common noun that names no agent ("topics", "the plan"), as opposed to "officials" or "rebels" (or a
+    name the tagger took for a noun: "Choi Sang-*mok*")."""
+    if tok.pos_ != "NOUN" or tok.ent_type_ or index.entity_at(tok) is not None:
+        return False
+    lemma = tok.lemma_.lower()
+    return lemma not in AGENT_NOUNS and agent_sector(lemma) is None
 
 
 def _trigger_object_owner(frame: Frame, index: EntityIndex) -> list[Actor]:
@@ -592,10 +618,15 @@ def _relation_with(prep: Token, tok: Token, frame: Frame) -> bool:
 _RELATION_NOUNS = frozenset({"tie", "relation", "relationship", "border"})
 
 
-def _own_forces(noun: Token) -> bool:
-    return noun.lemma_.lower() in _FORCE_NOUNS and any(
-        c.dep_ == "poss" and c.lower_ in _OWN_FORCE_POSSESSIVES for c in noun.children
-    )
+def _own_forces(noun: Token, leaving: bool = False) -> bool:
+    """ "withdrew its troops", "sent their soldiers": the actor's own forces, no other party. Forces withdrawn
+    without a possessor ("the UN withdrew peacekeepers from the Golan") are the withdrawer's own too."""
+    if noun.lemma_.lower() not in _FORCE_NOUNS | {"peacekeeper"}:
+        return False
+    possessors = [c for c in noun.children if c.dep_ == "poss"]
+    if any(c.lower_ in _OWN_FORCE_POSSESSIVES for c in possessors):
+        return True
+    return leaving and not possessors and noun.dep_ == "dobj"
 
 
 def _complement_parties(noun: Token, preps: frozenset[str]) -> list[Token]:

@@ -120,7 +120,9 @@ def speech_act_contents(
             if parent_type == "ACCUSE":
                 # What someone is criticised for is part of the criticism ("for expanding its cooperation",
                 # "of interfering"); an event that is criticised is its target ("condemned the launch").
-                if "prep" in path or "pcomp" in path:
+                # So is what an accusation says ("accusations that it had used the equipment to *aid* the
+                # rebels"): alleged, not reported as done.
+                if "prep" in path or "pcomp" in path or (path[-1] == "acl" and parent.head.pos_ == "NOUN"):
                     claimed.add(match.head.i)
                 break
             if not taxonomy.is_speech_act(parent_type) or "conj" in path:
@@ -327,14 +329,15 @@ def _failed_agreement(head: Token, match: TriggerMatch) -> bool:
 _ILLS = frozenset({
     "epidemic", "pandemic", "outbreak", "virus", "disease", "ebola", "malaria", "cholera", "covid", "coronavirus",
     "poverty", "hunger", "famine", "corruption", "inflation", "unemployment", "climate", "drought", "fire",
-    "wildfire", "flood", "cause", "illiteracy", "malnutrition", "crime",
+    "wildfire", "flood", "cause", "illiteracy", "malnutrition", "crime", "terrorism", "extremism", "radicalism",
+    "trafficking", "smuggling", "piracy", "racism", "discrimination",
 })  # fmt: skip
 _FIGHT_LEMMAS = frozenset({"fight", "combat", "battle", "tackle"})
 
 
 def _fights_an_ill(head: Token, match: TriggerMatch) -> bool:
-    """ "to fight the Ebola epidemic", "fighting the root causes", "the battle against poverty": a struggle
-    against a disease or a social ill is no use of force."""
+    """ "to fight the Ebola epidemic", "fighting the root causes", "the battle against poverty", "progress
+    fighting terrorism": a struggle against a disease or a social ill, named without a foe, is no use of force."""
     if match.trigger.event_type != "ASSAULT" or head.lemma_.lower() not in _FIGHT_LEMMAS:
         return False
     objects = [c for c in head.children if c.dep_ == "dobj"]

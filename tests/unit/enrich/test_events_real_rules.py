@@ -569,3 +569,46 @@ def test_those_to_be_released_are_the_target_of_an_announced_release(nlp: Langua
 def test_a_ceasefire_agreed_by_two_states_is_between_them(nlp: Language) -> None:
     events = _events(nlp, "Ethiopia and Eritrea have agreed to a ceasefire along their border.")
     assert ("CONCEDE", "ETH", "ERI") in _roles(events)
+
+
+def test_what_a_call_discusses_is_no_party(nlp: Language) -> None:
+    events = _events(
+        nlp, "The Spanish foreign minister met officials in Rabat to discuss several Morocco-related issues."
+    )
+    assert all(e.target is None or "issues" not in e.target.name for e in events)
+
+
+def test_welcoming_someones_offer_is_support_not_a_visit(nlp: Language) -> None:
+    events = _events(nlp, "The Indian foreign ministry welcomed President Macron's offer to mediate.")
+    assert "CONSULT" not in {e.event_type for e in events}
+    (support,) = [e for e in events if e.event_type == "SUPPORT"]
+    assert support.target is not None and support.target.country_code == "FRA"
+
+
+def test_whom_a_gift_goes_to_comes_before_what_is_given(nlp: Language) -> None:
+    events = _events(nlp, "Norway donated 5 million dollars to the Red Cross in Yemen.")
+    (aid,) = [e for e in events if e.event_type == "AID"]
+    assert aid.target is not None and aid.target.name == "Red Cross"
+
+
+def test_striking_a_deal_is_an_agreement_not_an_attack(nlp: Language) -> None:
+    events = _events(nlp, "Sudanese authorities struck a deal with the African Union on Tuesday.")
+    assert [e.event_type for e in events] == ["AGREE"]
+
+
+def test_peacekeepers_withdrawn_are_the_withdrawers_own(nlp: Language) -> None:
+    events = _events(nlp, "The United Nations withdrew peacekeepers from Lebanon in 2024.")
+    (retreat,) = [e for e in events if e.event_type == "RETREAT"]
+    assert retreat.target is not None and retreat.target.country_code == "LBN"
+
+
+def test_fighting_terrorism_in_general_is_no_attack(nlp: Language) -> None:
+    events = _events(nlp, "The minister said Kenya had made progress fighting terrorism.")
+    assert "ASSAULT" not in {e.event_type for e in events}
+
+
+def test_what_an_accusation_alleges_is_no_event_of_its_own(nlp: Language) -> None:
+    text = "The Red Cross rejected accusations by the government of Mali that it had used its trucks to aid the rebels."
+    events = _events(nlp, text)
+    assert "AID" not in {e.event_type for e in events}
+    assert ("REJECT", None, "MLI") in _roles(events)
