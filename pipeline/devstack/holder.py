@@ -91,7 +91,7 @@ def decide(claimant: Holder | None, recorded: Holder | None, was_running: bool, 
 def describe_holding(recorded: Holder | None, recorded_alive: bool) -> str:
     """Who the running stack is for, as ``status`` shows it."""
     if recorded is None or not recorded.is_tool:
-        return "you (./run up): reused by ./run test and the demo, never stopped or faulted by them"
+        return "you (./run up, or started outside ./run): reused by ./run test and the demo, never stopped or faulted"
     if recorded_alive:
         return f"{recorded.describe()} (pid {recorded.pid}, running)"
     return f"{recorded.describe()}, which has exited: ./run test takes it over (and stops it afterwards)"
