@@ -8,7 +8,9 @@
 6. A summary (articles, entities, events per type) and sample searches are printed.
 
 The services stay up afterwards so the results can be explored (``pipeline search``, Kibana under compose);
-``./run down`` stops the local stack.
+``./run down`` stops the local stack. The demo records the local stack as its own (``devstack.holder``): once
+the demo has exited, ``./run test`` takes it over, injects its faults into it and stops it when done; ``./run up``
+afterwards makes it the user's, which ``./run test`` only reuses.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pipeline.errors import PipelineError, ServiceTimeout
+from pipeline.errors import PipelineError, ServiceTimeout, ServiceUnavailable
 from pipeline.redact import redact_url
 from pipeline.settings import Settings, get_settings
 
@@ -49,7 +51,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def serve_samples(port: int) -> Iterator[str]:
     """Serve ``pipeline/samples`` on 127.0.0.1:port for as long as the block runs."""
     handler = functools.partial(_QuietHandler, directory=str(SAMPLES_DIR))
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:  # the port is taken (another demo?) or not ours to use: a message, not a traceback
+        raise ServiceUnavailable(
+            f"the demo cannot serve its sample feed on 127.0.0.1:{port}: {exc.strerror or exc}",
+            hint=f"another demo may be running (`ss -ltnp 'sport = :{port}'`); or set PIPELINE_DEMO_PORT=<a free port>",
+        ) from None
     thread = threading.Thread(target=server.serve_forever, name="sample-server", daemon=True)
     thread.start()
     try:
@@ -157,11 +165,14 @@ def run_demo(query: str, timeout: float) -> None:
     from pipeline.index.cli import print_search, setup_services
 
     settings = get_settings()
-    if not settings.services_configured:
+    local_stack = not settings.services_configured
+    if local_stack:
+        from pipeline.devstack.holder import Holder
         from pipeline.devstack.stack import ensure_up
 
         console.rule("Local services")
-        info = ensure_up(settings, console=console)
+        # As the demo's: kept for the user's searches, and `./run test` may take it over once the demo has exited.
+        info = ensure_up(settings, console=console, claimant=Holder.tool("demo", os.getpid()))
         os.environ.update(info.env())  # addresses, and the replication a cluster allows
         get_settings.cache_clear()
         settings = get_settings()
@@ -209,9 +220,13 @@ def run_demo(query: str, timeout: float) -> None:
         "Kibana: with docker compose at http://localhost:5601 (dashboard 'News events')\n"
         f"Try: pipeline search {query!r} --type CONSULT · pipeline search --events --country KOR\n"
         "A topic of your own: pipeline subscriptions add korea --country KOR --min-confidence 0.6 "
-        "(docs/subscribers.md)\n"
-        "Stop the local stack: ./run down"
+        "(docs/subscribers.md)"
     )
+    if local_stack:
+        console.print(
+            "The local stack stays up for your searches: ./run down stops it "
+            "(./run test takes it over and stops it when done; ./run up keeps it for you)"
+        )
 
 
 def register(app: typer.Typer) -> None:

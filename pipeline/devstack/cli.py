@@ -7,8 +7,10 @@ import shlex
 import typer
 from rich.console import Console
 
+from pipeline.devstack import holder
+from pipeline.devstack.layout import Layout
 from pipeline.devstack.process import DevstackError
-from pipeline.devstack.stack import down, ensure_up, kill_node, status
+from pipeline.devstack.stack import down, ensure_up, kill_node, running_settings, status
 from pipeline.errors import EXIT_UNAVAILABLE
 from pipeline.settings import get_settings
 
@@ -42,6 +44,14 @@ def build_app() -> typer.Typer:
             max=9,
             help="Elasticsearch nodes. Default: PIPELINE_DEVSTACK_ES_NODES or 1.",
         ),
+        test_run: int | None = typer.Option(
+            None,
+            "--test-run",
+            envvar="DEVSTACK_TEST_RUN",
+            metavar="PID",
+            help="Asked by the test run with this PID (`./run test` sets DEVSTACK_TEST_RUN): it owns a stack it "
+            "starts, takes over one a tool left (`./run demo`), and only reuses one started with `up`.",
+        ),
     ) -> None:
         """Start Kafka and Elasticsearch (or reuse running ones) and wait until both are healthy.
 
@@ -51,8 +61,9 @@ def build_app() -> typer.Typer:
         settings = get_settings()
         overrides = {"devstack_brokers": brokers, "devstack_es_nodes": es_nodes}
         settings = settings.model_copy(update={key: value for key, value in overrides.items() if value is not None})
+        claimant = holder.Holder.person() if test_run is None else holder.Holder.tool("test", test_run)
         try:
-            info = ensure_up(settings, console=_err)
+            info = ensure_up(settings, console=_err, claimant=claimant)
         except DevstackError as exc:
             _err.print(f"[red]devstack up failed:[/] {exc}", markup=True, highlight=False)
             raise typer.Exit(EXIT_UNAVAILABLE) from None
@@ -61,8 +72,10 @@ def build_app() -> typer.Typer:
                 print(f"export {key}={shlex.quote(value)}")
             # The secured listener, for the tests of the SASL path (not a pipeline setting).
             print(f"export DEVSTACK_KAFKA_SASL_BOOTSTRAP={shlex.quote(info.kafka_sasl_bootstrap)}")
-            # Tells ./run whether this call started anything, so it stops only a stack it started.
-            print(f"DEVSTACK_STARTED={shlex.quote(' '.join(info.started))}")
+            # Tells ./run whether the stack is its own (started, or taken over from the demo), so it injects
+            # faults into and stops only such a stack; empty for a stack someone else keeps.
+            owned = (" ".join(info.started) or "taken over") if info.owned else ""
+            print(f"DEVSTACK_STARTED={shlex.quote(owned)}")
 
     @devstack.command("kill")
     def kill_command(
@@ -98,6 +111,9 @@ def build_app() -> typer.Typer:
                 f"[bold]{svc.name:<14}[/] {svc.version:<8} {svc.address:<24} pid {pids:<12} [{colour}]{svc.detail}[/]"
             )
             out.print(f"{'':<15}log: {svc.log}", highlight=False)
+        if any(svc.running for svc in services):
+            recorded = holder.read(Layout.from_settings(running_settings(get_settings())))
+            out.print(f"{'held by':<15}{holder.describe_holding(recorded, holder.alive(recorded))}", highlight=False)
         if not all(svc.healthy for svc in services):
             raise typer.Exit(EXIT_UNAVAILABLE)
 

@@ -5,8 +5,9 @@ records (PID plus start time), never by name, so nothing outside the stack is ev
 the data (topics, offsets, indices), as a crashed service's supervisor would.
 
 ``fault_injection_allowed`` guards against breaking a stack other people use: faults are injected only into a
-stack the current test run started itself (``DEVSTACK_STARTED``, exported by ``./run test``) or when asked
-explicitly (``PIPELINE_FAULT_TESTS=1``), and only when the configured services are this devstack's ports.
+stack that is the current test run's own (``DEVSTACK_STARTED``, exported by ``./run test``: it started the stack,
+or took over one a tool such as ``./run demo`` left, see ``devstack.holder``) or when asked explicitly
+(``PIPELINE_FAULT_TESTS=1``), and only when the configured services are this devstack's ports.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TypeVar
 
 from rich.console import Console
 
-from pipeline.devstack import elasticsearch, kafka
+from pipeline.devstack import elasticsearch, holder, kafka
 from pipeline.devstack.artifacts import ensure_artifacts
 from pipeline.devstack.layout import Layout
 from pipeline.devstack.process import DevstackError, ProcessRecord
@@ -40,7 +41,11 @@ def fault_injection_allowed(settings: Settings) -> str | None:
         services = f"{settings.kafka}, {redact_url(settings.elasticsearch)}"
         return f"the configured services ({services}) are not this devstack's"
     if not (os.environ.get("DEVSTACK_STARTED") or os.environ.get("PIPELINE_FAULT_TESTS") == "1"):
-        return "the devstack was not started by this run (set PIPELINE_FAULT_TESTS=1 to inject faults anyway)"
+        recorded = holder.read(layout)
+        return (
+            f"the devstack is not this run's own (held by {holder.describe_holding(recorded, holder.alive(recorded))};"
+            " set PIPELINE_FAULT_TESTS=1 to inject faults anyway)"
+        )
     if kafka.running_record(layout) is None or not elasticsearch.running_records(layout):
         return f"no running devstack recorded in {layout.root}"
     return None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from pipeline.devstack import elasticsearch, kafka
+from pipeline.devstack import elasticsearch, holder, kafka
 from pipeline.devstack.artifacts import ensure_artifacts, read_versions
 from pipeline.devstack.layout import Layout
 from pipeline.devstack.process import DevstackError, ProcessRecord, kill, stop
@@ -36,6 +36,8 @@ class StackInfo:
     started: tuple[str, ...]  # services this call had to start; empty when everything was reused
     brokers: int = 1
     es_nodes: int = 1
+    owned: bool = False  # the caller may inject faults and stops the stack when done (see devstack.holder)
+    note: str = ""  # why a running stack was reused or taken over, for the caller's user
 
     def env(self) -> dict[str, str]:
         """Settings that point the pipeline at this stack, with the durability a cluster allows."""
@@ -100,12 +102,15 @@ def ensure_up(
     *,
     console: Console | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    claimant: holder.Holder | None = None,
 ) -> StackInfo:
     """Start whatever part of the stack is not running, wait until both services are healthy.
 
     Idempotent: services already running from this devstack dir are reused, not restarted. A node of a
     running cluster that is down (killed) is started again on its data, as after a crash.
     Progress goes to stderr so callers can keep stdout for their own output.
+    ``claimant`` says who asks (a person's ``up``, the demo, a test run; None claims nothing), and
+    ``StackInfo.owned`` whether the stack is theirs to fault and stop (``devstack.holder.decide``).
     """
     settings = settings or get_settings()
     console = console or Console(stderr=True, soft_wrap=True)
@@ -114,7 +119,10 @@ def ensure_up(
     with _locked(layout):
         kafka_running = kafka.running_records(layout)
         es_running = {n.number for n in layout.es if elasticsearch.running_records(layout, n.number)}
-        _check_same_topology(settings, layout, bool(kafka_running or es_running))
+        was_running = bool(kafka_running or es_running)
+        _check_same_topology(settings, layout, was_running)
+        recorded = holder.read(layout)
+        claim = holder.decide(claimant, recorded, was_running, holder.alive(recorded))
         kafka_missing = [n for n in layout.kafka if n.node_id not in kafka_running]
         es_missing = [n for n in layout.es if n.number not in es_running]
         started: list[str] = []
@@ -185,6 +193,10 @@ def ensure_up(
             if spawned:
                 stop(spawned, timeout=15)
             raise
+        if claim.record is not None:
+            holder.write(layout, claim.record)
+    if claim.note:
+        console.print(f"Devstack: {claim.note}")
     verb = ("started " + ", ".join(started)) if started else "already running"
     console.print(f"Devstack {verb} in {time.monotonic() - began:.1f}s (dir {layout.root})")
     return StackInfo(
@@ -199,6 +211,8 @@ def ensure_up(
         started=tuple(started),
         brokers=layout.brokers,
         es_nodes=layout.es_node_count,
+        owned=claim.owned,
+        note=claim.note,
     )
 
 
