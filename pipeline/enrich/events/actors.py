@@ -311,14 +311,17 @@ class EntityIndex:
     def known_name(self, tok: Token) -> Actor | None:
         """A name the model did not tag but the actor dictionary knows ("the Taliban", "Hamas"): the proper
         noun with its compound words."""
-        if tok.pos_ != "PROPN":
+        # A capitalised word tagged a common noun may still be a known person's name ("Trump has suspended"
+        # opens a sentence as the card-game noun to the tagger); only a person counts then.
+        common = tok.pos_ == "NOUN" and tok.text[:1].isupper()
+        if tok.pos_ != "PROPN" and not common:
             return None
         words = [c for c in tok.lefts if c.dep_ == "compound" and c.pos_ == "PROPN"] + [tok]
         phrase = tok.doc[words[0].i : tok.i + 1].text
         known = lookup_actor(phrase, self.published_at)
         if known is None and len(words) > 1:
             known = lookup_actor(tok.text, self.published_at)
-        if known is None or (known.sector is None and not known.person):
+        if known is None or (known.sector is None and not known.person) or (common and not known.person):
             return None  # a bare country code is the gazetteer's to read
         label = "PERSON" if known.person else "ORG"
         return Actor(name=phrase, country_code=known.country, label=label, role=known.sector)

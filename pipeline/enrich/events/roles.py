@@ -70,6 +70,13 @@ def fill_actors(
         antecedent = _antecedent(frame, previous)
         if antecedent is not None:
             sources, targets = [a for a in [antecedent.source] if a is not None], list(antecedent.targets)
+    if not sources and frame.event_type == "COERCE" and _is_passive(verb) and _political_patients(targets):
+        # "Ingabire was arrested in Rwanda": an arrest, detention or deportation whose agent is unsaid is the
+        # state's where it happened (the coding convention for state coercion with its authorities unnamed).
+        # Only of someone named or of a group with a public role: "a suspect was arrested" is crime news.
+        state = _state_where(verb, index)
+        sources = [state] if state is not None else []
+        frame.fallback_source = state is not None
     if not sources and not nominal and undergoer is None and not _is_passive(verb) and verb.dep_ == "ROOT":
         leading = _leading_actor(frame, index, targets)
         sources = [leading] if leading is not None else []
@@ -104,6 +111,25 @@ def fill_actors(
         if all(not same_actor(usable, k) for k in kept):
             kept.append(usable)
     frame.targets = kept
+
+
+def _political_patients(targets: Sequence[Actor]) -> bool:
+    return bool(targets) and all(
+        t.name[:1].isupper() or (t.role is not None and t.role not in _NONPOLITICAL_SECTORS) for t in targets
+    )
+
+
+_NONPOLITICAL_SECTORS = frozenset({"CRM", "BUS", "UAF"})
+
+
+def _state_where(verb: Token, index: EntityIndex) -> Actor | None:
+    """The country a passive clause says it happened in ("was arrested in Rwanda", "in Kigali"), as its state."""
+    for prep in (c for c in verb.children if c.dep_ == "prep" and c.lower_ == "in"):
+        for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+            entity = index.entity_at(pobj)
+            if entity is not None and entity.label == "GPE":
+                return index.state_actor(index.country_of(entity))
+    return None
 
 
 def _welcomed_guest(verb: Token, index: EntityIndex) -> Actor | None:
@@ -569,7 +595,10 @@ def _restricted_places(frame: Frame, verb: Token, index: EntityIndex) -> list[Ac
     "eased restrictions across Gaza": a restriction or its end is laid on the place it covers, when no party
     is named."""
     doc = verb.doc
-    anchors = [verb, *(doc[i] for i in sorted(frame.match.token_ids) if doc[i].pos_ in _NOUNS)]
+    nouns = [doc[i] for i in sorted(frame.match.token_ids) if doc[i].pos_ in _NOUNS]
+    # The verb's "in" phrase counts only beside a restriction noun ("imposed a curfew in X"): "was arrested in
+    # London" says where, not what was restricted.
+    anchors = [verb, *nouns] if nouns else []
     for anchor in anchors:
         for prep in anchor.children:
             if prep.dep_ != "prep" or prep.lower_ not in _COVERING_PREPS:

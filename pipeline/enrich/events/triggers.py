@@ -282,11 +282,26 @@ def _is_reported(tok: Token) -> bool:
 
 def _is_background(tok: Token) -> bool:
     """A trigger told as background to the news: in a relative clause ("a journalist *who was arrested* last
-    year", "antiquities *that were seized*") or in the past perfect ("they *had attacked*")."""
+    year", "a soldier *killed* in Afghanistan a decade ago"), in the past perfect ("they *had attacked*"), or in
+    a phrase saying what came before or around it ("freed the pastor *following his arrest*", "resigned
+    *after weeks of protests*")."""
     verb = clause_verb(tok)
-    if verb.dep_ == "relcl":
+    if verb.dep_ == "relcl" or (verb.dep_ == "acl" and verb.tag_ == "VBN" and verb.head.pos_ in {"NOUN", "PROPN"}):
         return True
-    return any(c.dep_ == "aux" and c.lower_ in {"had", "'d"} and c.tag_ == "VBD" for c in verb.children)
+    if any(c.dep_ == "aux" and c.lower_ in {"had", "'d"} and c.tag_ == "VBD" for c in verb.children):
+        return True
+    node = tok
+    for _ in range(4):  # up through "after weeks of protests": pobj -> prep -> pobj -> prep
+        if node.dep_ not in {"pobj", "prep", "compound", "amod"} or node.head.i == node.i:
+            return False
+        node = node.head
+        if node.dep_ == "prep" and node.lower_ in _CIRCUMSTANCE_PREPS:
+            return True
+    return False
+
+
+# Prepositions whose phrase sets the scene for the clause's news: what came before it, or around it.
+_CIRCUMSTANCE_PREPS = frozenset({"after", "following", "before", "since", "amid", "despite"})
 
 
 def _is_generic(tok: Token) -> bool:

@@ -612,3 +612,27 @@ def test_what_an_accusation_alleges_is_no_event_of_its_own(nlp: Language) -> Non
     events = _events(nlp, text)
     assert "AID" not in {e.event_type for e in events}
     assert ("REJECT", None, "MLI") in _roles(events)
+
+
+def test_a_known_name_tagged_as_a_common_noun_is_still_the_actor(nlp: Language) -> None:
+    events = _events(nlp, "Trump has now suspended military aid to Pakistan.")
+    assert ("SANCTION", "USA", "PAK") in _roles(events)
+
+
+def test_what_came_before_the_news_does_not_make_the_main_event(nlp: Language) -> None:
+    text = "A court in Harare freed the opposition lawmaker on bail following his arrest on new charges last week."
+    result = _enrich(nlp, text)
+    assert result.article.main_event_type == "RETREAT"
+
+
+def test_an_arrest_with_its_agent_unsaid_is_the_states_where_it_happened(nlp: Language) -> None:
+    events = _events(nlp, "Opposition leader Maria Kalesnikava was arrested in Belarus on Monday.")
+    (arrest,) = [e for e in events if e.event_type == "COERCE"]
+    assert arrest.source is not None and arrest.source.country_code == "BLR"
+
+
+def test_an_anonymous_suspects_arrest_is_given_no_state_and_no_place_as_target(nlp: Language) -> None:
+    events = _events(nlp, "A suspect was arrested in London after the robbery.")
+    for event in events:
+        assert event.source is None or event.source.country_code != "GBR"
+        assert event.target is None or event.target.name != "London"
