@@ -45,7 +45,8 @@ def fill_actors(
 ) -> None:
     head = frame.actor_head or frame.head
     verb = clause_verb(head)
-    nominal = head.pos_ in _NOUNS and verb is head
+    # A noun with a subject of its own is a verb the tagger mistook ("EU and UN *hand* over supplies").
+    nominal = head.pos_ in _NOUNS and verb is head and not _has_subject(head)
     sources = _sources_of(head, verb, index)
     targets = _targets_of(frame, verb, index, by_head)
     if frame.obliged is not None:

@@ -28,6 +28,8 @@ _LIGHT_VERBS = frozenset({
     "resume", "renew", "escalate", "intensify", "step", "use", "fire", "lodge", "register",
     # Authorising an act is taking it: "approved the extradition", "ordered the deployment".
     "approve", "authorize", "authorise", "order", "complete", "extend",
+    # Setting money or goods aside for an act is doing it: "allocating EUR 95m in humanitarian support".
+    "allocate", "earmark", "disburse", "contribute", "donate", "channel",
 })  # fmt: skip
 # Verbs and adjectives whose to-complement is not (yet) done: "plans to meet", "is ready to sign".
 _FUTURE_GOVERNORS = frozenset({
@@ -169,8 +171,8 @@ def _phrase_head(head: Token) -> Token:
         tok = tok.head
     if tok.dep_ == "pobj" and tok.head.lower_ in _MEASURE_PREPS:
         container = tok.head.head
-        if container.like_num or container.lemma_.lower() in _CONTAINER_NOUNS:
-            tok = container  # "$3 million in funding", "a new round of joint exercises"
+        if container.like_num or container.ent_type_ == "MONEY" or container.lemma_.lower() in _CONTAINER_NOUNS:
+            tok = container  # "$3 million in funding", "95 million euros in support", "a new round of exercises"
     return tok
 
 

@@ -636,3 +636,14 @@ def test_an_anonymous_suspects_arrest_is_given_no_state_and_no_place_as_target(n
     for event in events:
         assert event.source is None or event.source.country_code != "GBR"
         assert event.target is None or event.target.name != "London"
+
+
+def test_a_verb_the_tagger_took_for_a_noun_still_has_its_subject(nlp: Language) -> None:
+    events = _events(nlp, "EU and UN hand over urgently needed medical supplies to the Nigerian Government.")
+    assert events and all(e.source is not None and e.source.name == "EU" for e in events)
+
+
+def test_money_set_aside_in_aid_is_the_allocators_aid(nlp: Language) -> None:
+    events = _events(nlp, "The European Commission is allocating €40 million in humanitarian support for Sudan.")
+    (aid,) = [e for e in events if e.event_type == "AID"]
+    assert aid.source is not None and aid.source.name == "European Commission"
