@@ -176,17 +176,23 @@ _PRIOR = Switch()
 classifier_disabled = _PRIOR.off
 
 
-# A story prior needs a story. The classifier learnt from whole stories (median 218 words); given a sentence or
-# two it sees only the words the rules read better in context, and on real news sentences it cost PentaClass
-# accuracy (docs/enrichment.md, "The story prior").
+# A story prior needs a story. The classifier learnt from whole stories (median 218 words); given a single
+# sentence it sees only the words the rules read better in context, and on real news sentences it cost
+# PentaClass accuracy (docs/enrichment.md, "The story prior"). Such a text gets a flat prior instead: every type
+# equally likely, so the main type is the rules' and confidences keep the scale they were calibrated on.
 MIN_STORY_SENTENCES = 2
 
 
 def story_prior(text: str, title: str = "", sentences: int | None = None) -> dict[str, float] | None:
-    """Story-level type distribution for the coder, or None when no model is trained (or it is disabled), or
+    """Story-level type distribution for the coder, or None when no model is trained (or it is disabled); flat
     when the text, of ``sentences`` sentences, is too short to be a story."""
-    if not _PRIOR.on or (sentences is not None and sentences < MIN_STORY_SENTENCES):
+    if not _PRIOR.on:
         return None
+    model = load_classifier()
+    if model is None:
+        return None
+    if sentences is not None and sentences < MIN_STORY_SENTENCES:
+        return {label: 1.0 / len(model.labels) for label in model.labels}
     prior = _last_story_prior(text, title)
     return dict(prior) if prior is not None else None
 

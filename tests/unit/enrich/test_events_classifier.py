@@ -137,9 +137,13 @@ def test_prior_can_be_switched_off() -> None:
 
 def test_a_single_sentence_is_no_story_for_the_prior() -> None:
     text = "The minister said the army would withdraw from the border town."
-    assert story_prior(text, sentences=1) is None
-    if load_classifier() is not None:
-        assert story_prior(text, sentences=3) is not None
+    if load_classifier() is None:
+        assert story_prior(text, sentences=1) is None
+        return
+    flat = story_prior(text, sentences=1)
+    assert flat is not None and len(set(flat.values())) == 1 and abs(sum(flat.values()) - 1.0) < 1e-9
+    story = story_prior(text, sentences=3)
+    assert story is not None and len(set(story.values())) > 1
 
 
 def test_split_is_by_template_and_stable() -> None:
