@@ -466,6 +466,8 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                     # even when that act is no event of its own (a request that is only rejected).
                     pronoun = any(c.dep_ == "poss" and c.pos_ == "PRON" for c in tok.children)
                     actor = None if pronoun else _nominal_source(tok, index)  # "on their release": unclear whose
+                    if actor is None:
+                        actor = _imposed_on(tok, index)  # "rejected an appeal lodged by the opposition"
             if actor is not None and all(not same_actor(actor, a) for a in actors):
                 actors.append(actor)
     if not actors:

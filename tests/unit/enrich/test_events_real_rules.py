@@ -647,3 +647,9 @@ def test_money_set_aside_in_aid_is_the_allocators_aid(nlp: Language) -> None:
     events = _events(nlp, "The European Commission is allocating €40 million in humanitarian support for Sudan.")
     (aid,) = [e for e in events if e.event_type == "AID"]
     assert aid.source is not None and aid.source.name == "European Commission"
+
+
+def test_a_rejected_appeal_names_who_lodged_it(nlp: Language) -> None:
+    events = _events(nlp, "The court rejected an appeal lodged by the opposition party of Kenya.")
+    (refusal,) = [e for e in events if e.event_type == "REJECT"]
+    assert refusal.target is not None and refusal.target.country_code == "KEN"
