@@ -423,6 +423,14 @@ class EntityIndex:
             actor = self.actor_at(speaker)
             if actor is not None and (lower in _GROUP_PRONOUNS) == (actor.label != "PERSON"):
                 return actor
+        # "Iran's Supreme Leader rejected the offer and he also accused ...", "the factions agreed to disarm but
+        # linked their disarmament to ...": in a clause coordinated with another, the pronoun is that clause's
+        # subject, not the nearest name.
+        shared = _coordinated_subject(tok)
+        if shared is not None and shared.pos_ != "PRON":
+            actor = self.actor_at(shared)
+            if actor is not None and _pronoun_fits(lower, actor, shared):
+                return actor
         if lower in _PERSON_PRONOUNS:
             # "Mwangi welcomed him": an object pronoun is not its own clause's subject.
             subject = next((c for c in tok.head.children if c.dep_ == "nsubj"), None) if tok.dep_ != "nsubj" else None
@@ -458,6 +466,36 @@ class EntityIndex:
             doc[i].tag_ == "NNS" and doc[i].i not in self.by_token and doc[i].dep_ not in {"compound", "poss"}
             for i in range(span.end, pronoun.i)
         )
+
+
+def _coordinated_subject(pronoun: Token) -> Token | None:
+    """The subject of the first of two coordinated clauses, when ``pronoun`` is the second one's subject or
+    stands in it while the second has no subject of its own."""
+    verb = pronoun
+    for _ in range(4):
+        if verb.pos_ in {"VERB", "AUX"} or verb.head.i == verb.i:
+            break
+        verb = verb.head
+    if verb.pos_ not in {"VERB", "AUX"} or verb.dep_ != "conj":
+        return None
+    own = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    if own is not None and own.i != pronoun.i:
+        return None
+    first = verb
+    while first.dep_ == "conj" and first.head.i != first.i:
+        first = first.head
+    return next((c for c in first.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+
+
+def _pronoun_fits(pronoun: str, actor: Actor, subject: Token) -> bool:
+    """Whether a pronoun can stand for the actor a subject names: "he" for a person or an office holder, "they"
+    for a plural or a body, "it" for a single body or state."""
+    plural = subject.tag_ in {"NNS", "NNPS"} or any(c.dep_ == "conj" for c in subject.children)
+    if pronoun in _PERSON_PRONOUNS:
+        return actor.label == "PERSON" or (actor.label is None and subject.lemma_.lower() in ROLE_NOUNS and not plural)
+    if pronoun in _PLURAL_PRONOUNS:
+        return plural or actor.label in {"ORG", "NORP"}
+    return not plural and actor.label != "PERSON"
 
 
 def _warring(tok: Token) -> bool:

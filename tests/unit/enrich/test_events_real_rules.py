@@ -653,3 +653,13 @@ def test_a_rejected_appeal_names_who_lodged_it(nlp: Language) -> None:
     events = _events(nlp, "The court rejected an appeal lodged by the opposition party of Kenya.")
     (refusal,) = [e for e in events if e.event_type == "REJECT"]
     assert refusal.target is not None and refusal.target.country_code == "KEN"
+
+
+def test_a_pronoun_in_a_coordinated_clause_is_that_clauses_shared_subject(nlp: Language) -> None:
+    text = (
+        "Kurdish factions have agreed to lay down their weapons in northern Syria, "
+        "but linked their disarmament to a Turkish withdrawal."
+    )
+    events = _events(nlp, text)
+    retreats = [e for e in events if e.event_type == "RETREAT"]
+    assert retreats and all(e.source is not None and e.source.country_code != "SYR" for e in retreats)
