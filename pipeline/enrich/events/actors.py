@@ -36,6 +36,12 @@ ROLE_NOUNS = frozenset({
     "sultan", "monarch", "ayatollah", "cleric", "rep", "sen", "gen", "col", "lt", "adm", "councillor",
     "commissioner", "attorney", "inspector", "advisor", "adviser", "negotiator", "dictator", "strongman",
 })  # fmt: skip
+# Offices that are a state's whoever holds them (a "president" or "chairman" may head a club or a company).
+_PUBLIC_OFFICES = frozenset({
+    "minister", "senator", "lawmaker", "legislator", "governor", "mayor", "ambassador", "envoy", "diplomat",
+    "prosecutor", "judge", "premier", "chancellor", "king", "queen", "prince", "sheikh", "emir", "sultan",
+    "monarch", "ayatollah", "councillor", "sen", "rep", "gen", "adm", "dictator", "strongman",
+})  # fmt: skip
 AGENT_NOUNS = ROLE_NOUNS | frozenset({
     "government", "military", "army", "navy", "force", "troop", "soldier", "police", "authority", "regime",
     "administration", "ministry", "parliament", "court", "rebel", "militant", "insurgent", "fighter", "militia",
@@ -110,8 +116,36 @@ class EntityIndex:
                 for tok in span:
                     index.by_token.setdefault(tok.i, entity)
         index.mention_spans.sort(key=lambda pair: pair[0].start)
+        index._note_offices()
         index._ground_all()
         return index
+
+    def _note_offices(self) -> None:
+        """Persons the text gives an office: in their own name ("Gloversville Mayor Dayton King") or by
+        apposition ("Kristina Baum, a spokesperson for the White House", "The President of the Senate, Dr
+        Bukola Saraki"). An office holder acts politically, whether or not the dictionaries know them."""
+        for span, entity in self.mention_spans:
+            if entity.label != "PERSON" or entity.name in self.titled:
+                continue
+            root = span.root
+            apposed = [c for c in root.children if c.dep_ == "appos"]
+            if root.dep_ == "appos":
+                apposed.append(root.head)
+            offices = [t for t in apposed if t.pos_ in {"NOUN", "PROPN"} and t.lemma_.lower() in ROLE_NOUNS]
+            if any(t.lemma_.lower() in _PUBLIC_OFFICES for t in [*span, *offices]) or any(
+                self._names_a_polity(office) for office in offices
+            ):
+                self.titled.add(entity.name)
+
+    def _names_a_polity(self, office: Token) -> bool:
+        """An office of a state or political body: "a spokesperson for the White House", "Vice President of the
+        Italian Chamber of Deputies" (a club's or a company's president is no such office)."""
+        for tok in office.subtree:
+            entity = self.entity_at(tok)
+            political = entity is not None and entity.label in {"GPE", "NORP", "ORG"}
+            if political and entity is not None and self.is_political(self.actor_from_entity(entity)):
+                return True
+        return False
 
     def entity_at(self, tok: Token) -> Entity | None:
         return None if tok.i in self.excluded else self.by_token.get(tok.i)

@@ -663,3 +663,19 @@ def test_a_pronoun_in_a_coordinated_clause_is_that_clauses_shared_subject(nlp: L
     events = _events(nlp, text)
     retreats = [e for e in events if e.event_type == "RETREAT"]
     assert retreats and all(e.source is not None and e.source.country_code != "SYR" for e in retreats)
+
+
+def test_a_person_with_a_public_office_in_their_name_acts_politically(nlp: Language) -> None:
+    events = _events(nlp, "Springfield Mayor Tom Baker agreed to resign from office on Friday.")
+    assert events and all(e.source is not None and "Tom Baker" in e.source.name for e in events)
+
+
+def test_a_spokesperson_for_a_political_body_acts_politically(nlp: Language) -> None:
+    events = _events(nlp, "Anna Berg, a spokeswoman for the Kremlin, condemned the raid on the embassy.")
+    (accuse,) = [e for e in events if e.event_type == "ACCUSE"]
+    assert accuse.source is not None and accuse.source.name == "Anna Berg"
+
+
+def test_a_clubs_president_is_no_office_holder(nlp: Language) -> None:
+    events = _events(nlp, "Joan Ferrer, the club's president, rejected the offer for the striker on Monday.")
+    assert all(e.source is None or e.source.name != "Joan Ferrer" for e in events)
