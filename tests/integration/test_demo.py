@@ -22,7 +22,10 @@ from pipeline.devstack import kafka as devstack_kafka
 from pipeline.devstack.faults import fault_injection_allowed
 from pipeline.devstack.layout import Layout
 from pipeline.devstack.process import port_is_free
+from pipeline.index.es import delete_indices, make_client
+from pipeline.kafka import pipeline_topics
 from pipeline.settings import Settings
+from tests.integration.stages import private_settings, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -193,21 +196,10 @@ def test_run_test_after_the_demo_owns_the_stack_the_demo_left(
     assert down.returncode == 0, down.stderr[-3000:]
 
 
-def test_demo_says_when_its_sample_port_is_taken(kafka_bootstrap: str, es_url: str) -> None:
+def test_demo_says_when_its_sample_port_is_taken(settings: Settings) -> None:
     """Another demo (or anything) on PIPELINE_DEMO_PORT: one line saying so and what to do, exit 69; it was a
     traceback of OSError. On the run's services, under names of the test's own (set-up runs before the port)."""
-    suffix = uuid.uuid4().hex[:8]
-    env = dict(
-        os.environ,
-        PIPELINE_KAFKA_BOOTSTRAP=kafka_bootstrap,
-        PIPELINE_ELASTICSEARCH_URL=es_url,
-        PIPELINE_TOPIC_RAW=f"demoport-{suffix}.articles.raw",
-        PIPELINE_TOPIC_ENRICHED=f"demoport-{suffix}.articles.enriched",
-        PIPELINE_TOPIC_EVENTS=f"demoport-{suffix}.events.enriched",
-        PIPELINE_TOPIC_DEAD_LETTER=f"demoport-{suffix}.deadletter",
-        PIPELINE_INDEX_ARTICLES=f"demoport-{suffix}-articles",
-        PIPELINE_INDEX_EVENTS=f"demoport-{suffix}-events",
-    )
+    own = private_settings(settings, "demoport")
     try:
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))
@@ -218,14 +210,12 @@ def test_demo_says_when_its_sample_port_is_taken(kafka_bootstrap: str, es_url: s
                 capture_output=True,
                 text=True,
                 timeout=120,
-                env={**env, "PIPELINE_DEMO_PORT": str(port)},
+                env={**settings_env(own), "PIPELINE_DEMO_PORT": str(port)},
             )
     finally:
-        Elasticsearch(es_url).indices.delete(
-            index=f"demoport-{suffix}-*", ignore_unavailable=True, allow_no_indices=True
-        )
-        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
-        admin.delete_topics([t for t in admin.list_topics() if t.startswith(f"demoport-{suffix}.")])
+        delete_indices(make_client(own), own)
+        admin = KafkaAdminClient(bootstrap_servers=own.kafka)
+        admin.delete_topics([t for t in admin.list_topics() if t in pipeline_topics(own)])
         admin.close()
     assert "Traceback" not in demo.stderr, demo.stderr[-3000:]
     assert f"the demo cannot serve its sample feed on 127.0.0.1:{port}" in demo.stderr, demo.stderr[-3000:]

@@ -142,8 +142,11 @@ class EntityIndex:
         Italian Chamber of Deputies" (a club's or a company's president is no such office)."""
         for tok in office.subtree:
             entity = self.entity_at(tok)
-            political = entity is not None and entity.label in {"GPE", "NORP", "ORG"}
-            if political and entity is not None and self.is_political(self.actor_from_entity(entity)):
+            if (
+                entity is not None
+                and entity.label in {"GPE", "NORP", "ORG"}
+                and self.is_political(self.actor_from_entity(entity))
+            ):
                 return True
         return False
 
@@ -416,17 +419,19 @@ class EntityIndex:
 
         return get_gazetteer().country(name) is not None
 
+    def is_capital(self, name: str) -> bool:
+        from pipeline.enrich.entities.gazetteer import get_gazetteer
+
+        return get_gazetteer().capital_country(name) is not None
+
     def is_political(self, actor: Actor) -> bool:
         """Whether an actor can carry a political event: a country or its capital, a group of people, a
         person with an office or a country, a body of government, an armed group, an IGO. Not a
         town, a building, a storm, a company or a football club."""
-        from pipeline.enrich.entities.gazetteer import get_gazetteer
-
         if actor.label is None or actor.label == "NORP" or actor.role is not None:
             return True  # a group of people, a nationality, or an actor the dictionaries know
         if actor.label == "GPE":
-            gazetteer = get_gazetteer()
-            return bool(gazetteer.country(actor.name) or gazetteer.capital_country(actor.name))
+            return self.is_country(actor.name) or self.is_capital(actor.name)
         if actor.label == "PERSON":
             return bool(actor.country_code) or actor.name in self.titled
         if actor.label == "ORG":

@@ -14,7 +14,6 @@ from collections.abc import Mapping, Sequence
 from spacy.tokens import Span, Token
 
 from pipeline.enrich.dictionaries import agent_sector
-from pipeline.enrich.entities.gazetteer import get_gazetteer
 from pipeline.enrich.events.actors import AGENT_NOUNS, EntityIndex, phrase_text
 from pipeline.enrich.events.lexicon import TriggerMatch
 from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
@@ -400,7 +399,9 @@ def _target_preps(frame: Frame) -> frozenset[str]:
 
 _LEAVING_LEMMAS = frozenset({"withdraw", "pull", "evacuate", "retreat", "withdrawal", "pullout", "evacuation"})
 _OWN_FORCE_POSSESSIVES = frozenset({"its", "their", "his", "her", "our"})
-_FORCE_NOUNS = frozenset({"troop", "soldier", "force", "forces", "personnel", "contingent", "army", "military"})
+_FORCE_NOUNS = frozenset({
+    "troop", "soldier", "force", "forces", "personnel", "contingent", "army", "military", "peacekeeper",
+})  # fmt: skip
 
 
 def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[int, TriggerMatch]) -> list[Actor]:
@@ -443,12 +444,15 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                 # verb as its conjunct. A name with no clause of its own coordinated there is another object.
                 candidates.append(child)
     candidates = [_partitive_whole(cand) for cand in candidates]  # "some of the peacekeepers": the peacekeepers
-    if verb.lemma_.lower() in _GIVING_VERBS:
+    verb_lemma = verb.lemma_.lower()
+    giving = verb_lemma in _GIVING_VERBS
+    leaving = frame.event_type == "RETREAT" and verb_lemma in _LEAVING_LEMMAS
+    if giving:
         # "donated $1m to the World Food Programme": whom it goes to before what is given.
         candidates.sort(key=lambda c: c.dep_ != "pobj" or c.head.lower_ != "to")
     actors: list[Actor] = []
     for cand in candidates:
-        if _own_forces(cand, leaving=frame.event_type == "RETREAT" and verb.lemma_.lower() in _LEAVING_LEMMAS):
+        if _own_forces(cand, leaving=leaving):
             continue  # "withdrew its troops", "sent their soldiers": the actor's own, not the other party
         for tok in (cand, *_conjuncts(cand)):
             if frame.event_type in _TOPIC_TYPES and _is_thing(tok, index):
@@ -488,7 +492,7 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                     break
     if not actors:
         actors.extend(_trigger_object_owner(frame, index))
-    if not actors and verb.lemma_.lower() in _GIVING_VERBS:
+    if not actors and giving:
         actors.extend(_nested_recipients(verb, index))
     if not actors and frame.event_type in _RESTRICTION_TYPES:
         actors.extend(_restricted_places(frame, verb, index))
@@ -499,7 +503,7 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         actors.extend(
             Actor(name=phrase_text(t), country_code=None, label=None, role=agent_sector(t.lemma_.lower()))
             for t in own[:1]
-            if t.pos_ in _NOUNS and (t.lemma_.lower() in AGENT_NOUNS or agent_sector(t.lemma_.lower()))
+            if t.pos_ in _NOUNS and _names_agents(t.lemma_.lower())
         )
     if not actors:
         patient = _patient(candidates, frame, index, by_head, located)
@@ -508,13 +512,17 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
     return actors
 
 
+def _names_agents(lemma: str) -> bool:
+    """A common noun for people acting together or in a role ("officials", "rebels", "riot police")."""
+    return lemma in AGENT_NOUNS or agent_sector(lemma) is not None
+
+
 def _is_thing(tok: Token, index: EntityIndex) -> bool:
     """A common noun that names no agent ("topics", "the plan"), as opposed to "officials" or "rebels" (or a
     name the tagger took for a noun: "Choi Sang-*mok*")."""
     if tok.pos_ != "NOUN" or tok.ent_type_ or index.entity_at(tok) is not None:
         return False
-    lemma = tok.lemma_.lower()
-    return lemma not in AGENT_NOUNS and agent_sector(lemma) is None
+    return not _names_agents(tok.lemma_.lower())
 
 
 def _trigger_object_owner(frame: Frame, index: EntityIndex) -> list[Actor]:
@@ -539,7 +547,7 @@ def _trigger_object_owner(frame: Frame, index: EntityIndex) -> list[Actor]:
 def _plausible_place(actor: Actor, frame: Frame, index: EntityIndex) -> bool:
     """A town counts when it is a capital or the sentence names its country: "declared a state of siege in
     Pando" by Bolivia's president is not about Uruguay's Pando, the only one the gazetteer has."""
-    if actor.label != "GPE" or index.is_country(actor.name) or _capital(actor.name):
+    if actor.label != "GPE" or index.is_country(actor.name) or index.is_capital(actor.name):
         return True
     return actor.country_code in _countries_named(frame.sent, index)
 
@@ -619,13 +627,9 @@ def _countries_named(sent: Span, index: EntityIndex) -> set[str]:
     for span, entity in index.mention_spans:
         if sent.start <= span.start < sent.end and entity.label in {"GPE", "NORP"}:
             code = index.country_of(entity)
-            if code and (entity.label == "NORP" or index.is_country(entity.name) or _capital(entity.name)):
+            if code and (entity.label == "NORP" or index.is_country(entity.name) or index.is_capital(entity.name)):
                 found.add(code)
     return found
-
-
-def _capital(name: str) -> bool:
-    return get_gazetteer().capital_country(name) is not None
 
 
 _COVERING_PREPS = frozenset({"in", "on", "over", "across", "throughout", "around"})
@@ -653,7 +657,7 @@ _RELATION_NOUNS = frozenset({"tie", "relation", "relationship", "border"})
 def _own_forces(noun: Token, leaving: bool = False) -> bool:
     """ "withdrew its troops", "sent their soldiers": the actor's own forces, no other party. Forces withdrawn
     without a possessor ("the UN withdrew peacekeepers from the Golan") are the withdrawer's own too."""
-    if noun.lemma_.lower() not in _FORCE_NOUNS | {"peacekeeper"}:
+    if noun.lemma_.lower() not in _FORCE_NOUNS:
         return False
     possessors = [c for c in noun.children if c.dep_ == "poss"]
     if any(c.lower_ in _OWN_FORCE_POSSESSIVES for c in possessors):
@@ -712,7 +716,7 @@ def _patient(
         lemma = cand.lemma_.lower()
         if lemma in _TIME_NOUNS:
             continue  # "rejected it on Thursday" parsed with Thursday as the object
-        people = lemma in AGENT_NOUNS or agent_sector(lemma) is not None or (releasing and cand.tag_ == "NNS")
+        people = _names_agents(lemma) or (releasing and cand.tag_ == "NNS")
         if (frame.event_type in _PATIENT_TYPES and not releasing) or people:
             return Actor(name=phrase_text(cand), country_code=index.country_modifier(cand, agent=people), label=None)
     return None
