@@ -83,8 +83,10 @@ def faust_app(settings: Settings, group: str, **options: Any) -> Any:
     """
     import faust
 
+    from pipeline.faust_transport import Transport
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # Faust creates its own directory, not the parents
-    return faust.App(
+    app = faust.App(
         group,
         broker=f"kafka://{settings.kafka}",
         broker_credentials=faust_credentials(settings),
@@ -98,6 +100,9 @@ def faust_app(settings: Settings, group: str, **options: Any) -> Any:
         producer_max_request_size=4_000_000,
         **({"producer_compression_type": compression_type(settings)} | options),
     )
+    # Before anything reaches app.transport: a partition never committed is read again after a rebalance.
+    app.transport = Transport(app.conf.broker_consumer, app)
+    return app
 
 
 def pipeline_topics(settings: Settings) -> list[str]:

@@ -335,4 +335,8 @@ def run_worker(loglevel: str = "info") -> None:
     """Start a Faust worker for this app in the current process (blocks until stopped)."""
     from faust.worker import Worker
 
+    # Loaded before the worker joins its consumer group: a member that joins, takes partitions and then spends
+    # seconds loading (the load holding the GIL against the consumer's thread) makes each rebalance slow and
+    # holds back the articles of the partitions it was given. The agent's own call then finds it loaded.
+    _start_parser()
     Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from kafka import KafkaAdminClient
 
 from pipeline.devstack.faults import StackFaults, fault_injection_allowed
 from pipeline.ids import article_id
-from pipeline.kafka import ensure_topics
+from pipeline.kafka import client_options, ensure_topics
 from pipeline.records import RawArticle
 from pipeline.settings import Settings
 from tests.integration.stages import (
@@ -119,6 +120,30 @@ def test_an_enricher_that_cannot_dead_letter_exits_non_zero_instead_of_hanging(
         process.wait(timeout=180)
     assert process.returncode == 70
     assert "cannot go on" in (tmp_path / "enricher.log").read_text(errors="replace")
+
+
+def test_an_enricher_joins_its_consumer_group_only_once_its_pipeline_is_loaded(
+    settings: Settings, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """A member that joins and then loads for seconds holds its partitions' articles back and slows every
+    rebalance (the load holds the GIL against the consumer's thread): two workers starting together on new topics
+    once left the first article unread (NOTES.md, tenth session)."""
+    private = private_settings(settings, "enj", data_dir=tmp_path)
+    make_topics(private, {})
+    log = tmp_path / "enricher.log"
+    admin = KafkaAdminClient(client_id="it-enricher-join", **client_options(private))
+
+    def members() -> int:
+        (group,) = admin.describe_consumer_groups([private.enricher_group])
+        return len(group.members)
+
+    try:
+        with enricher(private, log, {"PYTHONUNBUFFERED": "1"}):
+            wait_for(lambda: members() > 0, "the enricher in its consumer group", timeout=180)
+            joined_after = log.read_text(errors="replace")
+    finally:
+        admin.close()
+    assert "parse process ready" in joined_after, "the worker joined its group before its pipeline was loaded"
 
 
 def free_port() -> int:
