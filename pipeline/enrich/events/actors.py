@@ -132,23 +132,30 @@ class EntityIndex:
             if root.dep_ == "appos":
                 apposed.append(root.head)
             offices = [t for t in apposed if t.pos_ in {"NOUN", "PROPN"} and t.lemma_.lower() in ROLE_NOUNS]
-            if any(t.lemma_.lower() in _PUBLIC_OFFICES for t in [*span, *offices]) or any(
-                self._names_a_polity(office) for office in offices
-            ):
+            polities = [polity for office in offices if (polity := self._polity_of(office)) is not None]
+            if any(t.lemma_.lower() in _PUBLIC_OFFICES for t in [*span, *offices]) or polities:
                 self.titled.add(entity.name)
+            # "Zabihullah Mujahid, the Taliban spokesman": the holder of a body's office is of its country.
+            home = next((polity.country_code for polity in polities if polity.country_code), None)
+            if home and not self.country_of(entity):
+                self.grounded[entity.name] = home
 
-    def _names_a_polity(self, office: Token) -> bool:
-        """An office of a state or political body: "a spokesperson for the White House", "Vice President of the
-        Italian Chamber of Deputies" (a club's or a company's president is no such office)."""
+    def _polity_of(self, office: Token) -> Actor | None:
+        """The state or political body an office is of: "a spokesperson for the White House", "Vice President of
+        the Italian Chamber of Deputies", "the Taliban spokesman" (a name only the actor dictionary knows); a
+        club's or a company's president is of none."""
         for tok in office.subtree:
             entity = self.entity_at(tok)
-            if (
-                entity is not None
-                and entity.label in {"GPE", "NORP", "ORG"}
-                and self.is_political(self.actor_from_entity(entity))
-            ):
-                return True
-        return False
+            actor: Actor | None
+            if entity is not None and entity.label in {"GPE", "NORP", "ORG"}:
+                actor = self.actor_from_entity(entity)
+            elif entity is None and tok.i not in self.excluded:
+                actor = self.known_name(tok)
+            else:
+                continue
+            if actor is not None and self.is_political(actor):
+                return actor
+        return None
 
     def entity_at(self, tok: Token) -> Entity | None:
         return None if tok.i in self.excluded else self.by_token.get(tok.i)
@@ -209,8 +216,12 @@ class EntityIndex:
             if entity.label not in {"PERSON", "ORG"}:
                 continue
             if entity.label == "ORG":
-                # "Belarusian Foreign Ministry", "South Korean Joint Chiefs": the country word in the name.
-                first = entity.name.split()[0] if entity.name else ""
+                # "Belarusian Foreign Ministry", "South Korean Joint Chiefs", "The Australian Government": the
+                # country word that opens the name.
+                words = entity.name.split()
+                if words and words[0].lower() == "the":
+                    words = words[1:]
+                first = words[0] if words else ""
                 own = _country_word(first) if first[:1].isupper() else None
                 if own:
                     self.grounded[entity.name] = own
@@ -282,9 +293,13 @@ class EntityIndex:
             return self.actor_from_entity(entity)
         if tok.pos_ not in {"NOUN", "PROPN", "NUM"}:
             return None
-        known = self.known_name(tok) or self._titled_name(tok) or _untagged_body(tok)
+        known = self.known_name(tok) or self._titled_name(tok)
         if known is not None:
             return known
+        untagged = _untagged_body(tok)
+        if untagged is not None:
+            # "The Australian Government", "Nigerian Air Force": the country word in the body's own name.
+            return untagged.model_copy(update={"country_code": self.country_modifier(tok, agent=True)})
         lemma = tok.lemma_.lower()
         if lemma in _QUANTITY_NOUNS or tok.like_num:
             of_object = _of_object(tok)
@@ -307,6 +322,9 @@ class EntityIndex:
         body_entity = self.entity_at(body) if body is not None and lemma in AGENT_NOUNS else None
         if body_entity is not None and body_entity.label == "ORG":
             return self.actor_from_entity(body_entity)  # "members of the European Parliament" act for it
+        if _states_as_a_group(tok):
+            # "The Southeast Asian nations pledged", "nearly 70 countries have agreed": states acting together.
+            return Actor(name=phrase_text(tok), country_code=country, label=None, role="GOV")
         if lemma == "side" and _warring(tok):
             return Actor(name=phrase_text(tok), country_code=country or self.home_at(tok), label=None)
         if any(c.dep_ == "compound" and c.lower_ in _CIVIL_SERVICES for c in tok.children):
@@ -587,6 +605,23 @@ def _title_country(span: Span) -> str | None:
             return _country_word(tok.text) or _country_word(doc[max(0, i - 1) : i + 1].text)
         return None
     return None
+
+
+_STATE_NOUNS = frozenset({"nation", "country", "state", "government"})
+# Capitalised only at a sentence's start: "Many countries", "Other nations" say how many, not which.
+_QUANTIFIERS = frozenset({"many", "several", "some", "most", "few", "other", "various", "numerous", "all", "both"})
+
+
+def _states_as_a_group(tok: Token) -> bool:
+    """A plural of states that says which ("Arab states", "Southeast Asian nations", "70 countries"): the bare
+    word is too loose ("the country's economy", "nations around the world")."""
+    if tok.lemma_.lower() not in _STATE_NOUNS or tok.tag_ != "NNS":
+        return False
+    return any(
+        (c.dep_ in {"amod", "compound"} and c.text[:1].isupper() and c.lower_ not in _QUANTIFIERS)
+        or (c.dep_ == "nummod" and c.like_num)
+        for c in tok.children
+    )
 
 
 def _of_object(tok: Token) -> Token | None:

@@ -679,3 +679,46 @@ def test_a_spokesperson_for_a_political_body_acts_politically(nlp: Language) -> 
 def test_a_clubs_president_is_no_office_holder(nlp: Language) -> None:
     events = _events(nlp, "Joan Ferrer, the club's president, rejected the offer for the striker on Monday.")
     assert all(e.source is None or e.source.name != "Joan Ferrer" for e in events)
+
+
+def test_a_spokesman_of_a_body_only_the_dictionary_knows_speaks_for_its_country(nlp: Language) -> None:
+    events = _events(nlp, "Qari Yousaf, the Taliban spokesman, claimed responsibility for the ambush on Monday.")
+    (attack,) = [e for e in events if e.event_type == "ASSAULT"]
+    assert attack.source is not None and attack.source.name == "Qari Yousaf"
+    assert attack.source.country_code == "AFG"
+
+
+def test_a_spokeswoman_for_a_government_takes_its_country(nlp: Language) -> None:
+    events = _events(nlp, "Anna Berg, a spokeswoman for the Kremlin, condemned the raid on the embassy.")
+    (accuse,) = [e for e in events if e.event_type == "ACCUSE"]
+    assert accuse.source is not None and accuse.source.country_code == "RUS"
+
+
+def test_states_named_as_a_group_act_together(nlp: Language) -> None:
+    events = _events(nlp, "The Nordic nations pledged support for the new government in Kyiv.")
+    assert events and events[0].source is not None and events[0].source.name == "Nordic nations"
+    counted = _events(nlp, "Nearly 40 countries agreed to share tax information with each other.")
+    assert counted and counted[0].source is not None and counted[0].source.name == "countries"
+
+
+def test_states_counted_loosely_are_no_actor(nlp: Language) -> None:
+    events = _events(nlp, "Many countries condemned the raid on the embassy.")
+    assert all(e.source is None or "countries" not in e.source.name for e in events)
+
+
+def test_holding_civilians_as_human_shields_is_taking_hostages(nlp: Language) -> None:
+    events = _events(nlp, "Rebel fighters held about 3,000 villagers as human shields in the besieged town.")
+    assert any(e.event_type == "ASSAULT" and e.mode == "abduct" for e in events)
+
+
+def test_development_assistance_a_donor_reports_is_aid(nlp: Language) -> None:
+    events = _events(nlp, "The Norwegian Government provided $90 million in total ODA to Malawi last year.")
+    (aid,) = [e for e in events if e.event_type == "AID"]
+    assert aid.source is not None and aid.source.country_code == "NOR"
+    assert aid.target is not None and aid.target.country_code == "MWI"
+
+
+def test_legal_action_against_a_government_is_an_accusation(nlp: Language) -> None:
+    events = _events(nlp, "The European Commission launched legal action against the Hungarian government on Friday.")
+    (accuse,) = [e for e in events if e.event_type == "ACCUSE"]
+    assert accuse.target is not None and accuse.target.country_code == "HUN"
