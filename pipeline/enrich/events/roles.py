@@ -48,6 +48,10 @@ def fill_actors(
     nominal = head.pos_ in _NOUNS and verb is head and not _has_subject(head)
     sources = _sources_of(head, verb, index)
     targets = _targets_of(frame, verb, index, by_head)
+    if sources and targets and all(same_actor(t, sources[0]) for t in targets):
+        # "Saudi Arabia lifted *its* blockade of Yemen": the trigger is the actor's own; its complement names the
+        # other party.
+        targets = _head_complement_parties(frame, index)
     if frame.obliged is not None:
         told = _subject_parties(frame.obliged, index)
         targets = told or targets
@@ -492,6 +496,10 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
                     break
     if not actors:
         actors.extend(_trigger_object_owner(frame, index))
+    if not actors:
+        actors.extend(_head_complement_parties(frame, index))
+    if not actors and frame.event_type == "CONSULT":
+        actors.extend(_purpose_partners(verb, index))
     if not actors and giving:
         actors.extend(_nested_recipients(verb, index))
     if not actors and frame.event_type in _RESTRICTION_TYPES:
@@ -541,7 +549,43 @@ def _trigger_object_owner(frame: Frame, index: EntityIndex) -> list[Actor]:
             owner = _imposed_on(noun, index)
         if owner is not None and _plausible_place(owner, frame, index):
             return [owner]
+    # "lifted sanctions imposed on Eritrea": a nominal trigger's own participle names whom it was laid on.
+    if frame.head.pos_ in _NOUNS:
+        laid_on = _imposed_on(frame.head, index, _LAID_ON_PREPS)
+        if laid_on is not None:
+            return [laid_on]
     return []
+
+
+def _head_complement_parties(frame: Frame, index: EntityIndex) -> list[Actor]:
+    """Whom a nominal trigger's own complement names: "lifted its blockade *of Yemen*", "opened investigations
+    *against hundreds of banks*", "suspended aid *to Kabul*". Only a party: "a ceasefire of two weeks" names
+    none."""
+    if frame.event_type in _TOPIC_TYPES:
+        return []
+    doc = frame.head.doc
+    nouns = [doc[i] for i in sorted(frame.match.token_ids | {frame.head.i}) if doc[i].pos_ in _NOUNS]
+    preps = [c for noun in nouns for c in noun.children if c.dep_ == "prep" and c.lower_ in _NOMINAL_COMPLEMENT_PREPS]
+    for prep in preps:
+        for pobj in (c for c in prep.children if c.dep_ == "pobj"):
+            parties = [
+                a for t in (pobj, *_conjuncts(pobj)) if (a := index.actor_at(t) or _place_party(t, frame, index))
+            ]
+            if parties:
+                return parties
+    return []
+
+
+_NOMINAL_COMPLEMENT_PREPS = frozenset({"of", "on", "upon", "against", "to", "into"})
+
+
+def _purpose_partners(verb: Token, index: EntityIndex) -> list[Actor]:
+    """ "called Sergey Lavrov *to discuss* ...", "received the UAE ambassador *to discuss* ...": talks held for a
+    purpose are with whom the governing verb names as its object."""
+    if verb.dep_ not in {"advcl", "xcomp"} or verb.head.pos_ != "VERB":
+        return []
+    objects = [c for c in verb.head.children if c.dep_ == "dobj"]
+    return [a for obj in objects for t in (obj, *_conjuncts(obj)) if (a := index.actor_at(t)) is not None]
 
 
 def _plausible_place(actor: Actor, frame: Frame, index: EntityIndex) -> bool:
@@ -552,11 +596,12 @@ def _plausible_place(actor: Actor, frame: Frame, index: EntityIndex) -> bool:
     return actor.country_code in _countries_named(frame.sent, index)
 
 
-def _imposed_on(noun: Token, index: EntityIndex) -> Actor | None:
+def _imposed_on(noun: Token, index: EntityIndex, preps: frozenset[str] | None = None) -> Actor | None:
     """ "the ban imposed on the LTTE", "proposals laid out by the National Assembly": a participle on the noun
-    names whom it was laid on, or who made it."""
+    names whom it was laid on, or who made it (``preps`` narrows which)."""
+    allowed = _IMPOSED_PREPS if preps is None else preps
     for clause in (c for c in noun.children if c.dep_ == "acl" and c.tag_ == "VBN"):
-        for prep in (c for c in clause.children if c.dep_ in {"prep", "agent"} and c.lower_ in _IMPOSED_PREPS):
+        for prep in (c for c in clause.children if c.dep_ in {"prep", "agent"} and c.lower_ in allowed):
             for pobj in (c for c in prep.children if c.dep_ == "pobj"):
                 actor = index.actor_at(pobj)
                 if actor is not None:
@@ -565,6 +610,7 @@ def _imposed_on(noun: Token, index: EntityIndex) -> Actor | None:
 
 
 _IMPOSED_PREPS = frozenset({"on", "upon", "against", "by"})
+_LAID_ON_PREPS = frozenset({"on", "upon", "against"})
 
 
 def _content_clause(child: Token) -> bool:

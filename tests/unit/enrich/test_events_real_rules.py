@@ -722,3 +722,24 @@ def test_legal_action_against_a_government_is_an_accusation(nlp: Language) -> No
     events = _events(nlp, "The European Commission launched legal action against the Hungarian government on Friday.")
     (accuse,) = [e for e in events if e.event_type == "ACCUSE"]
     assert accuse.target is not None and accuse.target.country_code == "HUN"
+
+
+def test_lifting_sanctions_imposed_on_a_country_concedes_to_it(nlp: Language) -> None:
+    events = _events(nlp, "The Security Council lifted sanctions imposed on Liberia a decade ago.")
+    (concession,) = [e for e in events if e.event_type == "CONCEDE"]
+    assert concession.target is not None and concession.target.country_code == "LBR"
+
+
+def test_lifting_its_own_blockade_of_a_country_concedes_to_that_country(nlp: Language) -> None:
+    events = _events(nlp, "Egypt lifted its blockade of Gaza on Tuesday.")
+    (concession,) = [e for e in events if e.event_type == "CONCEDE"]
+    assert concession.source is not None and concession.source.country_code == "EGY"
+    assert concession.target is not None and concession.target.name == "Gaza"
+
+
+def test_talks_held_for_a_purpose_are_with_the_governing_verbs_object(nlp: Language) -> None:
+    events = _events(
+        nlp, "German Chancellor Olaf Scholz called French President Emmanuel Macron to discuss energy prices."
+    )
+    (talks,) = [e for e in events if e.event_type == "CONSULT"]
+    assert talks.target is not None and talks.target.name == "Emmanuel Macron"
