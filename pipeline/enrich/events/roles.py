@@ -498,7 +498,7 @@ def _targets_of(frame: Frame, verb: Token, index: EntityIndex, by_head: Mapping[
         actors.extend(_trigger_object_owner(frame, index))
     if not actors:
         actors.extend(_head_complement_parties(frame, index))
-    if not actors and frame.event_type == "CONSULT":
+    if not actors and frame.event_type in _PURPOSE_TYPES:
         actors.extend(_purpose_partners(verb, index))
     if not actors and giving:
         actors.extend(_nested_recipients(verb, index))
@@ -579,9 +579,14 @@ def _head_complement_parties(frame: Frame, index: EntityIndex) -> list[Actor]:
 _NOMINAL_COMPLEMENT_PREPS = frozenset({"of", "on", "upon", "against", "to", "into"})
 
 
+# Acts a meeting or a summons is held for: "summoned the Indian envoy *to complain*", "called X *to discuss*".
+_PURPOSE_TYPES = frozenset({"CONSULT", "ACCUSE", "REQUEST"})
+
+
 def _purpose_partners(verb: Token, index: EntityIndex) -> list[Actor]:
-    """ "called Sergey Lavrov *to discuss* ...", "received the UAE ambassador *to discuss* ...": talks held for a
-    purpose are with whom the governing verb names as its object."""
+    """ "called Sergey Lavrov *to discuss* ...", "received the UAE ambassador *to discuss* ...", "summoned a
+    senior Indian diplomat *to complain* ...": talks, complaints or requests made for a purpose are to whom the
+    governing verb names as its object."""
     if verb.dep_ not in {"advcl", "xcomp"} or verb.head.pos_ != "VERB":
         return []
     objects = [c for c in verb.head.children if c.dep_ == "dobj"]

@@ -743,3 +743,9 @@ def test_talks_held_for_a_purpose_are_with_the_governing_verbs_object(nlp: Langu
     )
     (talks,) = [e for e in events if e.event_type == "CONSULT"]
     assert talks.target is not None and talks.target.name == "Emmanuel Macron"
+
+
+def test_a_complaint_made_by_summoning_an_envoy_is_against_the_envoys_country(nlp: Language) -> None:
+    events = _events(nlp, "Bangladesh summoned a senior Burmese diplomat on Monday to complain about border shootings.")
+    (complaint,) = [e for e in events if e.event_type == "ACCUSE"]
+    assert complaint.target is not None and complaint.target.country_code == "MMR"
