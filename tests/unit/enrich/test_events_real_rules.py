@@ -749,3 +749,21 @@ def test_a_complaint_made_by_summoning_an_envoy_is_against_the_envoys_country(nl
     events = _events(nlp, "Bangladesh summoned a senior Burmese diplomat on Monday to complain about border shootings.")
     (complaint,) = [e for e in events if e.event_type == "ACCUSE"]
     assert complaint.target is not None and complaint.target.country_code == "MMR"
+
+
+def test_sharing_evidence_with_another_state_is_cooperation(nlp: Language) -> None:
+    events = _events(nlp, "Senior Kenyan officials shared evidence with Uganda regarding the bombing in Kampala.")
+    (cooperation,) = [e for e in events if e.event_type == "COOPERATE"]
+    assert cooperation.target is not None and cooperation.target.country_code == "UGA"
+
+
+def test_being_ready_to_contribute_is_an_offer_to_cooperate(nlp: Language) -> None:
+    events = _events(nlp, "Austria is ready to contribute to the stabilisation of the situation in Libya.")
+    assert events and events[0].event_type == "AGREE"
+    assert events[0].source is not None and events[0].source.country_code == "AUT"
+
+
+def test_freezing_negotiations_curtails_relations(nlp: Language) -> None:
+    events = _events(nlp, "Moldova froze negotiations with Russia on Monday.")
+    (curtailed,) = [e for e in events if e.event_type == "SANCTION"]
+    assert curtailed.target is not None and curtailed.target.country_code == "RUS"
