@@ -149,10 +149,11 @@ def clause_verb(head: Token) -> Token:
         return noun.head
     if head.pos_ == "ADP" and head.head.i != head.i:
         return head.head  # "spoke *by telephone*"
-    if head.dep_ == "pobj" and head.head.lower_ == "with":
-        # "pounded the hideouts *with airstrikes*": the means of the clause's act (the parser often hangs
-        # "with" on the object instead of the verb).
-        attached = head.head.head
+    means = head if head.dep_ == "pobj" else noun
+    if means.dep_ == "pobj" and means.head.lower_ == "with":
+        # "pounded the hideouts *with airstrikes*", "provided Brazil *with $1.5 billion in loan guarantees*": the
+        # means of the clause's act (the parser often hangs "with" on the object instead of the verb).
+        attached = means.head.head
         if attached.pos_ == "VERB":
             return attached
         if attached.dep_ == "dobj" and attached.head.pos_ == "VERB":

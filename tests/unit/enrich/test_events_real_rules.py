@@ -767,3 +767,9 @@ def test_freezing_negotiations_curtails_relations(nlp: Language) -> None:
     events = _events(nlp, "Moldova froze negotiations with Russia on Monday.")
     (curtailed,) = [e for e in events if e.event_type == "SANCTION"]
     assert curtailed.target is not None and curtailed.target.country_code == "RUS"
+
+
+def test_money_given_with_a_nested_loan_is_the_givers_act(nlp: Language) -> None:
+    events = _events(nlp, "Japan provided Kenya with up to $2 billion in new loan guarantees on Monday.")
+    (aid,) = [e for e in events if e.event_type == "AID"]
+    assert aid.source is not None and aid.source.country_code == "JPN"
