@@ -34,13 +34,13 @@ ROLE_NOUNS = frozenset({
     "commander", "chief", "governor", "mayor", "senator", "lawmaker", "prosecutor", "judge", "representative",
     "director", "chairman", "chairwoman", "chair", "speaker", "deputy", "vice", "head", "sheikh", "emir",
     "sultan", "monarch", "ayatollah", "cleric", "rep", "sen", "gen", "col", "lt", "adm", "councillor",
-    "commissioner", "attorney", "inspector", "advisor", "adviser", "negotiator", "dictator", "strongman",
+    "commissioner", "attorney", "inspector", "advisor", "adviser", "negotiator", "dictator", "strongman", "ruler",
 })  # fmt: skip
 # Offices that are a state's whoever holds them (a "president" or "chairman" may head a club or a company).
 _PUBLIC_OFFICES = frozenset({
     "minister", "senator", "lawmaker", "legislator", "governor", "mayor", "ambassador", "envoy", "diplomat",
     "prosecutor", "judge", "premier", "chancellor", "king", "queen", "prince", "sheikh", "emir", "sultan",
-    "monarch", "ayatollah", "councillor", "sen", "rep", "gen", "adm", "dictator", "strongman",
+    "monarch", "ayatollah", "councillor", "sen", "rep", "gen", "adm", "dictator", "strongman", "ruler",
 })  # fmt: skip
 AGENT_NOUNS = ROLE_NOUNS | frozenset({
     "government", "military", "army", "navy", "force", "troop", "soldier", "police", "authority", "regime",
@@ -82,7 +82,7 @@ _POLITICAL_ORG_WORDS = frozenset({
     "confederation", "federation", "league", "bloc", "junta", "presidency", "embassy", "service", "services",
     "republic", "kingdom", "state", "legislature", "opposition", "rebels", "liberation", "resistance",
     "rights", "watch", "amnesty", "mission", "enforcement", "customs", "immigration", "bureau", "directorate",
-    "prosecutor", "prosecutors", "association",
+    "prosecutor", "prosecutors", "association", "ruler",
 })  # fmt: skip
 
 

@@ -308,6 +308,19 @@ def _subject_parties(subject: Token, index: EntityIndex) -> list[Actor]:
         if len(states) > 1:
             return states
     actor = index.actor_at(subject)
+    if actor is None and subject.lemma_.lower() in _MEETING_NOUNS:
+        # "The summit between the EU and Turkey failed to reach agreement": the meeting's parties did.
+        parties = [
+            a
+            for prep in subject.children
+            if prep.dep_ == "prep" and prep.lower_ == "between"
+            for pobj in prep.children
+            if pobj.dep_ == "pobj"
+            for t in (pobj, *_conjuncts(pobj))
+            if (a := index.actor_at(t)) is not None
+        ]
+        if len(parties) > 1:
+            return parties
     if actor is None:
         owner = next((c for c in subject.children if c.dep_ == "poss"), None)
         actor = index.actor_at(owner) if owner is not None else None
@@ -319,6 +332,9 @@ def _subject_parties(subject: Token, index: EntityIndex) -> list[Actor]:
     if actor is not None and actor.label == "PERSON" and len(actors) == 1:
         actors = _coordinated_people(subject, index) or actors
     return actors
+
+
+_MEETING_NOUNS = frozenset({"summit", "talk", "meeting", "negotiation", "conference", "dialogue"})
 
 
 def _coordinated_people(subject: Token, index: EntityIndex) -> list[Actor]:

@@ -773,3 +773,15 @@ def test_money_given_with_a_nested_loan_is_the_givers_act(nlp: Language) -> None
     events = _events(nlp, "Japan provided Kenya with up to $2 billion in new loan guarantees on Monday.")
     (aid,) = [e for e in events if e.event_type == "AID"]
     assert aid.source is not None and aid.source.country_code == "JPN"
+
+
+def test_a_summit_that_fails_to_agree_is_its_parties_failure(nlp: Language) -> None:
+    events = _events(nlp, "The summit between Serbia and Croatia failed to reach agreement on the border dispute.")
+    assert events and events[0].source is not None and events[0].source.country_code == "SRB"
+    assert events[0].target is not None and events[0].target.country_code == "HRV"
+
+
+def test_a_ruler_acts_politically(nlp: Language) -> None:
+    events = _events(nlp, "The Dubai Ruler welcomed Bahrain's efforts to deepen ties between the two countries.")
+    (support,) = [e for e in events if e.event_type == "SUPPORT"]
+    assert support.source is not None and "Ruler" in support.source.name
