@@ -785,3 +785,8 @@ def test_a_ruler_acts_politically(nlp: Language) -> None:
     events = _events(nlp, "The Dubai Ruler welcomed Bahrain's efforts to deepen ties between the two countries.")
     (support,) = [e for e in events if e.event_type == "SUPPORT"]
     assert support.source is not None and "Ruler" in support.source.name
+
+
+def test_seeking_someones_release_is_a_request_to_free_them(nlp: Language) -> None:
+    events = _events(nlp, "Ghana's foreign minister seeks the release of two fishermen held in Togo.")
+    assert any(e.event_type == "REQUEST" and e.mode == "yield" for e in events)
