@@ -188,6 +188,10 @@ class EntityIndex:
         code = self.country_of(entity)
         if entity.label == "NORP" and code:
             # A nationality acting on its own ("the Israelis said", a stray "Indonesian") is its country.
+            if _names_a_people(entity.name):
+                # "opened its borders to Syrians", "the Israelis said": the people as the text names them, of their
+                # country; a stray adjective ("Indonesian") stands for the state.
+                return Actor(name=entity.name, country_code=code, label=entity.label)
             return self.state_actor(code) or Actor(name=entity.name, country_code=code, label=entity.label)
         return Actor(name=entity.name, country_code=code, label=entity.label, role=entity.role)
 
@@ -627,6 +631,12 @@ def _states_as_a_group(tok: Token) -> bool:
 def _of_object(tok: Token) -> Token | None:
     of_phrase = next((c for c in tok.children if c.dep_ == "prep" and c.lower_ == "of"), None)
     return next((c for c in of_phrase.children if c.dep_ == "pobj"), None) if of_phrase is not None else None
+
+
+def _names_a_people(name: str) -> bool:
+    """A nationality in the plural ("Syrians", "Afghans"), not an adjective ("Japanese", "Swiss")."""
+    last = name.split()[-1] if name else ""
+    return last.endswith("s") and not last.endswith("ss") and last[:1].isupper()
 
 
 def _untagged_body(tok: Token) -> Actor | None:

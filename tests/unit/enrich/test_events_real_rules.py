@@ -790,3 +790,14 @@ def test_a_ruler_acts_politically(nlp: Language) -> None:
 def test_seeking_someones_release_is_a_request_to_free_them(nlp: Language) -> None:
     events = _events(nlp, "Ghana's foreign minister seeks the release of two fishermen held in Togo.")
     assert any(e.event_type == "REQUEST" and e.mode == "yield" for e in events)
+
+
+def test_a_people_keeps_its_name_and_its_country(nlp: Language) -> None:
+    events = _events(nlp, "Lebanon generously opened its borders to Iraqis and Kurds.")
+    assert events and events[0].target is not None
+    assert events[0].target.name == "Iraqis" and events[0].target.country_code == "IRQ"
+
+
+def test_a_stray_nationality_adjective_still_stands_for_its_state(nlp: Language) -> None:
+    events = _events(nlp, "The Indonesian condemned the raid on the embassy in Jakarta.")
+    assert all(e.source is None or e.source.name != "Indonesian" for e in events)
