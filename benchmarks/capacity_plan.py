@@ -158,9 +158,7 @@ def plan(
     kafka_cores = peak * measured.kafka_cpu_ms_per_article / 1000 * kafka_replication / utilisation
     # Nodes: enough disk at an 85 % watermark, enough cores to index the peak, and enough to hold every
     # replica apart from its primary.
-    nodes = max(
-        1 + replicas, math.ceil(es_retained / (node_disk_gb * 0.85)), math.ceil(es_cores / es_node_cores)
-    )
+    nodes = max(1 + replicas, math.ceil(es_retained / (node_disk_gb * 0.85)), math.ceil(es_cores / es_node_cores))
     return Plan(
         articles_per_day=articles_per_day,
         average_per_s=round(average, 1),

@@ -543,15 +543,22 @@ SHORT = [Scenario("short", short_suite, {**FAST, "indexer_max_poll_interval_ms":
 
 
 def run_scenarios(
-    base: Settings, scenarios: list[Scenario], articles: list[RawArticle], workers: int, workdir: Path,
-    timeout: float = 900, echo: Callable[[str], None] = print,
+    base: Settings,
+    scenarios: list[Scenario],
+    articles: list[RawArticle],
+    workers: int,
+    workdir: Path,
+    timeout: float = 900,
+    echo: Callable[[str], None] = print,
 ) -> list[Outcome]:
     why_not = fault_injection_allowed(base)
     if why_not:
         raise SystemExit(f"cannot inject faults: {why_not}")
     expected = expected_outcome(articles, base)
-    echo(f"expected without faults: {len(expected.articles)} articles, {len(expected.events)} events, "
-         f"{len(expected.reports)} event reports")
+    echo(
+        f"expected without faults: {len(expected.articles)} articles, {len(expected.events)} events, "
+        f"{len(expected.reports)} event reports"
+    )
     outcomes = []
     faults = StackFaults(base)
     for scenario in scenarios:
@@ -581,8 +588,10 @@ def main() -> None:
     scenarios = SHORT if args.short else [s for s in FULL if not args.only or s.name in args.only]
     outcomes = run_scenarios(base, scenarios, load_articles(args.articles), args.workers, args.workdir.absolute())
     failed = [o.scenario for o in outcomes if not o.ok]
-    print(f"{len(outcomes) - len(failed)}/{len(outcomes)} scenarios with zero lost and zero unexpected"
-          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(
+        f"{len(outcomes) - len(failed)}/{len(outcomes)} scenarios with zero lost and zero unexpected"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     sys.exit(1 if failed else 0)
 
 

@@ -86,8 +86,10 @@ def main() -> None:
             began = time.process_time()
             step()
             best[name] = min(best[name], time.process_time() - began)
-    print(f"{len(lines)} records ({articles} articles); both serializers wrote the same bytes for {same} of "
-          f"{len(documents)} documents. CPU ms per article, lowest of {args.repeat}:")
+    print(
+        f"{len(lines)} records ({articles} articles); both serializers wrote the same bytes for {same} of "
+        f"{len(documents)} documents. CPU ms per article, lowest of {args.repeat}:"
+    )
     for name, seconds in best.items():
         print(f"  {name:<48} {1000 * seconds / articles:7.3f}")
 

@@ -666,6 +666,7 @@ def measure_indexer_alone(
         # From the moment it holds its partitions (it polls at once): the process start is not indexing.
         wait_until_consuming(settings, {replay["PIPELINE_INDEXER_GROUP"]: 1}, timeout, poll_seconds=0.02)
         began = time.perf_counter()
+
         def going(_: int) -> None:
             if time.perf_counter() - began > timeout or proc.poll() is not None:
                 raise SystemExit(f"the replay indexer did not finish (logs in {LOGS})")
