@@ -123,10 +123,14 @@ class EntityIndex:
     def _note_offices(self) -> None:
         """Persons the text gives an office: in their own name ("Gloversville Mayor Dayton King") or by
         apposition ("Kristina Baum, a spokesperson for the White House", "The President of the Senate, Dr
-        Bukola Saraki"). An office holder acts politically, whether or not the dictionaries know them."""
+        Bukola Saraki"). An office holder acts politically, whether or not the dictionaries know them. So does a
+        person the model tagged as an organisation ("US Senator Nicholas Kettle", "Ranil Wickremesinge, the former
+        Prime Minister of Sri Lanka")."""
         for span, entity in self.mention_spans:
-            if entity.label != "PERSON" or entity.name in self.titled:
+            if entity.label not in {"PERSON", "ORG"} or entity.name in self.titled:
                 continue
+            if entity.label == "ORG" and span[-1].lower_ in _INSTITUTION_WORDS:
+                continue  # "King Abdullah University": named after an office holder, not one
             root = span.root
             apposed = [c for c in root.children if c.dep_ == "appos"]
             if root.dep_ == "appos":
@@ -457,6 +461,8 @@ class EntityIndex:
         if actor.label == "PERSON":
             return bool(actor.country_code) or actor.name in self.titled
         if actor.label == "ORG":
+            if actor.name in self.titled:
+                return True  # an office holder the model took for an organisation
             name = actor.name.casefold()
             words = set(name.replace("-", " ").split())
             acronym = actor.name.isupper() and 2 <= len(actor.name) <= 6
@@ -612,6 +618,11 @@ def _title_country(span: Span) -> str | None:
 
 
 _STATE_NOUNS = frozenset({"nation", "country", "state", "government"})
+# Last words of an organisation named after a person or an office: never an office holder themselves.
+_INSTITUTION_WORDS = frozenset({
+    "university", "college", "school", "institute", "foundation", "hospital", "centre", "center", "airport",
+    "stadium", "company", "bank", "museum", "library", "mosque", "port", "bridge", "hall", "prize", "award",
+})  # fmt: skip
 # Capitalised only at a sentence's start: "Many countries", "Other nations" say how many, not which.
 _QUANTIFIERS = frozenset({"many", "several", "some", "most", "few", "other", "various", "numerous", "all", "both"})
 

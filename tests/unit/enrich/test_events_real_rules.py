@@ -801,3 +801,9 @@ def test_a_people_keeps_its_name_and_its_country(nlp: Language) -> None:
 def test_a_stray_nationality_adjective_still_stands_for_its_state(nlp: Language) -> None:
     events = _events(nlp, "The Indonesian condemned the raid on the embassy in Jakarta.")
     assert all(e.source is None or e.source.name != "Indonesian" for e in events)
+
+
+def test_an_office_holder_tagged_as_an_organisation_still_acts_politically(nlp: Language) -> None:
+    text = "Ranil Wickremesinge, the former Prime Minister of Sri Lanka, said the government must ensure security."
+    events = _events(nlp, text)
+    assert events and events[0].source is not None and events[0].source.country_code == "LKA"
