@@ -16,7 +16,7 @@ from spacy.tokens import Span, Token
 from pipeline.enrich.dictionaries import agent_sector
 from pipeline.enrich.events.actors import AGENT_NOUNS, EntityIndex, phrase_text
 from pipeline.enrich.events.lexicon import TriggerMatch
-from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
+from pipeline.enrich.events.triggers import Frame, claimed_act, claims_responsibility, clause_verb
 from pipeline.records import Actor
 
 _TARGET_PREPS = frozenset({"to", "against", "on", "toward", "towards", "upon"})
@@ -264,7 +264,7 @@ def _claimant(noun: Token) -> Token | None:
     """Who claimed responsibility for a nominal act: the subject of "claimed" (the act is theirs)."""
     if not claims_responsibility(noun):
         return None
-    return _subject(noun.head.head.head)
+    return _subject(claimed_act(noun).head.head.head)
 
 
 def _purpose_sources(noun: Token, index: EntityIndex) -> list[Actor]:

@@ -385,7 +385,9 @@ def _is_reference(tok: Token) -> bool:
 
 
 def claims_responsibility(noun: Token) -> bool:
-    """ "claimed responsibility for *the attack*": an act its actor owns up to."""
+    """ "claimed responsibility for *the attack*", "for both the Farah and the Ghazni *attacks*": an act its actor
+    owns up to."""
+    noun = claimed_act(noun)
     prep = noun.head
     return (
         noun.dep_ == "pobj"
@@ -393,6 +395,14 @@ def claims_responsibility(noun: Token) -> bool:
         and prep.head.lemma_.lower() == "responsibility"
         and prep.head.head.lemma_.lower() in {"claim", "take", "accept", "bear", "admit", "assume"}
     )
+
+
+def claimed_act(noun: Token) -> Token:
+    """The first of the coordinated acts a noun is one of: the parser hangs "the Ghazni attacks" on "the Farah"
+    as its conjunct."""
+    while noun.dep_ == "conj" and noun.head.i != noun.i:
+        noun = noun.head
+    return noun
 
 
 def _ids_of_substrings(text: str) -> frozenset[int]:

@@ -807,3 +807,9 @@ def test_an_office_holder_tagged_as_an_organisation_still_acts_politically(nlp: 
     text = "Ranil Wickremesinge, the former Prime Minister of Sri Lanka, said the government must ensure security."
     events = _events(nlp, text)
     assert events and events[0].source is not None and events[0].source.country_code == "LKA"
+
+
+def test_responsibility_claimed_for_coordinated_attacks_is_the_claimants(nlp: Language) -> None:
+    events = _events(nlp, "The Taliban claimed responsibility for both the Kunduz and the Herat bombings.")
+    (attack,) = [e for e in events if e.event_type == "ASSAULT"]
+    assert attack.source is not None and attack.source.name == "Taliban"
