@@ -813,3 +813,8 @@ def test_responsibility_claimed_for_coordinated_attacks_is_the_claimants(nlp: La
     events = _events(nlp, "The Taliban claimed responsibility for both the Kunduz and the Herat bombings.")
     (attack,) = [e for e in events if e.event_type == "ASSAULT"]
     assert attack.source is not None and attack.source.name == "Taliban"
+
+
+def test_workers_who_stop_work_are_on_strike(nlp: Language) -> None:
+    events = _events(nlp, "Port workers in Rotterdam stopped work on Tuesday over pay.")
+    assert any(e.event_type == "PROTEST" and e.mode == "strike" for e in events)
