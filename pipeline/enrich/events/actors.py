@@ -191,7 +191,6 @@ class EntityIndex:
     def actor_from_entity(self, entity: Entity) -> Actor:
         code = self.country_of(entity)
         if entity.label == "NORP" and code:
-            # A nationality acting on its own ("the Israelis said", a stray "Indonesian") is its country.
             if _names_a_people(entity.name):
                 # "opened its borders to Syrians", "the Israelis said": the people as the text names them, of their
                 # country; a stray adjective ("Indonesian") stands for the state.
@@ -548,10 +547,7 @@ def _coordinated_subject(pronoun: Token) -> Token | None:
     own = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
     if own is not None and own.i != pronoun.i:
         return None
-    first = verb
-    while first.dep_ == "conj" and first.head.i != first.i:
-        first = first.head
-    return next((c for c in first.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+    return next((c for c in conj_root(verb).children if c.dep_ in {"nsubj", "nsubjpass"}), None)
 
 
 def _pronoun_fits(pronoun: str, actor: Actor, subject: Token) -> bool:
@@ -693,6 +689,13 @@ def _speaker_subject(tok: Token) -> Token | None:
 
 def _is_definite(tok: Token) -> bool:
     return any(c.dep_ == "det" and c.lower_ in {"the", "this", "that"} for c in tok.children)
+
+
+def conj_root(tok: Token) -> Token:
+    """The first of the coordinated words ``tok`` is one of ("A and B": A), or ``tok`` itself."""
+    while tok.dep_ == "conj" and tok.head.i != tok.i:
+        tok = tok.head
+    return tok
 
 
 def phrase_text(tok: Token) -> str:

@@ -9,14 +9,14 @@ its own ("the launch") repeats the latest event of its type.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from spacy.tokens import Span, Token
 
 from pipeline.enrich.dictionaries import agent_sector
-from pipeline.enrich.events.actors import AGENT_NOUNS, EntityIndex, phrase_text
+from pipeline.enrich.events.actors import AGENT_NOUNS, EntityIndex, conj_root, phrase_text
 from pipeline.enrich.events.lexicon import TriggerMatch
-from pipeline.enrich.events.triggers import Frame, claimed_act, claims_responsibility, clause_verb
+from pipeline.enrich.events.triggers import Frame, claims_responsibility, clause_verb
 from pipeline.records import Actor
 
 _TARGET_PREPS = frozenset({"to", "against", "on", "toward", "towards", "upon"})
@@ -264,7 +264,7 @@ def _claimant(noun: Token) -> Token | None:
     """Who claimed responsibility for a nominal act: the subject of "claimed" (the act is theirs)."""
     if not claims_responsibility(noun):
         return None
-    return _subject(claimed_act(noun).head.head.head)
+    return _subject(conj_root(noun).head.head.head)
 
 
 def _purpose_sources(noun: Token, index: EntityIndex) -> list[Actor]:
@@ -316,8 +316,7 @@ def _subject_parties(subject: Token, index: EntityIndex) -> list[Actor]:
             if prep.dep_ == "prep" and prep.lower_ == "between"
             for pobj in prep.children
             if pobj.dep_ == "pobj"
-            for t in (pobj, *_conjuncts(pobj))
-            if (a := index.actor_at(t)) is not None
+            for a in _coordinated_actors(pobj, index.actor_at)
         ]
         if len(parties) > 1:
             return parties
@@ -584,9 +583,7 @@ def _head_complement_parties(frame: Frame, index: EntityIndex) -> list[Actor]:
     preps = [c for noun in nouns for c in noun.children if c.dep_ == "prep" and c.lower_ in _NOMINAL_COMPLEMENT_PREPS]
     for prep in preps:
         for pobj in (c for c in prep.children if c.dep_ == "pobj"):
-            parties = [
-                a for t in (pobj, *_conjuncts(pobj)) if (a := index.actor_at(t) or _place_party(t, frame, index))
-            ]
+            parties = _coordinated_actors(pobj, lambda t: index.actor_at(t) or _place_party(t, frame, index))
             if parties:
                 return parties
     return []
@@ -606,7 +603,7 @@ def _purpose_partners(verb: Token, index: EntityIndex) -> list[Actor]:
     if verb.dep_ not in {"advcl", "xcomp"} or verb.head.pos_ != "VERB":
         return []
     objects = [c for c in verb.head.children if c.dep_ == "dobj"]
-    return [a for obj in objects for t in (obj, *_conjuncts(obj)) if (a := index.actor_at(t)) is not None]
+    return [a for obj in objects for a in _coordinated_actors(obj, index.actor_at)]
 
 
 def _plausible_place(actor: Actor, frame: Frame, index: EntityIndex) -> bool:
@@ -874,13 +871,12 @@ def _visit_preps(frame: Frame) -> frozenset[str]:
 
 
 def _conjuncts(tok: Token) -> list[Token]:
-    return [t for t in tok.subtree if t.dep_ == "conj" and t.head.i != t.i and _conj_root(t).i == tok.i]
+    return [t for t in tok.subtree if t.dep_ == "conj" and t.head.i != t.i and conj_root(t).i == tok.i]
 
 
-def _conj_root(tok: Token) -> Token:
-    while tok.dep_ == "conj":
-        tok = tok.head
-    return tok
+def _coordinated_actors(tok: Token, find: Callable[[Token], Actor | None]) -> list[Actor]:
+    """The actors ``find`` reads from ``tok`` and the words coordinated with it ("A and B")."""
+    return [actor for t in (tok, *_conjuncts(tok)) if (actor := find(t)) is not None]
 
 
 def _antecedent(frame: Frame, previous: Sequence[Frame]) -> Frame | None:

@@ -16,6 +16,7 @@ from spacy.attrs import ORTH
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span, Token
 
+from pipeline.enrich.events.actors import conj_root
 from pipeline.enrich.events.lexicon import TriggerMatch
 from pipeline.enrich.events.taxonomy import Taxonomy
 from pipeline.records import Actor, Location
@@ -387,7 +388,7 @@ def _is_reference(tok: Token) -> bool:
 def claims_responsibility(noun: Token) -> bool:
     """ "claimed responsibility for *the attack*", "for both the Farah and the Ghazni *attacks*": an act its actor
     owns up to."""
-    noun = claimed_act(noun)
+    noun = conj_root(noun)  # the parser hangs "the Ghazni attacks" on "the Farah" as its conjunct
     prep = noun.head
     return (
         noun.dep_ == "pobj"
@@ -395,14 +396,6 @@ def claims_responsibility(noun: Token) -> bool:
         and prep.head.lemma_.lower() == "responsibility"
         and prep.head.head.lemma_.lower() in {"claim", "take", "accept", "bear", "admit", "assume"}
     )
-
-
-def claimed_act(noun: Token) -> Token:
-    """The first of the coordinated acts a noun is one of: the parser hangs "the Ghazni attacks" on "the Farah"
-    as its conjunct."""
-    while noun.dep_ == "conj" and noun.head.i != noun.i:
-        noun = noun.head
-    return noun
 
 
 def _ids_of_substrings(text: str) -> frozenset[int]:
